@@ -1,0 +1,87 @@
+// The backend interface: one per compute target (cpu, cuda, hip), chosen at run time.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ecostat/concentration.hpp"
+#include "ecostat/lineage.hpp"
+#include "ecostat/records.hpp"
+
+namespace ecostat {
+
+// A map from unit id to group id; an empty group_of_unit means identity (group = unit).
+// Units mapped to kNone are a bug: the engine maps unattributed units to its `unknown` group.
+struct GroupMap {
+  std::string name;
+  std::vector<uint32_t> group_of_unit;
+  uint32_t n_groups = 0;
+};
+
+// Dense month table for one group map: value(g, m) = sums[(m - month_first) * n_groups + g].
+struct GroupMonthTable {
+  uint32_t n_groups = 0;
+  Month month_first = 0;
+  uint32_t n_months = 0;
+  std::vector<uint64_t> sums;
+  uint64_t at(uint32_t g, Month m) const { return sums[size_t(m - month_first) * n_groups + g]; }
+};
+
+struct EventTotals {
+  std::vector<uint64_t> unit_total;          // per unit over all months (size = n_units)
+  Month month_first = 0;
+  uint32_t n_months = 0;                     // 0 when no event was seen
+  std::vector<GroupMonthTable> group_month;  // one per GroupMap passed to finish(), same order
+  uint64_t events = 0;                       // events accumulated
+};
+
+// Streams download events into per-unit and per-unit-per-month totals. Tables grow when a
+// batch names a larger unit id or a month outside the range seen so far.
+class EventAccumulator {
+ public:
+  virtual ~EventAccumulator() = default;
+  virtual void add(const EventBatch& batch) = 0;
+  // Ends the stream. n_units >= every unit id seen; the maps cover n_units units.
+  virtual EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) = 0;
+};
+
+struct BackendInfo {
+  std::string name;        // "cpu", "cuda", "hip"
+  std::string device;      // e.g. "NVIDIA H200", "2 CPU threads"
+  bool compiled = false;
+  bool available = false;  // compiled and a device is there
+  std::string status;      // "ok", "not compiled", "no device", ...
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendInfo info() const = 0;
+  virtual std::unique_ptr<EventAccumulator> make_accumulator() = 0;
+  // out[g] = sum of values[u] over units u with group_of_unit[u] == g.
+  virtual std::vector<uint64_t> group_sum(const std::vector<uint64_t>& values, const GroupMap& map) = 0;
+  // Concentration of values within each segment (segment_of[u] in [0, n_segments)); an empty
+  // segment_of means one segment holding every value. Returns one raw result per segment.
+  virtual std::vector<ConcentrationRaw> concentration(const std::vector<uint64_t>& values,
+                                                      const std::vector<uint32_t>& segment_of,
+                                                      uint32_t n_segments,
+                                                      const ConcentrationSpec& spec) = 0;
+  // Roots, depth, children and exact descendant counts on an acyclic graph.
+  virtual LineageRaw lineage(const LineageGraph& graph) = 0;
+};
+
+// Factories. A backend not compiled in throws NotCompiledError; one compiled but without a
+// device throws BackendUnavailableError.
+std::unique_ptr<Backend> make_cpu_backend(unsigned threads = 0);  // 0 = all hardware threads
+std::unique_ptr<Backend> make_cuda_backend();
+std::unique_ptr<Backend> make_hip_backend();
+BackendInfo probe_cuda_backend();  // never throws
+BackendInfo probe_hip_backend();
+BackendInfo probe_cpu_backend();
+
+// "auto" | "cpu" | "cuda" | "hip". auto: a compiled GPU backend with a device (cuda first),
+// else cpu. Empty name reads ECOSTAT_BACKEND, defaulting to auto.
+std::unique_ptr<Backend> select_backend(const std::string& name, unsigned cpu_threads = 0);
+
+}  // namespace ecostat

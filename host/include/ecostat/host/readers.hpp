@@ -1,0 +1,36 @@
+// Readers for the three kinds of input. Each streams its source, dictionary-encodes ids into
+// the tables it is given and reports every bad record to the RejectLog.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "ecostat/host/rejects.hpp"
+#include "ecostat/host/source.hpp"
+#include "ecostat/records.hpp"
+
+namespace ecostat::host {
+
+// Called with a byte count as a reader advances (for progress on long inputs); may be empty.
+using ProgressFn = std::function<void(uint64_t bytes_done, uint64_t bytes_total)>;
+
+// Hub-style JSON Lines repository records (camelCase and snake_case). Also accepts the CSV
+// export whose `metadata` column holds the Hub's ModelInfo as JSON (detected from the header),
+// as in the real lineage extract. A duplicate id is rejected (the first record wins).
+ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects,
+                            const ProgressFn& progress = {});
+
+// Attribution CSV: header names columns among handle (or hf_org, org, author), organisation
+// (or parent, parent_organisation), country, region, org_type (or type). Missing columns
+// leave those fields unattributed.
+ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& rejects);
+
+enum class DownloadFormat { detect, per_period, cumulative };
+
+// Download records CSV: `repo,date,downloads` (per period) or `repo,date,downloads_all_time`
+// (cumulative, differenced per repo; detect reads the header). Events go to sink in batches of
+// at most batch_capacity; unknown repo ids become placeholder units in repos.
+ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
+                         size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
+                         const ProgressFn& progress = {});
+
+}  // namespace ecostat::host
