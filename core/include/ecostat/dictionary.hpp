@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace ecostat {
@@ -19,11 +18,12 @@ class Dictionary {
   const std::vector<std::string>& strings() const { return strings_; }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> index_;
+  // Open addressing over ids (C++17 has no heterogeneous unordered_map lookup, and a lookup
+  // must not allocate: readers look up every record's id).
+  size_t slot_of(std::string_view s, uint64_t h) const;
+  void grow();
+  std::vector<uint32_t> slots_;   // id, or kNone for empty; size is a power of two
+  std::vector<uint64_t> hashes_;  // per id, so growing does not rehash strings
   std::vector<std::string> strings_;
 };
 

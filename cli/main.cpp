@@ -1,0 +1,31 @@
+// ecostat: recompute the numbers that describe the Hugging Face Hub from raw records.
+#include <cstdio>
+
+#include "commands.hpp"
+#include "ecostat/errors.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ecostat: download share, concentration and lineage of the open-model ecosystem,\n"
+               "recomputed from raw repository and download records on the CPU or a GPU.",
+               "ecostat"};
+  app.require_subcommand(1);
+  auto run = ecostat::cli::add_run_command(app);
+  auto backends = ecostat::cli::add_backends_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);  // prints help, or the error with a hint
+    return rc == 0 ? 0 : 2;     // usage errors exit 2, like the ones found after parsing
+  }
+  try {
+    if (app.got_subcommand("run")) return run();
+    if (app.got_subcommand("backends")) return backends();
+  } catch (const ecostat::UsageError& e) {
+    std::fprintf(stderr, "ecostat: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ecostat: error: %s\n", e.what());
+    return 1;
+  }
+  return 2;
+}

@@ -1,0 +1,132 @@
+// The engine: runs one job (read the inputs, stream the events through a backend, reduce)
+// and assembles the results every output writer reads.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ecostat/backend.hpp"
+#include "ecostat/concentration.hpp"
+
+namespace ecostat {
+
+// Which count makes a unit's total.
+enum class Measure { automatic, records, all_time, d30 };
+const char* measure_name(Measure m);
+Measure parse_measure(const std::string& s);  // "auto", "records", "all_time", "30d"; throws UsageError
+
+// Every group a share table can be computed by (the `model` group is the unit itself).
+const std::vector<std::string>& all_group_names();
+
+struct JobSpec {
+  // Inputs: paths, "-" for standard input, empty for none. With all three empty the engine
+  // runs on the embedded sample data.
+  std::string repos_path, downloads_path, orgs_path;
+  std::string downloads_format = "detect";  // detect | per_period | cumulative
+  Measure measure = Measure::automatic;     // auto: records when downloads are given, else all_time
+                                            // when any repo has it, else 30d
+  std::string backend = "auto";
+  unsigned threads = 0;                     // CPU threads, 0 = all
+  ConcentrationSpec concentration;
+  std::vector<std::string> share_groups = all_group_names();
+  std::vector<std::string> month_groups = all_group_names();  // `<group>_x_month` tables
+  std::vector<std::string> concentration_units{"model"};     // unit = model or any group
+  std::vector<std::string> concentration_within;             // per-group concentration of model totals
+  size_t share_limit = 100;            // rows per share list (per month for x_month); 0 = all
+  size_t family_limit = 100;           // families listed
+  std::vector<uint64_t> size_bucket_edges{1000000000ull, 10000000000ull, 100000000000ull};
+  std::vector<std::string> family_tags{"llama", "qwen", "qwen2", "qwen3", "mistral", "gemma", "gemma2",
+                                       "gemma3", "phi", "phi3", "deepseek", "falcon", "gpt2", "bert", "t5"};
+  size_t batch_capacity = 1u << 20;    // events per batch
+  bool strict = false;
+  std::string rejects_path;            // write every rejection there as CSV
+  // Progress on long work: stage name, bytes done, bytes total (0 when unknown).
+  std::function<void(const std::string&, uint64_t, uint64_t)> progress;
+  void validate() const;               // throws UsageError
+};
+
+struct FileSummary {
+  std::string role, file;  // role: repos | downloads | orgs
+  uint64_t read = 0, accepted = 0, rejected = 0, bytes = 0;
+};
+
+struct InputSummary {
+  std::vector<FileSummary> files;
+  uint64_t repositories = 0;           // accepted repository records
+  uint64_t units = 0;                  // repositories + placeholders
+  uint64_t placeholders_from_downloads = 0;
+  uint64_t download_records = 0;       // accepted download records
+  uint64_t events = 0;                 // events streamed (records split above u32)
+  uint64_t rejected = 0;
+  std::map<std::string, uint64_t> rejected_by_reason;
+  struct Rejected { std::string file; uint64_t line; std::string field, reason; };
+  std::vector<Rejected> first_rejects;  // the first 20
+  uint64_t unresolved_parents = 0;
+  uint64_t units_without_measure = 0;  // e.g. repos without downloads_all_time under all_time
+};
+
+struct ShareRow { std::string key; uint64_t downloads; double share; };
+struct ShareTable {
+  std::string group;
+  uint64_t groups = 0;                  // distinct groups, unknown included
+  uint64_t total = 0;
+  bool truncated = false;
+  std::vector<ShareRow> rows;           // downloads descending, ties by key
+};
+struct ShareMonthRow { std::string key; Month month; uint64_t downloads; double share; };
+struct ShareMonthTable {
+  std::string group;                    // e.g. "country" (written as country_x_month)
+  std::vector<std::pair<Month, uint64_t>> month_totals;
+  bool truncated = false;
+  std::vector<ShareMonthRow> rows;      // by month ascending, then downloads descending
+};
+
+struct FamilyRow {
+  std::string root;
+  uint64_t size = 0, descendants = 0, downloads = 0;
+  std::array<uint64_t, kRelationCount> by_relation{};
+  double share = 0;
+};
+struct DerivativeRow { std::string key; uint64_t roots = 0, derivatives = 0; };
+
+struct LineageSummary {
+  uint64_t nodes = 0, edges = 0, roots = 0, max_depth = 0;
+  uint64_t removed_edges = 0;
+  std::vector<std::vector<std::string>> cycles;
+  std::vector<std::string> self_loops;
+  std::vector<std::string> unresolved_sample;  // first 20 unresolved parent ids
+  uint64_t families_total = 0;                 // roots with at least one descendant
+  std::vector<FamilyRow> families;             // by size descending
+  std::vector<DerivativeRow> by_organisation;  // derivatives of the roots each organisation owns
+  std::vector<DerivativeRow> by_tag;           // derivative models carrying each family tag
+  std::array<uint64_t, kRelationCount> edges_by_relation{};
+};
+
+struct Timing { std::string stage; double ms; };
+
+struct Results {
+  BackendInfo backend;
+  Measure measure = Measure::records;
+  ConcentrationSpec concentration_spec;
+  InputSummary input;
+  std::map<std::string, ConcentrationStats> concentration;  // by unit
+  std::map<std::string, std::vector<std::pair<std::string, ConcentrationStats>>> concentration_within;
+  std::vector<ShareTable> share;
+  std::vector<ShareMonthTable> share_month;
+  LineageSummary lineage;
+  std::vector<Timing> timings;
+};
+
+// Runs a job end to end. Throws InputError (strict mode, unreadable file), UsageError, or a
+// backend error.
+Results run_job(const JobSpec& spec);
+
+// Writers.
+std::string results_to_json(const Results& r, int indent = 2);  // schema "ecostat.results/1"
+void write_results_csv(const Results& r, const std::string& dir);
+std::string results_to_text(const Results& r, size_t rows = 10);
+
+}  // namespace ecostat

@@ -1,0 +1,31 @@
+// Run-time backend choice. `auto` prefers a GPU backend that was compiled in and finds a
+// device; a missing driver or device is not an error for auto, only when asked by name.
+#include <cstdlib>
+
+#include "ecostat/backend.hpp"
+#include "ecostat/errors.hpp"
+
+namespace ecostat {
+
+std::unique_ptr<Backend> select_backend(const std::string& requested, unsigned cpu_threads) {
+  std::string name = requested;
+  if (name.empty()) {
+    const char* env = std::getenv("ECOSTAT_BACKEND");
+    name = (env && *env) ? env : "auto";
+  }
+  if (name == "cpu") return make_cpu_backend(cpu_threads);
+  if (name == "cuda") return make_cuda_backend();
+  if (name == "hip") return make_hip_backend();
+  if (name == "auto") {
+    if (probe_cuda_backend().available) {
+      try { return make_cuda_backend(); } catch (const Error&) {}
+    }
+    if (probe_hip_backend().available) {
+      try { return make_hip_backend(); } catch (const Error&) {}
+    }
+    return make_cpu_backend(cpu_threads);
+  }
+  throw UsageError("unknown backend '" + name + "' (expected auto, cpu, cuda or hip)");
+}
+
+}  // namespace ecostat

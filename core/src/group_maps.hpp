@@ -1,0 +1,50 @@
+// Unit -> group maps for every share group, with the group keys and the explicit `unknown`
+// group that unattributed units fall into. Built on demand and cached.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ecostat/backend.hpp"
+
+namespace ecostat {
+
+// Names of a group's ids. Ids past the named ones (at most one) are the `unknown` group.
+class GroupKeys {
+ public:
+  GroupKeys(const std::vector<std::string>* names, uint32_t unknown_id) : names_(names), unknown_(unknown_id) {}
+  const std::string& key(uint32_t g) const;
+  uint32_t unknown_id() const { return unknown_; }  // kNone when the group has no unknown member
+
+ private:
+  const std::vector<std::string>* names_;
+  uint32_t unknown_;
+};
+
+class GroupMapBuilder {
+ public:
+  GroupMapBuilder(const RepoTable& repos, const AttributionTable& attribution, const std::vector<uint32_t>& family_root,
+                  const std::vector<uint64_t>& size_bucket_edges);
+  const GroupMap& map(const std::string& group);
+  const GroupKeys& keys(const std::string& group);
+  static std::vector<std::string> size_bucket_labels(const std::vector<uint64_t>& edges);
+
+ private:
+  struct Entry {
+    GroupMap map;
+    std::unique_ptr<GroupKeys> keys;
+    std::vector<std::string> own_names;  // for groups whose names are not a dictionary's
+  };
+  Entry& build(const std::string& group);
+  // Maps units through their author's attribution row to one attribution column.
+  void attribution_map(Entry& e, const std::vector<uint32_t>& column, const Dictionary& names);
+
+  const RepoTable& repos_;
+  const AttributionTable& attribution_;
+  const std::vector<uint32_t>& family_root_;
+  std::vector<uint64_t> size_edges_;
+  std::map<std::string, Entry> cache_;
+};
+
+}  // namespace ecostat

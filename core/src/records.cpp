@@ -1,0 +1,52 @@
+#include "ecostat/records.hpp"
+
+namespace ecostat {
+
+void RepoTable::push_defaults() {
+  author.push_back(kNone);
+  kind.push_back(RepoKind::model);
+  created_day.push_back(kNoDay);
+  likes.push_back(0);
+  downloads_30d.push_back(0);
+  downloads_all_time.push_back(0);
+  has_all_time.push_back(0);
+  parameters.push_back(0);
+  pipeline_tag.push_back(kNone);
+  library.push_back(kNone);
+  tag_offsets.push_back(tag_offsets.back());
+  placeholder.push_back(0);
+  in_downloads_only.push_back(0);
+}
+
+uint32_t RepoTable::ensure(std::string_view id, bool from_downloads) {
+  const uint32_t before = ids.size();
+  const uint32_t u = ids.intern(id);
+  if (u == before) {  // new: a placeholder row, author from the id's prefix
+    push_defaults();
+    placeholder[u] = 1;
+    in_downloads_only[u] = from_downloads ? 1 : 0;
+    const auto slash = id.find('/');
+    if (slash != std::string_view::npos && slash > 0) author[u] = authors.intern(id.substr(0, slash));
+  }
+  return u;
+}
+
+void EventBatch::clear() {
+  unit.clear();
+  month.clear();
+  count.clear();
+  unit_bound = 0;
+  month_min = 0xffff;
+  month_max = 0;
+}
+
+void EventBatch::push(uint32_t u, Month m, uint32_t c) {
+  unit.push_back(u);
+  month.push_back(m);
+  count.push_back(c);
+  if (u >= unit_bound) unit_bound = u + 1;
+  if (m < month_min) month_min = m;
+  if (m > month_max) month_max = m;
+}
+
+}  // namespace ecostat

@@ -1,0 +1,134 @@
+// The results document, schema "ecostat.results/1" (docs/results-schema.md). Keys keep a stable
+// order; numbers that cannot be represented (NaN percentiles of an empty population) are null.
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "ecostat/engine.hpp"
+
+namespace ecostat {
+
+using json = nlohmann::ordered_json;
+
+std::string format_number_key(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+static json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+// u128 totals as a JSON integer when they fit in u64, else as a decimal string.
+static json big(u128 v) {
+  if (v <= static_cast<u128>(UINT64_MAX)) return json(static_cast<uint64_t>(v));
+  return json(to_string(v));
+}
+
+json concentration_json(const ConcentrationStats& s) {
+  json j;
+  j["n"] = s.n;
+  j["total"] = big(s.total);
+  j["gini"] = number(s.gini);
+  j["hhi"] = number(s.hhi);
+  j["hhi_10000"] = number(s.hhi * 10000.0);
+  json& top = j["top_k"] = json::object();
+  for (const auto& [k, share] : s.top_k) top[std::to_string(k)] = number(share);
+  json& pct = j["top_pct"] = json::object();
+  for (const auto& [p, share] : s.top_pct) pct[format_number_key(p)] = number(share);
+  json& q = j["percentiles"] = json::object();
+  for (const auto& [p, v] : s.percentiles) q[format_number_key(p)] = number(v);
+  json& below = j["below"] = json::object();
+  for (const auto& b : s.below) below[std::to_string(b.threshold)] = {{"count", b.count}, {"fraction", number(b.fraction)}};
+  json& lorenz = j["lorenz"] = json::array();
+  for (const auto& [x, y] : s.lorenz) lorenz.push_back({number(x), number(y)});
+  return j;
+}
+
+static json relations_json(const std::array<uint64_t, kRelationCount>& a) {
+  json j = json::object();
+  for (int r = 0; r < kRelationCount; ++r) j[relation_name(static_cast<Relation>(r))] = a[r];
+  return j;
+}
+
+std::string results_to_json(const Results& r, int indent) {
+  json j;
+  j["schema"] = "ecostat.results/1";
+  j["backend"] = {{"name", r.backend.name}, {"device", r.backend.device}};
+  j["measure"] = measure_name(r.measure);
+
+  json& in = j["input"];
+  in["repositories"] = r.input.repositories;
+  in["units"] = r.input.units;
+  in["placeholders_from_downloads"] = r.input.placeholders_from_downloads;
+  in["download_records"] = r.input.download_records;
+  in["events"] = r.input.events;
+  in["rejected"] = r.input.rejected;
+  in["rejected_by_reason"] = r.input.rejected_by_reason;
+  in["unresolved_parents"] = r.input.unresolved_parents;
+  in["units_without_measure"] = r.input.units_without_measure;
+  json& files = in["files"] = json::array();
+  for (const auto& f : r.input.files)
+    files.push_back({{"role", f.role}, {"file", f.file}, {"read", f.read}, {"accepted", f.accepted},
+                     {"rejected", f.rejected}, {"bytes", f.bytes}});
+  json& rej = in["first_rejects"] = json::array();
+  for (const auto& x : r.input.first_rejects)
+    rej.push_back({{"file", x.file}, {"line", x.line}, {"field", x.field}, {"reason", x.reason}});
+
+  json& conc = j["concentration"] = json::object();
+  for (const auto& [unit, s] : r.concentration) conc[unit] = concentration_json(s);
+  json& within = j["concentration_within"] = json::object();
+  for (const auto& [group, list] : r.concentration_within) {
+    json& arr = within[group] = json::array();
+    for (const auto& [key, s] : list) {
+      json e = concentration_json(s);
+      e["key"] = key;
+      arr.push_back(std::move(e));
+    }
+  }
+
+  json& share = j["share"] = json::object();
+  json& info = j["share_info"] = json::object();
+  for (const auto& t : r.share) {
+    json& rows = share[t.group] = json::array();
+    for (const auto& row : t.rows) rows.push_back({{"key", row.key}, {"downloads", row.downloads}, {"share", number(row.share)}});
+    info[t.group] = {{"groups", t.groups}, {"total", t.total}, {"listed", t.rows.size()}, {"truncated", t.truncated}};
+  }
+  for (const auto& t : r.share_month) {
+    const std::string name = t.group + "_x_month";
+    json& rows = share[name] = json::array();
+    for (const auto& row : t.rows)
+      rows.push_back({{"key", row.key}, {"month", month_label(row.month)}, {"downloads", row.downloads}, {"share", number(row.share)}});
+    json months = json::array();
+    for (const auto& [m, total] : t.month_totals) months.push_back({{"month", month_label(m)}, {"total", total}});
+    info[name] = {{"months", months}, {"listed", t.rows.size()}, {"truncated", t.truncated}};
+  }
+
+  const LineageSummary& L = r.lineage;
+  json& lin = j["lineage"];
+  lin["nodes"] = L.nodes;
+  lin["edges"] = L.edges;
+  lin["edges_by_relation"] = relations_json(L.edges_by_relation);
+  lin["roots"] = L.roots;
+  lin["max_depth"] = L.max_depth;
+  lin["cycles"] = L.cycles;
+  lin["self_loops"] = L.self_loops;
+  lin["removed_edges"] = L.removed_edges;
+  lin["unresolved_parents"] = r.input.unresolved_parents;
+  lin["unresolved_sample"] = L.unresolved_sample;
+  lin["families_total"] = L.families_total;
+  json& fam = lin["families"] = json::array();
+  for (const auto& f : L.families)
+    fam.push_back({{"root", f.root}, {"size", f.size}, {"descendants", f.descendants},
+                   {"by_relation", relations_json(f.by_relation)}, {"downloads", f.downloads}, {"share", number(f.share)}});
+  json& org = lin["derivatives_by_organisation"] = json::array();
+  for (const auto& d : L.by_organisation) org.push_back({{"organisation", d.key}, {"roots", d.roots}, {"derivatives", d.derivatives}});
+  json& tag = lin["derivatives_by_tag"] = json::array();
+  for (const auto& d : L.by_tag) tag.push_back({{"tag", d.key}, {"derivatives", d.derivatives}});
+
+  json& t = j["timings_ms"] = json::object();
+  for (const auto& x : r.timings) t[x.stage] = x.ms;
+  return j.dump(indent) + "\n";
+}
+
+}  // namespace ecostat

@@ -1,0 +1,102 @@
+#include "ecostat/types.hpp"
+
+#include <cstdio>
+
+namespace ecostat {
+
+const char* relation_name(Relation r) {
+  switch (r) {
+    case Relation::finetune: return "finetune";
+    case Relation::adapter: return "adapter";
+    case Relation::quantized: return "quantized";
+    case Relation::merge: return "merge";
+    default: return "unknown";
+  }
+}
+
+Relation parse_relation(const std::string& s, bool* recognised) {
+  Relation r = Relation::unknown;
+  bool ok = true;
+  if (s == "finetune" || s == "fine-tune" || s == "finetuned") r = Relation::finetune;
+  else if (s == "adapter") r = Relation::adapter;
+  else if (s == "quantized" || s == "quantization" || s == "quantised") r = Relation::quantized;
+  else if (s == "merge" || s == "merged") r = Relation::merge;
+  else ok = (s == "unknown");
+  if (recognised) *recognised = ok;
+  return r;
+}
+
+const char* repo_kind_name(RepoKind k) {
+  switch (k) {
+    case RepoKind::model: return "model";
+    case RepoKind::dataset: return "dataset";
+    case RepoKind::space: return "space";
+    default: return "unknown";
+  }
+}
+
+RepoKind parse_repo_kind(const std::string& s, bool* recognised) {
+  RepoKind k = RepoKind::unknown;
+  bool ok = true;
+  if (s == "model" || s == "models") k = RepoKind::model;
+  else if (s == "dataset" || s == "datasets") k = RepoKind::dataset;
+  else if (s == "space" || s == "spaces") k = RepoKind::space;
+  else ok = false;
+  if (recognised) *recognised = ok;
+  return k;
+}
+
+std::string month_label(Month m) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", 1970 + m / 12, m % 12 + 1);
+  return buf;
+}
+
+// Howard Hinnant's days_from_civil: exact for the proleptic Gregorian calendar.
+int32_t days_from_civil(int y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int>(doe) - 719468;
+}
+
+Month month_of_day(int32_t z) {
+  z += 719468;
+  const int era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int y = static_cast<int>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += (m <= 2);
+  return month_of(y, static_cast<int>(m));
+}
+
+static bool digits(const char* s, int n, int* out) {
+  int v = 0;
+  for (int i = 0; i < n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+bool parse_date(const char* s, size_t len, int32_t* day_out) {
+  if (len < 10 || s[4] != '-' || s[7] != '-') return false;
+  if (len > 10 && s[10] != 'T' && s[10] != ' ') return false;
+  int y, m, d;
+  if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d)) return false;
+  // Months are stored as u16 since 1970: accept 1970..7000.
+  if (y < 1970 || m < 1 || m > 12 || d < 1) return false;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > mdays[m - 1] + (m == 2 && leap)) return false;
+  *day_out = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  return true;
+}
+
+}  // namespace ecostat

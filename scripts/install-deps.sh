@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the build and test dependencies from Debian's packages (needs root or sudo).
+# Skips apt entirely when everything is already there. ECOSTAT_NO_HIP=1 leaves out the HIP toolchain.
+set -euo pipefail
+pkgs=(cmake g++ make catch2 nlohmann-json3-dev libcli11-dev python3)
+[ "${ECOSTAT_NO_HIP:-0}" = 1 ] || pkgs+=(hipcc libamdhip64-dev librocprim-dev rocm-device-libs)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+echo "installing: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Checks the ecostat command end to end; prints each check and fails on the first wrong one.
+set -u
+ecostat=$1 fixtures=$2
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
+  local name=$1 want=$2 pattern=$3; shift 4
+  "$@" >"$tmp/out" 2>&1; local got=$?
+  if [ "$got" -ne "$want" ]; then echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
+  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
+  echo "ok   $name"; pass=$((pass+1))
+}
+check "top-level help"        0 "run.*backends|backends.*run"  -- "$ecostat" --help
+check "run help"              0 "--downloads"                  -- "$ecostat" run --help
+check "backends help"         0 "--probe"                      -- "$ecostat" backends --help
+check "no subcommand"         2   ""                           -- "$ecostat"
+check "backends table"        0 "^cpu +yes +yes"               -- "$ecostat" backends
+check "probe cpu"             0 "cpu"                          -- "$ecostat" backends --probe cpu
+check "sample job"            0 "Concentration by model"       -- "$ecostat" run --backend cpu
+check "sample job json"       0 ""                             -- "$ecostat" run --backend cpu -q --json "$tmp/r.json" --csv "$tmp/csv"
+check "json schema"           0 "ecostat.results/1"            -- cat "$tmp/r.json"
+check "csv tables"            0 "share_country_x_month.csv"    -- ls "$tmp/csv"
+check "json to stdout"        0 "\"schema\": \"ecostat.results/1\"" -- "$ecostat" run --backend cpu --json -
+check "fixture job"           0 "Acme Corp"                    -- "$ecostat" run --backend cpu --repos "$fixtures/engine/repos.jsonl" --downloads "$fixtures/engine/downloads.csv" --orgs "$fixtures/engine/orgs.csv" --rejects "$tmp/rej.csv"
+check "rejects file"          0 "downloads.csv,7,"             -- cat "$tmp/rej.csv"
+check "strict names the line" 1 "downloads.csv:7"              -- "$ecostat" run --backend cpu --strict --repos "$fixtures/engine/repos.jsonl" --downloads "$fixtures/engine/downloads.csv"
+check "missing file"          1 "no/such/file.jsonl"           -- "$ecostat" run --repos no/such/file.jsonl
+check "stdin input"           0 "acme/base"                    -- sh -c "'$ecostat' run --backend cpu --repos - < '$fixtures/engine/repos.jsonl'"
+check "bad measure"           2   "measure"                    -- "$ecostat" run --measure weekly
+check "bad group"             2 "planet"                       -- "$ecostat" run --share-groups planet
+for b in cuda hip; do  # asked for by name without a device: a clear error, not a fallback
+  if ! "$ecostat" backends --probe $b >/dev/null; then
+    check "$b by name"          1 "backend '$b'"                 -- "$ecostat" run --backend $b
+  fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
