@@ -90,8 +90,8 @@ bool parse_date(const char* s, size_t len, int32_t* day_out) {
   if (len > 10 && s[10] != 'T' && s[10] != ' ') return false;
   int y, m, d;
   if (!digits(s, 4, &y) || !digits(s + 5, 2, &m) || !digits(s + 8, 2, &d)) return false;
-  // Months are stored as u16 since 1970: accept 1970..7000.
-  if (y < 1970 || m < 1 || m > 12 || d < 1) return false;
+  // Months are stored as u16 since 1970 (up to 7431-03): accept years 1970..7000.
+  if (y < 1970 || y > 7000 || m < 1 || m > 12 || d < 1) return false;
   static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
   if (d > mdays[m - 1] + (m == 2 && leap)) return false;

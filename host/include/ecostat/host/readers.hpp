@@ -13,16 +13,27 @@ namespace ecostat::host {
 // Called with a byte count as a reader advances (for progress on long inputs); may be empty.
 using ProgressFn = std::function<void(uint64_t bytes_done, uint64_t bytes_total)>;
 
+// Limits shared by the readers (the overloads without options use these defaults).
+struct ReadOptions {
+  size_t max_line = 64u << 20;     // a longer physical line is rejected ("line too long"), never split
+  size_t max_record = 64u << 20;   // a CSV record spanning several lines is bounded by this too
+  uint64_t progress_every = 16u << 20;  // bytes between two progress calls
+};
+
 // Hub-style JSON Lines repository records (camelCase and snake_case). Also accepts the CSV
 // export whose `metadata` column holds the Hub's ModelInfo as JSON (detected from the header),
 // as in the real lineage extract. A duplicate id is rejected (the first record wins).
 ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects,
                             const ProgressFn& progress = {});
+ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects,
+                            const ProgressFn& progress, const ReadOptions& options);
 
 // Attribution CSV: header names columns among handle (or hf_org, org, author), organisation
 // (or parent, parent_organisation), country, region, org_type (or type). Missing columns
 // leave those fields unattributed.
 ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& rejects);
+ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& rejects,
+                           const ReadOptions& options);
 
 enum class DownloadFormat { detect, per_period, cumulative };
 
@@ -32,5 +43,8 @@ enum class DownloadFormat { detect, per_period, cumulative };
 ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
                          size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                          const ProgressFn& progress = {});
+ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
+                         size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
+                         const ProgressFn& progress, const ReadOptions& options);
 
 }  // namespace ecostat::host

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace ecostat::host {
 
@@ -27,7 +28,8 @@ std::unique_ptr<ByteSource> memory_source(std::string name, const char* data, si
 class LineReader {
  public:
   explicit LineReader(ByteSource& src, size_t max_line = 64u << 20);
-  // Next line without its terminator; false at end. line_number() is 1-based.
+  // Next line without its terminator (a view valid until the next call; empty when too_long);
+  // false at end. line_number() is 1-based.
   bool next(std::string_view* line, bool* too_long);
   uint64_t line_number() const { return line_no_; }
   uint64_t bytes_consumed() const { return consumed_; }

@@ -1,0 +1,561 @@
+// Repository records: Hub JSON Lines (camelCase and snake_case), or a CSV whose `metadata`
+// column holds each record as JSON. See docs/input-formats.md for the rules implemented here.
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "csv.hpp"
+#include "ecostat/errors.hpp"
+#include "ecostat/host/readers.hpp"
+#include "text.hpp"
+
+namespace ecostat::host {
+
+namespace {
+
+using json = nlohmann::json;
+using detail::trim;
+
+// Why a record is rejected: the field (may be empty) and the reason.
+struct Fail {
+  std::string field, reason;
+};
+
+struct ParentRef {
+  std::string id;
+  Relation relation;
+};
+
+// One validated record, not yet in the table.
+struct RepoRecord {
+  std::string id;
+  std::string author;  // empty: from the id prefix
+  RepoKind kind = RepoKind::model;
+  int32_t created_day = kNoDay;
+  uint64_t likes = 0, downloads = 0, all_time = 0, parameters = 0;
+  bool has_all_time = false;
+  std::optional<std::string> pipeline_tag, library;
+  std::vector<std::string> tags;
+  std::vector<ParentRef> parents;
+};
+
+// Top-level keys the reader uses; every other key's value is discarded while parsing.
+bool wanted_key(const std::string& k) {
+  static const std::unordered_set<std::string> keys = {
+      "id", "modelId", "model_id", "author", "kind", "repoType", "repo_type", "type",
+      "createdAt", "created_at", "likes", "downloads", "downloadsAllTime", "downloads_all_time",
+      "pipeline_tag", "pipelineTag", "library_name", "libraryName", "tags", "safetensors",
+      "baseModels", "base_models", "card_data", "cardData"};
+  return keys.count(k) != 0;
+}
+
+// The first of names present with a non-null value, else nullptr; *which gets its name.
+const json* field(const json& obj, std::initializer_list<const char*> names, const char** which) {
+  for (const char* n : names) {
+    auto it = obj.find(n);
+    if (it != obj.end() && !it->is_null()) {
+      *which = n;
+      return &*it;
+    }
+  }
+  *which = *names.begin();
+  return nullptr;
+}
+
+// A non-negative integer that fits u64. Integral floats (123.0, as pandas writes an int column
+// holding nulls) are accepted; a string holding digits is not (wrong type).
+bool json_u64(const json& v, uint64_t* out, std::string* why) {
+  if (v.is_number_unsigned()) {
+    *out = v.get<uint64_t>();
+    return true;
+  }
+  if (v.is_number_integer()) {  // nlohmann stores non-negative integers as unsigned
+    *why = "negative";
+    return false;
+  }
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::isnan(d)) {
+      *why = "not a number";
+      return false;
+    }
+    if (d < 0) {
+      *why = "negative";
+      return false;
+    }
+    if (d >= 18446744073709551616.0) {
+      *why = "overflows 64 bits";
+      return false;
+    }
+    if (d != std::floor(d)) {
+      *why = "not an integer";
+      return false;
+    }
+    *out = static_cast<uint64_t>(d);
+    return true;
+  }
+  *why = std::string("wrong type: ") + v.type_name() + ", expected a non-negative integer";
+  return false;
+}
+
+// An id as Hub ids are: non-empty, no blanks or control characters.
+bool valid_id(std::string_view s) {
+  if (s.empty()) return false;
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+class ParentList {
+ public:
+  explicit ParentList(std::vector<ParentRef>* out) : out_(out) {}
+  // Adds a parent; an id already listed keeps its place and takes the relation when it had
+  // none (so `base_model:X` + `base_model:finetune:X` is one edge, relation finetune).
+  void add(std::string_view raw, Relation rel) {
+    std::string id = detail::normalise_repo_ref(raw);
+    if (!valid_id(id)) return;  // free text in a card, not an id
+    for (auto& p : *out_) {
+      if (p.id == id) {
+        if (p.relation == Relation::unknown) p.relation = rel;
+        return;
+      }
+    }
+    out_->push_back(ParentRef{std::move(id), rel});
+  }
+
+ private:
+  std::vector<ParentRef>* out_;
+};
+
+std::optional<Fail> read_base_models(const json& v, const char* name, ParentList* parents) {
+  auto one = [&](const json& o) -> std::optional<Fail> {
+    if (!o.is_object()) return Fail{name, "wrong type: expected an object {relation, models}"};
+    Relation rel = Relation::unknown;
+    auto r = o.find("relation");
+    if (r != o.end() && !r->is_null()) {
+      if (!r->is_string()) return Fail{std::string(name) + ".relation", "wrong type: expected a string"};
+      rel = parse_relation(r->get_ref<const std::string&>());
+    }
+    auto m = o.find("models");
+    if (m == o.end() || m->is_null()) return std::nullopt;
+    if (!m->is_array()) return Fail{std::string(name) + ".models", "wrong type: expected a list"};
+    for (const auto& e : *m) {
+      if (e.is_string()) {
+        parents->add(e.get_ref<const std::string&>(), rel);
+      } else if (e.is_object()) {
+        auto id = e.find("id");
+        if (id == e.end() || !id->is_string())
+          return Fail{std::string(name) + ".models", "model entry without a string id"};
+        parents->add(id->get_ref<const std::string&>(), rel);
+      } else {
+        return Fail{std::string(name) + ".models", "wrong type: expected {id} objects"};
+      }
+    }
+    return std::nullopt;
+  };
+  if (v.is_array()) {
+    for (const auto& o : v)
+      if (auto f = one(o)) return f;
+    return std::nullopt;
+  }
+  return one(v);
+}
+
+// card_data: a JSON object or the card's YAML text. Free-form user text: what does not look
+// like a base model id is ignored, never a reason to reject the record.
+void read_card(const json& v, ParentList* parents) {
+  std::vector<std::string> ids;
+  std::string relation;
+  if (v.is_string()) {
+    detail::yaml_base_models(v.get_ref<const std::string&>(), &ids, &relation);
+  } else if (v.is_object()) {
+    auto b = v.find("base_model");
+    if (b != v.end()) {
+      if (b->is_string()) ids.push_back(b->get<std::string>());
+      else if (b->is_array())
+        for (const auto& e : *b)
+          if (e.is_string()) ids.push_back(e.get<std::string>());
+    }
+    auto r = v.find("base_model_relation");
+    if (r != v.end() && r->is_string()) relation = r->get<std::string>();
+  }
+  const Relation rel = relation.empty() ? Relation::unknown : parse_relation(relation);
+  for (const auto& id : ids) parents->add(id, rel);
+}
+
+std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
+  if (!j.is_object()) return Fail{"", std::string("not a JSON object: ") + j.type_name()};
+  const char* name = nullptr;
+
+  const json* v = field(j, {"id", "modelId", "model_id"}, &name);
+  if (!v) return Fail{"id", "missing id"};
+  if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
+  rec->id = v->get<std::string>();
+  if (rec->id.empty()) return Fail{name, "empty id"};
+  if (!valid_id(rec->id)) return Fail{name, "invalid id: blank or control character"};
+
+  if ((v = field(j, {"author"}, &name))) {
+    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
+    rec->author = v->get<std::string>();
+  }
+  if ((v = field(j, {"kind", "repoType", "repo_type", "type"}, &name))) {
+    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
+    bool ok = false;
+    rec->kind = parse_repo_kind(v->get<std::string>(), &ok);
+    if (!ok) return Fail{name, "unknown repository kind: '" + v->get<std::string>() + "'"};
+  }
+  if ((v = field(j, {"createdAt", "created_at"}, &name))) {
+    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a date string"};
+    const auto& s = v->get_ref<const std::string&>();
+    if (!parse_date(s.data(), s.size(), &rec->created_day)) return Fail{name, "unparseable date: '" + s + "'"};
+    // Months are u16 counted from 1970-01: later dates cannot be placed in a month.
+    static const int32_t kMaxDay = days_from_civil(1970 + 65535 / 12, 65535 % 12 + 1, 1) - 1;
+    if (rec->created_day > kMaxDay) return Fail{name, "date out of range: '" + s + "'"};
+  }
+  std::string why;
+  if ((v = field(j, {"likes"}, &name)) && !json_u64(*v, &rec->likes, &why)) return Fail{name, "bad count: " + why};
+  if ((v = field(j, {"downloads"}, &name)) && !json_u64(*v, &rec->downloads, &why))
+    return Fail{name, "bad count: " + why};
+  if ((v = field(j, {"downloadsAllTime", "downloads_all_time"}, &name))) {
+    if (!json_u64(*v, &rec->all_time, &why)) return Fail{name, "bad count: " + why};
+    rec->has_all_time = true;
+  }
+  if ((v = field(j, {"pipeline_tag", "pipelineTag"}, &name))) {
+    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
+    if (!v->get_ref<const std::string&>().empty()) rec->pipeline_tag = v->get<std::string>();
+  }
+  if ((v = field(j, {"library_name", "libraryName"}, &name))) {
+    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
+    if (!v->get_ref<const std::string&>().empty()) rec->library = v->get<std::string>();
+  }
+  if ((v = field(j, {"safetensors"}, &name))) {
+    if (!v->is_object()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected an object"};
+    auto t = v->find("total");
+    if (t != v->end() && !t->is_null() && !json_u64(*t, &rec->parameters, &why))
+      return Fail{"safetensors.total", "bad count: " + why};
+  }
+
+  // Tags: a JSON list of strings, or a string holding a Python-repr list, or one tag.
+  if ((v = field(j, {"tags"}, &name))) {
+    if (v->is_array()) {
+      rec->tags.reserve(v->size());
+      for (const auto& t : *v) {
+        if (!t.is_string()) return Fail{name, "wrong type: expected a list of strings"};
+        rec->tags.push_back(t.get<std::string>());
+      }
+    } else if (v->is_string()) {
+      std::string_view s = trim(v->get_ref<const std::string&>());
+      if (!s.empty() && s.front() == '[') {
+        if (!detail::parse_python_string_list(s, &rec->tags)) return Fail{name, "unparseable tag list"};
+      } else if (!s.empty()) {
+        rec->tags.emplace_back(s);
+      }
+    } else {
+      return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a list of strings"};
+    }
+    // A tag listed twice counts once.
+    std::vector<std::string> uniq;
+    uniq.reserve(rec->tags.size());
+    for (auto& t : rec->tags) {
+      bool seen = false;
+      for (const auto& u : uniq) seen = seen || u == t;
+      if (!seen && !t.empty()) uniq.push_back(std::move(t));
+    }
+    rec->tags.swap(uniq);
+  }
+
+  // Base models. Three sources, each in listed order: `baseModels` (the Hub's resolved
+  // lineage), `base_model:` tags (also resolved by the Hub) and the card's `base_model` (what
+  // the author wrote). The first source that names any parent decides the parents and their
+  // order; the others only supply a relation for a parent it left unknown. (A card may list a
+  // parent the Hub did not resolve: the real lineage extract has one such record.)
+  std::vector<ParentRef> from_base_models, from_tags, from_card;
+  if ((v = field(j, {"baseModels", "base_models"}, &name))) {
+    ParentList list(&from_base_models);
+    if (auto f = read_base_models(*v, name, &list)) return f;
+  }
+  {
+    ParentList list(&from_tags);
+    for (const auto& t : rec->tags) {
+      if (t.compare(0, 11, "base_model:") != 0) continue;
+      std::string_view rest(t);
+      rest.remove_prefix(11);
+      const size_t colon = rest.find(':');
+      if (colon == std::string_view::npos) {
+        list.add(rest, Relation::unknown);
+      } else {
+        // Hub ids hold no ':', so base_model:<relation>:<id>; an unrecognised relation is unknown.
+        list.add(rest.substr(colon + 1), parse_relation(std::string(rest.substr(0, colon))));
+      }
+    }
+  }
+  if ((v = field(j, {"card_data", "cardData"}, &name))) {
+    ParentList list(&from_card);
+    read_card(*v, &list);
+  }
+  std::vector<ParentRef>* sources[] = {&from_base_models, &from_tags, &from_card};
+  for (auto* primary : sources) {
+    if (primary->empty()) continue;
+    rec->parents = std::move(*primary);
+    for (auto& p : rec->parents) {
+      for (auto* other : sources) {
+        if (p.relation != Relation::unknown) break;
+        if (other == primary) continue;
+        for (const auto& q : *other)
+          if (q.id == p.id && q.relation != Relation::unknown) {
+            p.relation = q.relation;
+            break;
+          }
+      }
+    }
+    break;
+  }
+  if (rec->parents.size() > 0xffff) return Fail{"base_model", "more than 65535 base models"};
+  return std::nullopt;
+}
+
+class RepoReader {
+ public:
+  RepoReader(RepoTable& repos, RejectLog& rejects, ReadStats& stats) : repos_(repos), rejects_(rejects), stats_(stats) {}
+  // When a strict RejectLog throws mid-file, the rows filled so far still get their tags.
+  ~RepoReader() {
+    try {
+      finish();
+    } catch (...) {
+    }
+  }
+  RepoReader(const RepoReader&) = delete;
+  RepoReader& operator=(const RepoReader&) = delete;
+
+  void reject(uint64_t line, const std::string& field, const std::string& reason) {
+    ++stats_.rejected;
+    rejects_.add(stats_.file, line, field, reason);
+  }
+
+  void record(std::string_view text, uint64_t line) {
+    json j;
+    try {
+      j = json::parse(text.begin(), text.end(), filter_);
+    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
+      std::string msg = e.what();
+      // "[json.exception.parse_error.101] parse error at line 1, column 3: ..." -> keep the tail
+      const size_t p = msg.find("] ");
+      if (p != std::string::npos) msg = msg.substr(p + 2);
+      reject(line, "", "invalid JSON: " + msg);
+      return;
+    }
+    RepoRecord rec;
+    if (auto f = read_record(j, &rec)) {
+      reject(line, f->field, f->reason);
+      return;
+    }
+    const uint32_t existing = repos_.ids.find(rec.id);
+    if (existing != kNone && !repos_.placeholder[existing]) {
+      reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
+      return;
+    }
+    commit(rec, existing);
+    ++stats_.accepted;
+  }
+
+  // Rebuilds the tag CSR when rows that existed before (placeholders) received tags.
+  void finish() {
+    if (late_tags_.empty()) return;
+    std::vector<uint32_t> offsets{0}, ids;
+    offsets.reserve(repos_.size() + 1);
+    ids.reserve(repos_.tag_ids.size() + late_count_);
+    size_t next = 0;
+    for (uint32_t u = 0; u < repos_.size(); ++u) {
+      if (next < late_tags_.size() && late_tags_[next].first == u) {
+        ids.insert(ids.end(), late_tags_[next].second.begin(), late_tags_[next].second.end());
+        ++next;
+      } else {
+        ids.insert(ids.end(), repos_.tag_ids.begin() + repos_.tag_offsets[u],
+                   repos_.tag_ids.begin() + repos_.tag_offsets[u + 1]);
+      }
+      offsets.push_back(static_cast<uint32_t>(ids.size()));
+    }
+    repos_.tag_offsets.swap(offsets);
+    repos_.tag_ids.swap(ids);
+    late_tags_.clear();
+  }
+
+ private:
+  void commit(const RepoRecord& rec, uint32_t existing) {
+    RepoTable& t = repos_;
+    uint32_t u;
+    bool late = false;
+    if (existing == kNone) {
+      u = t.ids.intern(rec.id);
+      t.push_defaults();
+    } else {
+      u = existing;  // a placeholder (named before as a parent or by downloads) gets its record
+      late = true;
+    }
+    t.placeholder[u] = 0;
+    t.in_downloads_only[u] = 0;
+    if (!rec.author.empty()) {
+      t.author[u] = t.authors.intern(rec.author);
+    } else {
+      const size_t slash = rec.id.find('/');
+      t.author[u] = (slash != std::string::npos && slash > 0) ? t.authors.intern(std::string_view(rec.id).substr(0, slash)) : kNone;
+    }
+    t.kind[u] = rec.kind;
+    t.created_day[u] = rec.created_day;
+    t.likes[u] = rec.likes;
+    t.downloads_30d[u] = rec.downloads;
+    t.downloads_all_time[u] = rec.all_time;
+    t.has_all_time[u] = rec.has_all_time ? 1 : 0;
+    t.parameters[u] = rec.parameters;
+    t.pipeline_tag[u] = rec.pipeline_tag ? t.pipeline_tags.intern(*rec.pipeline_tag) : kNone;
+    t.library[u] = rec.library ? t.libraries.intern(*rec.library) : kNone;
+    if (!late) {
+      // u is the last row: its tags go at the end of the CSR.
+      for (const auto& tag : rec.tags) t.tag_ids.push_back(t.tags.intern(tag));
+      t.tag_offsets[u + 1] = static_cast<uint32_t>(t.tag_ids.size());
+    } else if (!rec.tags.empty()) {
+      std::vector<uint32_t> ids;
+      ids.reserve(rec.tags.size());
+      for (const auto& tag : rec.tags) ids.push_back(t.tags.intern(tag));
+      late_count_ += ids.size();
+      insert_late(u, std::move(ids));
+    }
+    // Parents after the row's tags: a new placeholder row appends after u.
+    for (size_t i = 0; i < rec.parents.size(); ++i) {
+      const uint32_t p = t.ensure(rec.parents[i].id, false);
+      t.edges.push_back(BaseEdge{u, p, rec.parents[i].relation, static_cast<uint16_t>(i)});
+    }
+  }
+
+  void insert_late(uint32_t u, std::vector<uint32_t> ids) {
+    // Kept sorted by unit; records usually fill placeholders in increasing order.
+    auto pos = late_tags_.end();
+    while (pos != late_tags_.begin() && (pos - 1)->first > u) --pos;
+    late_tags_.insert(pos, {u, std::move(ids)});
+  }
+
+  RepoTable& repos_;
+  RejectLog& rejects_;
+  ReadStats& stats_;
+  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> late_tags_;
+  size_t late_count_ = 0;
+  const json::parser_callback_t filter_ = [](int depth, json::parse_event_t ev, json& parsed) {
+    if (depth == 1 && ev == json::parse_event_t::key) return wanted_key(parsed.get_ref<const std::string&>());
+    return true;
+  };
+};
+
+std::string_view strip_bom(std::string_view s) {
+  if (s.size() >= 3 && std::memcmp(s.data(), "\xEF\xBB\xBF", 3) == 0) s.remove_prefix(3);
+  return s;
+}
+
+}  // namespace
+
+ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects, const ProgressFn& progress) {
+  return read_repositories(src, repos, rejects, progress, ReadOptions{});
+}
+
+ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects, const ProgressFn& progress,
+                            const ReadOptions& options) {
+  ReadStats stats;
+  stats.file = src.name();
+  LineReader lines(src, options.max_line);
+  RepoReader reader(repos, rejects, stats);
+  const uint64_t total = src.size_hint();
+  uint64_t next_progress = options.progress_every;
+  auto tick = [&](uint64_t done) {
+    if (progress && done >= next_progress) {
+      progress(done, total);
+      next_progress = done + options.progress_every;
+    }
+  };
+  auto too_long = [&](uint64_t line) {
+    ++stats.read;
+    reader.reject(line, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
+  };
+
+  // The first non-blank line decides the form: a JSON object starts JSON Lines; a CSV header
+  // with a `metadata` column starts the CSV form; anything else is read as JSON Lines (and
+  // rejected line by line when it is not JSON).
+  std::string_view line;
+  bool long_line = false;
+  bool have_first = false;
+  while (lines.next(&line, &long_line)) {
+    if (long_line) {
+      too_long(lines.line_number());
+      continue;
+    }
+    line = trim(strip_bom(line));
+    if (line.empty()) continue;
+    have_first = true;
+    break;
+  }
+  if (have_first && line.front() != '{' && line.front() != '[') {
+    std::vector<std::string_view> cells;
+    std::string scratch;
+    const char* err = nullptr;
+    int meta = -1;
+    std::vector<std::string> header;
+    if (detail::split_csv(line, &cells, &scratch, &err)) {
+      for (auto c : cells) header.push_back(detail::normalise_header(c));
+      meta = detail::find_column(header, {"metadata"});
+    }
+    if (meta >= 0) {
+      detail::CsvRecordReader records(lines, options.max_record);
+      std::string_view rec;
+      detail::CsvRecordReader::Status st;
+      while (records.next(&rec, &st)) {
+        ++stats.read;
+        const uint64_t at = records.first_line();
+        if (st == detail::CsvRecordReader::Status::too_long) {
+          reader.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
+        } else if (st == detail::CsvRecordReader::Status::unterminated) {
+          reader.reject(at, "", "malformed CSV: unterminated quoted field at end of input");
+        } else if (!detail::split_csv(rec, &cells, &scratch, &err)) {
+          reader.reject(at, "", std::string("malformed CSV: ") + err);
+        } else if (cells.size() != header.size()) {
+          reader.reject(at, "", "wrong column count: expected " + std::to_string(header.size()) + ", got " +
+                                    std::to_string(cells.size()));
+        } else if (trim(cells[meta]).empty()) {
+          reader.reject(at, "metadata", "empty metadata");
+        } else {
+          reader.record(cells[meta], at);
+        }
+        tick(records.bytes_consumed());
+      }
+      reader.finish();
+      stats.bytes = lines.bytes_consumed();
+      if (progress) progress(stats.bytes, total);
+      return stats;
+    }
+  }
+  // JSON Lines.
+  if (have_first) {
+    ++stats.read;
+    reader.record(line, lines.line_number());
+  }
+  while (lines.next(&line, &long_line)) {
+    if (long_line) {
+      too_long(lines.line_number());
+      continue;
+    }
+    line = trim(line);
+    if (line.empty()) continue;
+    ++stats.read;
+    reader.record(line, lines.line_number());
+    tick(lines.bytes_consumed());
+  }
+  reader.finish();
+  stats.bytes = lines.bytes_consumed();
+  if (progress) progress(stats.bytes, total);
+  return stats;
+}
+
+}  // namespace ecostat::host

@@ -1,0 +1,286 @@
+#include "text.hpp"
+
+#include <charconv>
+
+namespace ecostat::host::detail {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+NumStatus parse_count(std::string_view s, uint64_t* out) {
+  if (!s.empty() && (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t')) s = trim(s);
+  if (s.empty()) return NumStatus::empty;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (*b == '-') {
+    // "-0" is zero; anything else with a leading minus is negative (when it is a number).
+    uint64_t v = 0;
+    auto r = std::from_chars(b + 1, e, v);
+    if (r.ec == std::errc::invalid_argument || b + 1 == e) return NumStatus::invalid;
+    if (r.ec == std::errc() && r.ptr == e && v == 0) {
+      *out = 0;
+      return NumStatus::ok;
+    }
+    return NumStatus::negative;
+  }
+  if (*b < '0' || *b > '9') return NumStatus::invalid;
+  auto r = std::from_chars(b, e, *out);
+  if (r.ec == std::errc::result_out_of_range) {
+    const char* p = b;
+    while (p < e && *p >= '0' && *p <= '9') ++p;
+    return (p == e || *p == '.') ? NumStatus::overflow : NumStatus::invalid;
+  }
+  if (r.ptr == e) return NumStatus::ok;
+  if (*r.ptr == '.') {
+    const char* p = r.ptr + 1;
+    if (p == e) return NumStatus::invalid;  // "12."
+    bool zeros = true;
+    for (; p < e; ++p) {
+      if (*p < '0' || *p > '9') return NumStatus::invalid;
+      if (*p != '0') zeros = false;
+    }
+    return zeros ? NumStatus::ok : NumStatus::not_integer;
+  }
+  if (*r.ptr == 'e' || *r.ptr == 'E') return NumStatus::not_integer;
+  return NumStatus::invalid;
+}
+
+const char* num_status_text(NumStatus s) {
+  switch (s) {
+    case NumStatus::ok: return "ok";
+    case NumStatus::empty: return "empty";
+    case NumStatus::negative: return "negative";
+    case NumStatus::not_integer: return "not an integer";
+    case NumStatus::overflow: return "overflows 64 bits";
+    default: return "not a number";
+  }
+}
+
+namespace {
+
+void append_utf8(std::string* out, uint32_t cp) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+bool hex_value(std::string_view s, size_t n, uint32_t* out) {
+  if (s.size() < n) return false;
+  uint32_t v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = s[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= static_cast<uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= static_cast<uint32_t>(c - 'A' + 10);
+    else return false;
+  }
+  *out = v;
+  return true;
+}
+
+void skip_blanks(std::string_view* s) {
+  while (!s->empty() && (s->front() == ' ' || s->front() == '\t' || s->front() == '\n' || s->front() == '\r'))
+    s->remove_prefix(1);
+}
+
+// A quoted string at the front of *s (quote ' or "), escapes decoded; advances *s past it.
+bool quoted_string(std::string_view* s, std::string* out) {
+  if (s->empty() || (s->front() != '\'' && s->front() != '"')) return false;
+  const char q = s->front();
+  s->remove_prefix(1);
+  out->clear();
+  while (!s->empty()) {
+    const char c = s->front();
+    s->remove_prefix(1);
+    if (c == q) return true;
+    if (c != '\\') {
+      out->push_back(c);
+      continue;
+    }
+    if (s->empty()) return false;
+    const char e = s->front();
+    s->remove_prefix(1);
+    uint32_t cp = 0;
+    switch (e) {
+      case 'n': out->push_back('\n'); break;
+      case 't': out->push_back('\t'); break;
+      case 'r': out->push_back('\r'); break;
+      case '0': out->push_back('\0'); break;
+      case 'x':
+        if (!hex_value(*s, 2, &cp)) return false;
+        s->remove_prefix(2);
+        append_utf8(out, cp);
+        break;
+      case 'u':
+        if (!hex_value(*s, 4, &cp)) return false;
+        s->remove_prefix(4);
+        append_utf8(out, cp);
+        break;
+      case 'U':
+        if (!hex_value(*s, 8, &cp) || cp > 0x10FFFF) return false;
+        s->remove_prefix(8);
+        append_utf8(out, cp);
+        break;
+      default: out->push_back(e); break;  // \\ \' \" and anything else taken literally
+    }
+  }
+  return false;
+}
+
+// Removes matching surrounding quotes of a YAML scalar ('' inside single quotes is one quote).
+std::string yaml_unquote(std::string_view v) {
+  v = trim(v);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+    std::string out;
+    std::string_view s = v;
+    if (quoted_string(&s, &out) && trim(s).empty()) return out;
+    return std::string(v.substr(1, v.size() - 2));
+  }
+  if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') {
+    std::string out;
+    for (size_t i = 1; i + 1 < v.size(); ++i) {
+      out.push_back(v[i]);
+      if (v[i] == '\'' && i + 2 < v.size() && v[i + 1] == '\'') ++i;
+    }
+    return out;
+  }
+  return std::string(v);
+}
+
+// Strips a trailing " # comment" from an unquoted YAML value.
+std::string_view yaml_strip_comment(std::string_view v) {
+  if (!v.empty() && (v.front() == '"' || v.front() == '\'')) return v;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] == '#' && (i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t')) return trim(v.substr(0, i));
+  return v;
+}
+
+bool yaml_null(std::string_view v) { return v.empty() || v == "null" || v == "~" || v == "Null" || v == "NULL"; }
+
+void yaml_add(std::string_view v, std::vector<std::string>* ids) {
+  v = trim(yaml_strip_comment(trim(v)));
+  if (yaml_null(v)) return;
+  std::string s = yaml_unquote(v);
+  if (!yaml_null(s)) ids->push_back(std::move(s));
+}
+
+// Flow list "[a, 'b', "c"]" (no nesting).
+void yaml_flow_list(std::string_view v, std::vector<std::string>* ids) {
+  v = trim(v);
+  if (v.size() < 2 || v.front() != '[') return;
+  v.remove_prefix(1);
+  const size_t close = v.rfind(']');
+  if (close != std::string_view::npos) v = v.substr(0, close);
+  while (!v.empty()) {
+    skip_blanks(&v);
+    if (v.empty()) break;
+    std::string item;
+    if (v.front() == '"' || v.front() == '\'') {
+      std::string_view probe = v;
+      if (v.front() == '"' && quoted_string(&probe, &item)) {
+        v = probe;
+        if (!yaml_null(item)) ids->push_back(item);
+      } else {
+        const size_t end = v.find(v.front(), 1);
+        const size_t stop = end == std::string_view::npos ? v.size() : end + 1;
+        yaml_add(v.substr(0, stop), ids);
+        v.remove_prefix(stop);
+      }
+      const size_t comma = v.find(',');
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    } else {
+      const size_t comma = v.find(',');
+      yaml_add(v.substr(0, comma), ids);
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+}
+
+}  // namespace
+
+bool parse_python_string_list(std::string_view s, std::vector<std::string>* out) {
+  out->clear();
+  s = trim(s);
+  if (s.size() < 2 || s.front() != '[' || s.back() != ']') return false;
+  s.remove_prefix(1);
+  s.remove_suffix(1);
+  std::string item;
+  for (;;) {
+    skip_blanks(&s);
+    if (s.empty()) return true;  // "[]" or a trailing comma
+    if (!quoted_string(&s, &item)) return false;
+    out->push_back(item);
+    skip_blanks(&s);
+    if (s.empty()) return true;
+    if (s.front() != ',') return false;
+    s.remove_prefix(1);
+  }
+}
+
+void yaml_base_models(std::string_view yaml, std::vector<std::string>* ids, std::string* relation) {
+  bool in_list = false;  // inside the block list under a top-level `base_model:`
+  while (!yaml.empty()) {
+    size_t nl = yaml.find('\n');
+    std::string_view line = yaml.substr(0, nl);
+    yaml.remove_prefix(nl == std::string_view::npos ? yaml.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string_view t = trim(line);
+    if (in_list) {
+      if (t.empty() || t.front() == '#') continue;
+      if (t.front() == '-' && (t.size() == 1 || t[1] == ' ' || t[1] == '\t')) {
+        yaml_add(t.substr(1), ids);
+        continue;
+      }
+      if (line.front() == ' ' || line.front() == '\t') continue;  // continuation of an item
+      in_list = false;  // a new top-level key ends the list
+    }
+    if (line.empty() || line.front() == ' ' || line.front() == '\t' || line.front() == '#') continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view key = trim(line.substr(0, colon));
+    const std::string_view value = trim(line.substr(colon + 1));
+    if (key == "base_model" || key == "\"base_model\"" || key == "'base_model'") {
+      const std::string_view v = yaml_strip_comment(value);
+      if (v.empty()) in_list = true;
+      else if (v.front() == '[') yaml_flow_list(v, ids);
+      else yaml_add(v, ids);
+    } else if (key == "base_model_relation" && relation) {
+      *relation = yaml_unquote(yaml_strip_comment(value));
+    }
+  }
+}
+
+std::string normalise_repo_ref(std::string_view s) {
+  s = trim(s);
+  for (std::string_view prefix : {"https://huggingface.co/", "http://huggingface.co/", "huggingface.co/",
+                                  "https://hf.co/", "hf.co/"}) {
+    if (s.substr(0, prefix.size()) == prefix) {
+      s.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  while (!s.empty() && s.back() == '/') s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace ecostat::host::detail
