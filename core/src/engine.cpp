@@ -101,18 +101,20 @@ double ratio(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// Share rows sorted by downloads descending then key, truncated to `limit` (0 = all); the
-// unknown group is always listed.
-ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint64_t>& sums,
-                            size_t limit) {
+// Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Groups
+// without a member unit (a non-root under `family`) are not groups; `unknown` is always listed.
+ShareTable make_share_table(const std::string& name, const GroupMap& map, const GroupKeys& keys,
+                            const std::vector<uint64_t>& sums, size_t limit) {
   ShareTable t;
   t.group = name;
-  t.groups = sums.size();
-  std::vector<uint32_t> order(sums.size());
-  for (uint32_t g = 0; g < order.size(); ++g) {
-    order[g] = g;
+  std::vector<uint8_t> has_member(sums.size(), map.group_of_unit.empty() ? 1 : 0);
+  for (uint32_t g : map.group_of_unit) has_member[g] = 1;
+  std::vector<uint32_t> order;
+  for (uint32_t g = 0; g < sums.size(); ++g) {
     t.total += sums[g];
+    if (has_member[g] || g == keys.unknown_id()) order.push_back(g);
   }
+  t.groups = order.size();
   auto by_downloads = [&](uint32_t a, uint32_t b) {
     if (sums[a] != sums[b]) return sums[a] > sums[b];
     return keys.key(a) < keys.key(b);
@@ -267,7 +269,7 @@ Results run_job(const JobSpec& spec) {
     return it->second;
   };
   for (const auto& g : spec.share_groups)
-    res.share.push_back(make_share_table(g, groups.keys(g), totals_of(g), spec.share_limit));
+    res.share.push_back(make_share_table(g, groups.map(g), groups.keys(g), totals_of(g), spec.share_limit));
   for (size_t i = 0; i < month_maps.size(); ++i)
     res.share_month.push_back(
         make_share_month_table(spec.month_groups[i], groups.keys(spec.month_groups[i]), events.group_month[i], spec.share_limit));

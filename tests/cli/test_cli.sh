@@ -11,7 +11,7 @@ check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
   if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
   echo "ok   $name"; pass=$((pass+1))
 }
-check "top-level help"        0 "run.*backends|backends.*run"  -- "$ecostat" --help
+check "top-level help"        0 "backends +List"  -- "$ecostat" --help
 check "run help"              0 "--downloads"                  -- "$ecostat" run --help
 check "backends help"         0 "--probe"                      -- "$ecostat" backends --help
 check "no subcommand"         2   ""                           -- "$ecostat"

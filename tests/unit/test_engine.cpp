@@ -195,3 +195,11 @@ TEST_CASE("engine: the embedded sample runs and reconciles", "[engine][sample]")
   }
   CHECK(rejected == r.input.rejected);
 }
+
+TEST_CASE("engine: family groups are the roots only", "[engine]") {
+  Results r = run_job(fixture_job());
+  const auto& fam = *std::find_if(r.share.begin(), r.share.end(), [](const ShareTable& t) { return t.group == "family"; });
+  CHECK(fam.groups == 4);  // acme/base, zed/other, dana/solo, new/unlisted
+  CHECK(row_of(r, "family", "acme/base-ft") == nullptr);
+  CHECK(row_of(r, "family", "new/unlisted")->downloads == 5);
+}
