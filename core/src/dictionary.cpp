@@ -1,5 +1,6 @@
 #include "ecostat/dictionary.hpp"
 
+#include <cstring>
 #include <functional>
 
 #include "ecostat/errors.hpp"
@@ -8,25 +9,34 @@
 namespace ecostat {
 
 static uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
+static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
+
+bool Dictionary::arena_equals(uint64_t offset, std::string_view s) const {
+  uint32_t len;
+  std::memcpy(&len, arena_.data() + offset, sizeof len);
+  return len == s.size() && std::memcmp(arena_.data() + offset + sizeof len, s.data(), len) == 0;
+}
 
 size_t Dictionary::slot_of(std::string_view s, uint64_t h) const {
   const size_t mask = slots_.size() - 1;
-  for (size_t i = (h >> 20) & mask;; i = (i + 1) & mask) {
-    const uint32_t id = slots_[i];
-    if (id == kNone || (hashes_[id] == h && strings_[id] == s)) return i;
+  const uint32_t tag = tag_of(h);
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    const Slot& slot = slots_[i];
+    if (slot.id == kNone || (slot.tag == tag && arena_equals(slot.offset, s))) return i;
   }
 }
 
 void Dictionary::grow() {
-  std::vector<uint32_t> old;
+  std::vector<Slot> old;
   old.swap(slots_);
-  slots_.assign(old.empty() ? 64 : old.size() * 2, kNone);
+  slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{kNone, 0, 0});
   const size_t mask = slots_.size() - 1;
-  for (uint32_t id : old) {
-    if (id == kNone) continue;
-    size_t i = (hashes_[id] >> 20) & mask;
-    while (slots_[i] != kNone) i = (i + 1) & mask;
-    slots_[i] = id;
+  for (const Slot& s : old) {
+    if (s.id == kNone) continue;
+    // the slot keeps only 32 bits of the hash: rehash from the string itself
+    size_t i = hash_of(strings_[s.id]) & mask;
+    while (slots_[i].id != kNone) i = (i + 1) & mask;
+    slots_[i] = s;
   }
 }
 
@@ -34,18 +44,23 @@ uint32_t Dictionary::intern(std::string_view s) {
   if ((strings_.size() + 1) * 2 > slots_.size()) grow();  // load factor <= 1/2
   const uint64_t h = hash_of(s);
   const size_t i = slot_of(s, h);
-  if (slots_[i] != kNone) return slots_[i];
+  if (slots_[i].id != kNone) return slots_[i].id;
   if (strings_.size() >= kNone) throw Error("dictionary overflow: more than 2^32-1 distinct ids");
+  if (s.size() > UINT32_MAX) throw Error("dictionary: id longer than 4 GiB");
   const uint32_t id = static_cast<uint32_t>(strings_.size());
+  const uint64_t offset = arena_.size();
+  const uint32_t len = static_cast<uint32_t>(s.size());
+  arena_.resize(offset + sizeof len + len);
+  std::memcpy(arena_.data() + offset, &len, sizeof len);
+  std::memcpy(arena_.data() + offset + sizeof len, s.data(), len);
   strings_.emplace_back(s);
-  hashes_.push_back(h);
-  slots_[i] = id;
+  slots_[i] = Slot{id, tag_of(h), offset};
   return id;
 }
 
 uint32_t Dictionary::find(std::string_view s) const {
   if (slots_.empty()) return kNone;
-  return slots_[slot_of(s, hash_of(s))];
+  return slots_[slot_of(s, hash_of(s))].id;
 }
 
 }  // namespace ecostat

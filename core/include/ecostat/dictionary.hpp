@@ -18,13 +18,20 @@ class Dictionary {
   const std::vector<std::string>& strings() const { return strings_; }
 
  private:
-  // Open addressing over ids (C++17 has no heterogeneous unordered_map lookup, and a lookup
-  // must not allocate: readers look up every record's id).
+  // Open addressing (C++17 has no heterogeneous unordered_map lookup, and a lookup must not
+  // allocate: readers look up every record's id). A slot holds the id, 32 bits of the hash
+  // and where the string lies in one contiguous arena, so a lookup touches two cache lines:
+  // the slot, and the arena bytes (length prefix and characters) it points to.
+  struct Slot {
+    uint32_t id;
+    uint32_t tag;
+    uint64_t offset;  // of the u32 length prefix in arena_
+  };
   size_t slot_of(std::string_view s, uint64_t h) const;
+  bool arena_equals(uint64_t offset, std::string_view s) const;
   void grow();
-  std::vector<uint32_t> slots_;   // id, or kNone for empty; size is a power of two
-  std::vector<uint64_t> hashes_;  // per id, so growing does not rehash strings
-  std::vector<std::string> strings_;
-};
+  std::vector<Slot> slots_;       // size is a power of two; id kNone marks an empty slot
+  std::vector<char> arena_;       // [u32 length][bytes] per id, in id order
+  std::vector<std::string> strings_;};
 
 }  // namespace ecostat
