@@ -13,7 +13,7 @@ namespace ecostat::cli {
 namespace {
 struct RunOptions {
   JobSpec job;
-  std::string measure = "auto";
+  JobOptionStrings extra;
   std::string json_path, csv_dir;
   bool quiet = false;
   size_t table_rows = 10;
@@ -26,28 +26,24 @@ std::string join(const std::vector<std::string>& v) {
 }
 }  // namespace
 
-std::function<int()> add_run_command(CLI::App& app) {
-  auto o = std::make_shared<RunOptions>();
-  JobSpec& j = o->job;
-  auto* cmd = app.add_subcommand(
-      "run",
-      "Compute download share, concentration and lineage. With no input option it runs on the embedded sample data.");
+void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
   cmd->add_option("--repos", j.repos_path, "Repository records: Hub JSON Lines (or CSV with a `metadata` JSON column); - for stdin");
   cmd->add_option("--downloads", j.downloads_path, "Download records CSV: repo,date,downloads or repo,date,downloads_all_time");
   cmd->add_option("--downloads-format", j.downloads_format, "detect | per_period | cumulative")
       ->check(CLI::IsMember({"detect", "per_period", "cumulative"}))->capture_default_str();
   cmd->add_option("--orgs", j.orgs_path, "Attribution CSV: handle -> organisation, country, region, org_type");
-  cmd->add_option("--measure", o->measure,
+  cmd->add_option("--params", j.params_path,
+                  "Parameters table CSV (model_id,total_params_b,... as tracked-models' model_parameters.csv, or "
+                  "model_id,parameters): parameter counts for models without safetensors.total");
+  cmd->add_option("--params-prefer", j.params_prefer, "Which count wins when a model has both: table | safetensors")
+      ->check(CLI::IsMember({"table", "safetensors"}))->capture_default_str();
+  cmd->add_option("--measure", extra.measure,
                   "What makes a unit's total: records (download records), all_time (downloads_all_time), 30d, or auto")
       ->check(CLI::IsMember({"auto", "records", "all_time", "30d"}))->capture_default_str();
   cmd->add_option("--backend", j.backend, "auto | cpu | cuda | hip (also ECOSTAT_BACKEND)")->capture_default_str();
   cmd->add_option("--threads", j.threads, "CPU backend threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--json", o->json_path, "Write the results document (ecostat.results/1) here; - for stdout");
-  cmd->add_option("--csv", o->csv_dir, "Write CSV tables into this directory");
   cmd->add_option("--rejects", j.rejects_path, "Write every rejected record (file,line,field,reason) to this CSV");
   cmd->add_flag("--strict", j.strict, "Stop with an error at the first rejected record");
-  cmd->add_flag("--quiet,-q", o->quiet, "Do not print the tables");
-  cmd->add_option("--rows", o->table_rows, "Rows per table on the terminal")->capture_default_str();
   auto* c = &j.concentration;
   cmd->add_option("--top-k", c->top_k, "Top-k shares to report")->delimiter(',')->capture_default_str();
   cmd->add_option("--top-pct", c->top_pct, "Top-p% shares to report (percent of units)")->delimiter(',')->capture_default_str();
@@ -65,9 +61,66 @@ std::function<int()> add_run_command(CLI::App& app) {
   cmd->add_option("--size-buckets", j.size_bucket_edges, "Parameter-count bucket edges")->delimiter(',')->capture_default_str();
   cmd->add_option("--family-tags", j.family_tags, "Tags that name a family, for derivatives per tag")->delimiter(',');
   cmd->add_option("--batch", j.batch_capacity, "Events per batch streamed to the backend")->capture_default_str();
+  // The study (docs/study-*.md).
+  StudySpec& s = j.study;
+  cmd->add_option("--study", s.parts, "Study parts: size,adoption,lifetime,growth,attribution (none = no study)")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_flag("--inherit-attribution", j.inherit_attribution,
+                "A model whose own organisation/country/region/org type is unknown takes its base model's (first attributed "
+                "ancestor along primary parents)");
+  cmd->add_option("--adoption-ages", s.adoption_ages, "Relative adoption: ages in days since creation")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--adoption-top", s.adoption_top, "Relative adoption: size of the top group of each size class (k)")
+      ->capture_default_str();
+  cmd->add_option("--adoption-ratio", s.adoption_ratio, "Relative adoption: size classes whose top-k medians are compared, A/B")
+      ->capture_default_str();
+  cmd->add_option("--adoption-models", s.adoption_models, "Relative adoption: models listed with their ratios (default: the top by downloads)")
+      ->delimiter(',');
+  cmd->add_option("--adoption-limit", s.adoption_limit, "Relative adoption: models listed when --adoption-models is not given (0 = all)")
+      ->capture_default_str();
+  cmd->add_option("--lifetime-fraction", s.lifetime_fraction, "Engagement lifetime: f, the fraction of the peak")->capture_default_str();
+  cmd->add_option("--lifetime-window", s.lifetime_window,
+                  "Engagement lifetime: release window FROM:TO (YYYY, YYYY-MM or YYYY-MM-DD; a side may be empty)");
+  cmd->add_option("--lifetime-min-months", s.lifetime_min_months, "Engagement lifetime: fewest months with downloads in a series")
+      ->capture_default_str();
+  cmd->add_flag("--lifetime-left-censored", s.lifetime_left_censored,
+                "Engagement lifetime: include models released before the first month of download records");
+  cmd->add_option("--lifetime-kinds", s.lifetime_kinds, "Engagement lifetime: repository kinds (model, dataset, space)")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--lifetime-limit", s.lifetime_limit, "Engagement lifetime: models listed (by peak; 0 = all)")->capture_default_str();
+  cmd->add_option("--growth-groups", s.growth_groups, "Growth: repositories created per group of these")
+      ->delimiter(',')->capture_default_str();
+  cmd->add_option("--tag-category", extra.tag_categories,
+                  "Growth: a tag category NAME=PATTERN|PATTERN (a trailing * matches a prefix); repeat for more; replaces "
+                  "the defaults (robotics, speech, text-generation)");
+  cmd->add_option("--growth-limit", s.growth_limit, "Growth: groups listed per table (0 = all)")->capture_default_str();
+  cmd->add_option("--year-groups", s.year_groups, "Attribution over time: share.<group>_x_year tables (needs --downloads)")
+      ->delimiter(',')->capture_default_str();
+}
+
+void finish_job_options(JobSpec& job, const JobOptionStrings& extra) {
+  job.measure = parse_measure(extra.measure);
+  if (job.study.parts.size() == 1 && job.study.parts[0] == "none") job.study.parts.clear();
+  if (!extra.tag_categories.empty()) {
+    job.study.tag_categories.clear();
+    for (const auto& c : extra.tag_categories) job.study.tag_categories.push_back(parse_tag_category(c));
+  }
+}
+
+std::function<int()> add_run_command(CLI::App& app) {
+  auto o = std::make_shared<RunOptions>();
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Compute download share, concentration, lineage and the ecosystem study (size, adoption, lifetime, growth, "
+      "attribution over time). With no input option it runs on the embedded sample data.");
+  add_job_options(cmd, o->job, o->extra);
+  cmd->add_option("--json", o->json_path, "Write the results document (ecostat.results/1) here; - for stdout");
+  cmd->add_option("--csv", o->csv_dir, "Write CSV tables into this directory");
+  cmd->add_flag("--quiet,-q", o->quiet, "Do not print the tables");
+  cmd->add_option("--rows", o->table_rows, "Rows per table on the terminal")->capture_default_str();
 
   return [o]() {
-    o->job.measure = parse_measure(o->measure);
+    finish_job_options(o->job, o->extra);
     Progress progress;
     if (progress.enabled())
       o->job.progress = [&progress](const std::string& stage, uint64_t done, uint64_t total) {

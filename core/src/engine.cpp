@@ -11,6 +11,7 @@
 #include "ecostat/host/readers.hpp"
 #include "ecostat/host/sample.hpp"
 #include "group_maps.hpp"
+#include "study/study_internal.hpp"
 
 namespace ecostat {
 
@@ -53,6 +54,17 @@ void JobSpec::validate() const {
   if (downloads_format != "detect" && downloads_format != "per_period" && downloads_format != "cumulative")
     throw UsageError("unknown downloads format '" + downloads_format + "' (expected detect, per_period or cumulative)");
   if (batch_capacity == 0) throw UsageError("batch capacity must be positive");
+  if (params_prefer != "table" && params_prefer != "safetensors")
+    throw UsageError("unknown params preference '" + params_prefer + "' (expected table or safetensors)");
+  study.validate();
+  if (study.enabled("adoption")) {  // the ratio names two size classes
+    const auto labels = GroupMapBuilder::size_bucket_labels(size_bucket_edges);
+    const size_t slash = study.adoption_ratio.find('/');
+    for (const std::string& c : {study.adoption_ratio.substr(0, slash), study.adoption_ratio.substr(slash + 1)})
+      if (std::find(labels.begin(), labels.end(), c) == labels.end())
+        throw UsageError("adoption ratio: '" + c + "' is not a size class (the size buckets are " +
+                         [&] { std::string l; for (const auto& x : labels) l += (l.empty() ? "" : ", ") + x; return l; }() + ")");
+  }
   for (size_t i = 1; i < size_bucket_edges.size(); ++i)
     if (size_bucket_edges[i] <= size_bucket_edges[i - 1])
       throw UsageError("size bucket edges must increase");
@@ -215,10 +227,10 @@ Results run_job(const JobSpec& spec) {
   // 1. Attribution, then repositories (all of them: they are millions, not billions).
   const host::SampleInputs& samples = host::sample_inputs();
   AttributionTable attribution;
-  for (auto& src : open_inputs(spec.orgs_path, sample, samples.attribution))
+  for (auto& src : open_inputs(spec.orgs_path, sample, study::sample_files(samples.attribution, "attribution")))
     res.input.files.push_back(summary_of("orgs", host::read_attribution(*src, attribution, rejects)));
   RepoTable repos;
-  for (auto& src : open_inputs(spec.repos_path, sample, samples.repositories)) {
+  for (auto& src : open_inputs(spec.repos_path, sample, study::sample_files(samples.repositories, "repositories"))) {
     auto st = host::read_repositories(*src, repos, rejects, progress_for("repositories"));
     res.input.repositories += st.accepted;
     res.input.files.push_back(summary_of("repos", st));
@@ -227,7 +239,7 @@ Results run_job(const JobSpec& spec) {
 
   // 2. Download records stream through the backend's accumulator in batches.
   auto acc = backend->make_accumulator();
-  auto download_sources = open_inputs(spec.downloads_path, sample, samples.downloads);
+  auto download_sources = open_inputs(spec.downloads_path, sample, study::sample_files(samples.downloads, "downloads"));
   const bool have_downloads = !download_sources.empty();
   for (auto& src : download_sources) {
     auto st = host::read_downloads(*src, parse_format(spec.downloads_format), repos, rejects, spec.batch_capacity,
@@ -236,6 +248,14 @@ Results run_job(const JobSpec& spec) {
     res.input.files.push_back(summary_of("downloads", st));
   }
   timer.mark("read_and_accumulate_downloads");
+
+  // 2b. Parameter counts from a parameters table, before any size group is built.
+  {
+    host::ParameterTable params;
+    for (auto& src : open_inputs(spec.params_path, sample, study::sample_files({}, "params")))
+      res.input.files.push_back(summary_of("params", host::read_parameters(*src, params, rejects)));
+    res.study.size.sources = study::apply_parameter_table(repos, params, spec.params_prefer);
+  }
 
   // 3. Lineage on the acyclic graph core builds, so that every backend sees the same graph.
   const uint32_t n_units = repos.size();
@@ -246,9 +266,14 @@ Results run_job(const JobSpec& spec) {
 
   // 4. Group maps (unit -> group), then the month tables in one finish() of the accumulator.
   GroupMapBuilder groups(repos, attribution, lineage.root, spec.size_bucket_edges);
+  if (spec.inherit_attribution) groups.inherit_attribution(&graph);
   std::vector<GroupMap> month_maps;
   if (have_downloads)
     for (const auto& g : spec.month_groups) month_maps.push_back(groups.map(g));
+  const size_t n_share_month = month_maps.size();
+  std::vector<std::string> study_month_names;  // the study's extra tables follow the job's own
+  if (have_downloads)
+    for (auto& m : study::month_maps(spec, groups, spec.month_groups, &study_month_names)) month_maps.push_back(std::move(m));
   EventTotals events = acc->finish(n_units, month_maps);
   res.input.events = events.events;
   timer.mark("finish_tables");
@@ -270,7 +295,7 @@ Results run_job(const JobSpec& spec) {
   };
   for (const auto& g : spec.share_groups)
     res.share.push_back(make_share_table(g, groups.map(g), groups.keys(g), totals_of(g), spec.share_limit));
-  for (size_t i = 0; i < month_maps.size(); ++i)
+  for (size_t i = 0; i < n_share_month; ++i)
     res.share_month.push_back(
         make_share_month_table(spec.month_groups[i], groups.keys(spec.month_groups[i]), events.group_month[i], spec.share_limit));
   timer.mark("share");
@@ -381,6 +406,18 @@ Results run_job(const JobSpec& spec) {
     L.by_tag.push_back(row);
   }
   timer.mark("assemble");
+
+  // 7b. The study (size, adoption, lifetime, growth, attribution over time) on the tables above.
+  {
+    study::Context ctx{spec, repos, graph, groups, *backend, totals, have_downloads, nullptr, {}, -1};
+    for (size_t i = 0; i < month_maps.size() && i < events.group_month.size(); ++i)
+      ctx.group_month[i < n_share_month ? spec.month_groups[i] : study_month_names[i - n_share_month]] = &events.group_month[i];
+    auto it = ctx.group_month.find("model");
+    if (it != ctx.group_month.end()) ctx.unit_month = it->second;
+    if (events.n_months) ctx.events_last_month = events.month_first + int32_t(events.n_months) - 1;
+    study::run(ctx, &res.study);
+  }
+  timer.mark("study");
 
   // 8. Input accounting.
   res.input.units = n_units;

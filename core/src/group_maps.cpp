@@ -1,5 +1,6 @@
 #include "group_maps.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 #include "ecostat/errors.hpp"
@@ -56,6 +57,47 @@ void GroupMapBuilder::attribution_map(Entry& e, const std::vector<uint32_t>& col
   for (uint32_t u = 0; u < repos_.size(); ++u)
     e.map.group_of_unit[u] = repos_.author[u] == kNone ? unknown : by_author[repos_.author[u]];
   e.keys = std::make_unique<GroupKeys>(&names.strings(), unknown);
+  if (inherit_graph_) inherit_from_ancestors(e, unknown);
+}
+
+// Walks primary parents from each unit still unknown to the first resolved ancestor; every
+// unit on the way takes that ancestor's value (or stays unknown). Each unit is resolved once,
+// so the pass is linear; the graph is acyclic, so every walk ends.
+void GroupMapBuilder::inherit_from_ancestors(Entry& e, uint32_t unknown) {
+  const LineageGraph& g = *inherit_graph_;
+  std::vector<uint32_t>& group = e.map.group_of_unit;
+  const uint32_t n = static_cast<uint32_t>(group.size());
+  if (g.n_nodes != n) throw Error("attribution inheritance: lineage graph and repository table differ in size");
+  // A value spelled "unknown" in the attribution table (as tracked-models' regions have) is no
+  // attribution either: such a unit inherits too, and keeps its own value when no ancestor has one.
+  std::vector<uint8_t> spelled_unknown(unknown, 0);
+  for (uint32_t g = 0; g < unknown; ++g) {
+    std::string k = e.keys->key(g);
+    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    spelled_unknown[g] = k == "unknown";
+  }
+  auto attributed = [&](uint32_t g) { return g != unknown && !spelled_unknown[g]; };
+  std::vector<uint8_t> done(n, 0);
+  for (uint32_t u = 0; u < n; ++u) done[u] = attributed(group[u]);
+  std::vector<uint32_t> chain;
+  for (uint32_t u = 0; u < n; ++u) {
+    if (done[u]) continue;
+    chain.clear();
+    uint32_t v = u;
+    while (!done[v]) {
+      chain.push_back(v);
+      if (g.parent_offsets[v] == g.parent_offsets[v + 1]) break;  // a root
+      v = g.parents[g.parent_offsets[v]];
+    }
+    const uint32_t value = done[v] ? group[v] : unknown;
+    for (uint32_t c : chain) {
+      if (attributed(value)) {
+        group[c] = value;
+        ++e.inherited;
+      }
+      done[c] = 1;
+    }
+  }
 }
 
 GroupMapBuilder::Entry& GroupMapBuilder::build(const std::string& group) {

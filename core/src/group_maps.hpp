@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ecostat/backend.hpp"
+#include "ecostat/lineage.hpp"
 
 namespace ecostat {
 
@@ -29,22 +30,32 @@ class GroupMapBuilder {
   const GroupMap& map(const std::string& group);
   const GroupKeys& keys(const std::string& group);
   static std::vector<std::string> size_bucket_labels(const std::vector<uint64_t>& edges);
+  // Option (docs/study-attribution-time.md): in the attribution maps (organisation, country,
+  // region, org_type) a unit whose own value is unknown takes the value of its nearest
+  // ancestor along primary parents (the first listed parent in the acyclic `graph`) that has
+  // one. Set before the first map() call; nullptr turns it off. The graph must outlive this.
+  void inherit_attribution(const LineageGraph* graph) { inherit_graph_ = graph; }
+  // Units of `group` that took an ancestor's value (0 unless inheriting).
+  uint64_t inherited(const std::string& group) { return build(group).inherited; }
 
  private:
   struct Entry {
     GroupMap map;
     std::unique_ptr<GroupKeys> keys;
     std::vector<std::string> own_names;  // for groups whose names are not a dictionary's
+    uint64_t inherited = 0;              // units whose value came from an ancestor
   };
   Entry& build(const std::string& group);
   // Maps units through their author's attribution row to one attribution column.
   void attribution_map(Entry& e, const std::vector<uint32_t>& column, const Dictionary& names);
+  void inherit_from_ancestors(Entry& e, uint32_t unknown);
 
   const RepoTable& repos_;
   const AttributionTable& attribution_;
   const std::vector<uint32_t>& family_root_;
   std::vector<uint64_t> size_edges_;
   std::map<std::string, Entry> cache_;
+  const LineageGraph* inherit_graph_ = nullptr;
 };
 
 }  // namespace ecostat

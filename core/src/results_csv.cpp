@@ -6,6 +6,7 @@
 
 #include "ecostat/engine.hpp"
 #include "ecostat/errors.hpp"
+#include "study/study_internal.hpp"
 
 namespace ecostat {
 
@@ -76,6 +77,7 @@ void write_results_csv(const Results& r, const std::string& dir) {
     f << "organisation,roots,derivatives\n";
     for (const auto& d : r.lineage.by_organisation) f << csv_field(d.key) << ',' << d.roots << ',' << d.derivatives << '\n';
   }
+  study::write_csv(r, dir);
 }
 
 }  // namespace ecostat

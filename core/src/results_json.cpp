@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecostat/engine.hpp"
+#include "study/study_internal.hpp"
 
 namespace ecostat {
 
@@ -125,6 +126,8 @@ std::string results_to_json(const Results& r, int indent) {
   for (const auto& d : L.by_organisation) org.push_back({{"organisation", d.key}, {"roots", d.roots}, {"derivatives", d.derivatives}});
   json& tag = lin["derivatives_by_tag"] = json::array();
   for (const auto& d : L.by_tag) tag.push_back({{"tag", d.key}, {"derivatives", d.derivatives}});
+
+  study::add_json(j, r);  // study.*, share.<group>_x_year
 
   json& t = j["timings_ms"] = json::object();
   for (const auto& x : r.timings) t[x.stage] = x.ms;

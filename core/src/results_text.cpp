@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "ecostat/engine.hpp"
+#include "study/study_internal.hpp"
 
 namespace ecostat {
 
@@ -79,6 +80,7 @@ std::string results_to_text(const Results& r, size_t rows) {
                   with_commas(f.downloads).c_str(), f.share * 100);
     o << line;
   }
+  o << study::to_text(r, rows);
   return o.str();
 }
 

@@ -10,6 +10,7 @@
 
 #include "ecostat/backend.hpp"
 #include "ecostat/concentration.hpp"
+#include "ecostat/study.hpp"
 
 namespace ecostat {
 
@@ -45,6 +46,14 @@ struct JobSpec {
   std::string rejects_path;            // write every rejection there as CSV
   // Progress on long work: stage name, bytes done, bytes total (0 when unknown).
   std::function<void(const std::string&, uint64_t, uint64_t)> progress;
+  // The study (docs/study-*.md). params_path: a parameters table (model id -> parameter count,
+  // host::read_parameters); with no input at all the sample's params.csv is read.
+  std::string params_path;
+  std::string params_prefer = "table";  // table | safetensors: which count wins when both exist
+  // Attribution (organisation, country, region, org_type) of a unit whose own value is unknown
+  // is taken from its first attributed ancestor along primary parents.
+  bool inherit_attribution = false;
+  StudySpec study;
   void validate() const;               // throws UsageError
 };
 
@@ -118,6 +127,7 @@ struct Results {
   std::vector<ShareMonthTable> share_month;
   LineageSummary lineage;
   std::vector<Timing> timings;
+  StudyResults study;                   // JSON: study.*, share.<group>_x_year
 };
 
 // Runs a job end to end. Throws InputError (strict mode, unreadable file), UsageError, or a

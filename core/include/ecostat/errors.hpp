@@ -1,5 +1,6 @@
 // Error types. Input problems carry file, line and field so a user can find them.
 #pragma once
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 

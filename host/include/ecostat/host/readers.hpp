@@ -47,4 +47,20 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
                          size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                          const ProgressFn& progress, const ReadOptions& options);
 
+// A parameters table: model id -> total (and active) parameter count, e.g. the tracked-models
+// project's model_parameters.csv. Header names an id column (model_id, modelid, id, repo,
+// model) and a count column: total_params_b, params_b, parameters_b or total_b (billions,
+// decimal: "3.3" is 3,300,000,000, at most 9 decimals) or parameters, total_params,
+// parameter_count, safetensors_total or total (a whole count). Optional active_params_b or
+// active_parameters (same units). Other columns are ignored. Rejected, with file, line and
+// field: an empty id, a duplicate id (the first row wins), a missing, zero, negative or
+// malformed count, a wrong column count.
+struct ParameterTable {
+  Dictionary ids;
+  std::vector<uint64_t> total;
+  std::vector<uint64_t> active;  // 0 when not given
+};
+ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rejects);
+ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rejects, const ReadOptions& options);
+
 }  // namespace ecostat::host
