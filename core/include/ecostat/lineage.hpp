@@ -19,7 +19,7 @@ struct LineageGraph {
   Relation primary_relation(uint32_t v) const;
 };
 
-// What cycle breaking removed (see core/src/cycles.cpp for the rule).
+// What cycle breaking removed (rule: core/src/lineage_graph.cpp, docs/metrics.md).
 struct CycleReport {
   std::vector<std::vector<uint32_t>> cycles;  // members of each strongly connected component of size > 1, sorted
   std::vector<uint32_t> self_loops;           // nodes that listed themselves as parent

@@ -1,0 +1,107 @@
+// Internal pieces of the CPU backend (kernels/cpu). Not a public header.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <utility>
+#include <vector>
+
+#include <sys/mman.h>
+
+#include "ecostat/backend.hpp"
+#include "thread_pool.hpp"
+
+namespace ecostat::cpu {
+
+// A zero-filled u64 buffer straight from the OS (anonymous mmap: zero pages, touched lazily),
+// with transparent huge pages requested: tables of hundreds of MB otherwise spend most of
+// their first touch in 4 KiB page faults.
+struct ZeroBuf {
+  uint64_t* p = nullptr;
+  size_t n = 0;
+  ZeroBuf() = default;
+  explicit ZeroBuf(size_t count) : n(count) {
+    if (count == 0) return;
+    const size_t bytes = count * sizeof(uint64_t);
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    if (bytes >= (size_t(4) << 20)) madvise(m, bytes, MADV_HUGEPAGE);
+#endif
+    p = static_cast<uint64_t*>(m);
+  }
+  ZeroBuf(ZeroBuf&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr, o.n = 0; }
+  ZeroBuf& operator=(ZeroBuf&& o) noexcept {
+    std::swap(p, o.p);
+    std::swap(n, o.n);
+    return *this;
+  }
+  ~ZeroBuf() {
+    if (p) munmap(p, n * sizeof(uint64_t));
+  }
+};
+
+// cpu_accumulator.cpp
+std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);
+
+// cpu_backend.cpp
+std::vector<uint64_t> group_sum(ThreadPool& pool, const std::vector<uint64_t>& values, const GroupMap& map);
+
+// Two u64 work buffers. The backend keeps them between calls when they hold at most kKeep
+// values, so that repeated calls do not pay the OS's first-touch cost again; a larger request,
+// or one made while another call holds them, gets buffers of its own for that call.
+class Scratch {
+ public:
+  static constexpr size_t kKeep = size_t(1) << 25;  // 2 x 256 MiB at most
+  class Lease {
+   public:
+    Lease(Scratch& s, size_t n) {
+      if (n <= kKeep && s.m_.try_lock()) {
+        owner_ = &s;
+        if (s.a_.n < n) {
+          s.a_ = ZeroBuf();
+          s.b_ = ZeroBuf();
+          s.a_ = ZeroBuf(n);
+          s.b_ = ZeroBuf(n);
+        }
+        a_ = s.a_.p, b_ = s.b_.p;
+      } else {
+        la_ = ZeroBuf(n);
+        lb_ = ZeroBuf(n);
+        a_ = la_.p, b_ = lb_.p;
+      }
+    }
+    ~Lease() {
+      if (owner_) owner_->m_.unlock();
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    uint64_t* a() const { return a_; }
+    uint64_t* b() const { return b_; }
+
+   private:
+    Scratch* owner_ = nullptr;
+    ZeroBuf la_, lb_;
+    uint64_t *a_ = nullptr, *b_ = nullptr;
+  };
+
+ private:
+  std::mutex m_;
+  ZeroBuf a_, b_;
+};
+
+// cpu_concentration.cpp
+// Sorts the n values at src ascending into buf0/buf1 (src may be buf1: it is read only by the
+// first pass) and returns where the sorted values are (src itself when already in order by
+// every digit). Uses the pool's threads when parallel.
+const uint64_t* sort_values(ThreadPool& pool, const uint64_t* src, uint64_t* buf0, uint64_t* buf1, size_t n,
+                            bool parallel);
+std::vector<ConcentrationRaw> concentration(ThreadPool& pool, Scratch& scratch, const std::vector<uint64_t>& values,
+                                            const std::vector<uint32_t>& segment_of, uint32_t n_segments,
+                                            const ConcentrationSpec& spec);
+
+// cpu_lineage.cpp
+LineageRaw lineage(ThreadPool& pool, const LineageGraph& graph);
+
+}  // namespace ecostat::cpu

@@ -1,0 +1,186 @@
+// Conformance: event accumulation (unit totals, group x month tables) and group_sum, against
+// the oracle. Every backend runs these ("[conformance]").
+#include <algorithm>
+#include <sstream>
+
+#include "conformance/backend_under_test.hpp"
+
+using namespace ecostat;
+using namespace ecostat::conformance;
+
+namespace {
+
+template <class T>
+std::string mismatch(const std::vector<T>& got, const std::vector<T>& want) {
+  std::ostringstream s;
+  if (got.size() != want.size()) {
+    s << "size " << got.size() << " != " << want.size();
+    return s.str();
+  }
+  for (size_t i = 0; i < got.size(); ++i)
+    if (got[i] != want[i]) {
+      s << "index " << i << ": got " << got[i] << ", want " << want[i];
+      return s.str();
+    }
+  return "";
+}
+
+std::vector<GroupMap> test_maps(uint32_t n_units) {
+  std::vector<GroupMap> maps;
+  maps.push_back({"unit", {}, n_units});
+  GroupMap mod{"mod7", std::vector<uint32_t>(n_units), 9};  // groups 7 and 8 stay empty
+  for (uint32_t u = 0; u < n_units; ++u) mod.group_of_unit[u] = u % 7;
+  maps.push_back(mod);
+  GroupMap one{"all", std::vector<uint32_t>(n_units, 0), 1};
+  maps.push_back(one);
+  GroupMap third{"third", std::vector<uint32_t>(n_units), n_units / 3 + 1};
+  for (uint32_t u = 0; u < n_units; ++u) third.group_of_unit[u] = u / 3;
+  maps.push_back(third);
+  return maps;
+}
+
+void check_totals(const EventTotals& got, const std::vector<EventBatch>& batches, uint32_t n_units,
+                  const std::vector<GroupMap>& maps) {
+  const oracle::Totals o = oracle::accumulate(batches);
+  CHECK(got.events == o.events);
+  CHECK(mismatch(got.unit_total, oracle::unit_totals(o, n_units)) == "");
+  if (o.any) {
+    CHECK(got.month_first == o.month_min);
+    CHECK(got.n_months == uint32_t(o.month_max - o.month_min + 1));
+  } else {
+    CHECK(got.n_months == 0);
+  }
+  REQUIRE(got.group_month.size() == maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    INFO("map " << maps[i].name);
+    const GroupMonthTable want = oracle::group_month(o, n_units, maps[i]);
+    const GroupMonthTable& t = got.group_month[i];
+    CHECK(t.n_groups == want.n_groups);
+    CHECK(t.n_months == want.n_months);
+    if (want.n_months) CHECK(t.month_first == want.month_first);
+    CHECK(mismatch(t.sums, want.sums) == "");
+  }
+}
+
+// n events over m units, split into three batches: the second names more units (dictionary
+// growth) and months both before and after the first's, the third lies inside.
+std::vector<EventBatch> three_batches(size_t n, uint32_t m, bool skewed, uint64_t seed, uint32_t max_count) {
+  std::vector<uint32_t> keys = skewed ? skewed_keys(n, m, seed) : uniform_keys(n, m, seed);
+  std::mt19937_64 rng(seed * 7 + 1);
+  std::vector<EventBatch> b(3);
+  const Month base = month_of(2020, 1);
+  for (size_t i = 0; i < n; ++i) {
+    const int which = i < n / 3 ? 0 : (i < 2 * n / 3 ? 1 : 2);
+    uint32_t u = keys[i];
+    Month mo;
+    switch (which) {
+      case 0: u = u % std::max<uint32_t>(1, m / 4); mo = Month(base + 6 + rng() % 5); break;   // 2020-07..11
+      case 1: mo = Month(base + rng() % 24); break;                                            // 2020-01..2021-12
+      default: u = u % std::max<uint32_t>(1, m / 2); mo = Month(base + 8 + rng() % 3); break;  // inside
+    }
+    const uint32_t c = max_count == 0 ? 0 : static_cast<uint32_t>(1 + rng() % max_count);
+    b[which].push(u, mo, c);
+  }
+  return b;
+}
+
+EventTotals run_batches(const std::vector<EventBatch>& batches, uint32_t n_units, const std::vector<GroupMap>& maps) {
+  auto acc = backend().make_accumulator();
+  for (const EventBatch& b : batches) acc->add(b);
+  return acc->finish(n_units, maps);
+}
+
+}  // namespace
+
+TEST_CASE("accumulate: sizes around warp and block edges, skewed and uniform keys", "[conformance]") {
+  const size_t sizes[] = {0, 1, 31, 32, 33, 63, 64, 65, 1000, 1u << 20};
+  for (size_t n : sizes) {
+    for (bool skewed : {true, false}) {
+      const uint32_t m = n >= (1u << 20) ? (1u << 16) : 97;
+      INFO("n = " << n << (skewed ? " skewed" : " uniform"));
+      auto batches = three_batches(n, m, skewed, n * 31 + skewed, 64);
+      const uint32_t n_units = m + 5;  // units never named: zeros
+      const auto maps = test_maps(n_units);
+      check_totals(run_batches(batches, n_units, maps), batches, n_units, maps);
+    }
+  }
+}
+
+TEST_CASE("accumulate: one event per batch, many batches, months growing both ways", "[conformance]") {
+  std::vector<EventBatch> batches;
+  const Month mid = month_of(2022, 6);
+  for (int i = 0; i < 40; ++i) {
+    EventBatch b;
+    const int dm = (i % 2 ? 1 : -1) * (i / 2);
+    b.push(static_cast<uint32_t>(i * 3), Month(mid + dm), static_cast<uint32_t>(i + 1));
+    batches.push_back(b);
+    batches.push_back(EventBatch{});  // empty batches change nothing
+  }
+  const uint32_t n_units = 200;
+  const auto maps = test_maps(n_units);
+  check_totals(run_batches(batches, n_units, maps), batches, n_units, maps);
+}
+
+TEST_CASE("accumulate: counts near 0xffffffff sum exactly in u64", "[conformance]") {
+  std::vector<EventBatch> batches(2);
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 200000; ++i)
+    batches[i % 2].push(static_cast<uint32_t>(rng() % 5), Month(600 + rng() % 3), 0xffffffffu - uint32_t(rng() % 3));
+  const uint32_t n_units = 5;
+  const auto maps = test_maps(n_units);
+  const EventTotals t = run_batches(batches, n_units, maps);
+  check_totals(t, batches, n_units, maps);
+  uint64_t sum = 0;
+  for (uint64_t v : t.unit_total) sum += v;
+  CHECK(sum > (uint64_t(1) << 40));
+}
+
+TEST_CASE("accumulate: zero counts, a loose unit_bound, no events", "[conformance]") {
+  SECTION("zero counts") {
+    auto batches = three_batches(5000, 300, true, 11, 0);  // every count 0
+    const auto maps = test_maps(301);
+    check_totals(run_batches(batches, 301, maps), batches, 301, maps);
+  }
+  SECTION("unit_bound larger than any unit") {
+    EventBatch b;
+    b.push(3, 700, 9);
+    b.push(1, 702, 4);
+    b.unit_bound = 1000;
+    const auto maps = test_maps(1000);
+    check_totals(run_batches({b}, 1000, maps), {b}, 1000, maps);
+  }
+  SECTION("no events at all") {
+    const auto maps = test_maps(17);
+    const EventTotals t = run_batches({EventBatch{}, EventBatch{}}, 17, maps);
+    check_totals(t, {}, 17, maps);
+    CHECK(t.unit_total == std::vector<uint64_t>(17, 0));
+    for (const auto& g : t.group_month) CHECK(g.sums.empty());
+  }
+  SECTION("no batch at all, no units") {
+    const EventTotals t = run_batches({}, 0, {{"unit", {}, 0}});
+    CHECK(t.events == 0);
+    CHECK(t.n_months == 0);
+    CHECK(t.unit_total.empty());
+    REQUIRE(t.group_month.size() == 1);
+    CHECK(t.group_month[0].n_groups == 0);
+  }
+}
+
+TEST_CASE("group_sum: sizes, empty groups, identity", "[conformance]") {
+  const size_t sizes[] = {0, 1, 31, 32, 33, 63, 64, 65, 1000, 1u << 20};
+  for (size_t n : sizes) {
+    INFO("n = " << n);
+    std::mt19937_64 rng(n + 3);
+    std::vector<uint64_t> values(n);
+    for (auto& v : values) v = rng() >> (rng() % 64);  // every magnitude, zeros included
+    for (auto& v : values) v >>= 4;                    // sums stay below 2^64
+    const auto keys = skewed_keys(n, 1000, n);
+    GroupMap skew{"skewed", keys, 1003};                // groups 1000..1002 empty
+    GroupMap id{"unit", {}, static_cast<uint32_t>(n)};
+    GroupMap wide{"wide", uniform_keys(n, uint32_t(n / 2 + 1), n + 1), uint32_t(n / 2 + 1)};
+    for (const GroupMap* m : {&skew, &id, &wide}) {
+      INFO("map " << m->name);
+      CHECK(mismatch(backend().group_sum(values, *m), oracle::group_sum(values, *m)) == "");
+    }
+  }
+}
