@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 rm -rf .deps && mkdir -p .deps/include .deps/lib/cmake .deps/share/cmake
 cp -r /usr/include/catch2 /usr/include/nlohmann /usr/include/CLI .deps/include/
 cp -r /usr/lib/cmake/Catch2 .deps/lib/cmake/
+cp /usr/lib/*/libCatch2WithMain.a /usr/lib/libCatch2WithMain.a .deps/lib/ 2>/dev/null || true
 cp -r /usr/share/cmake/nlohmann_json /usr/share/cmake/CLI11 .deps/share/cmake/
 du -sh .deps

@@ -1,0 +1,237 @@
+// The device backend's internal API (host-side declarations only; definitions in the .inc
+// files, compiled once into the backend's translation unit). The Backend implementation is
+// built from these pieces, and the GPU benchmark calls them directly on device-resident data.
+// Everything runs on one device, on the streams named here, and throws ecostat::Error (input
+// problems, like the CPU backend) or ecostat::DeviceError (a failed runtime call).
+#pragma once
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ecostat/backend.hpp"
+#include "memory.hpp"
+#include "wire.hpp"
+
+namespace ecostat {
+namespace ECOSTAT_DEV_NS {
+
+// ---- context --------------------------------------------------------------------------------
+// One device: its properties, a compute stream, CUB scratch, an error word, host threads and
+// staging buffers. Backend calls share one Context and are serialised by mutex().
+class Context {
+ public:
+  explicit Context(int device = 0);
+  void activate() const;  // makes this device current for the calling thread
+  int device() const { return device_; }
+  const DeviceProps& props() const { return props_; }
+  stream_t stream() const { return stream_.get(); }
+  // CUB / rocPRIM temporary storage, grow-only; valid until the next call. Never null (a null
+  // pointer asks the primitive for its size only).
+  void* temp(size_t bytes) { return temp_.reserve_discard(std::max<size_t>(bytes, 256)); }
+  uint32_t* flags() const { return flags_.data(); }  // device error word (ErrorBits)
+  // Waits for s, reads and clears the error word; throws ecostat::Error describing the bits.
+  void check_flags(stream_t s, const std::string& what);
+  HostWorkers& workers() { return workers_; }
+  Staging& staging() { return staging_; }
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  int device_;
+  DeviceProps props_;
+  Stream stream_;
+  DeviceArray<uint8_t> temp_;
+  DeviceArray<uint32_t> flags_;
+  HostWorkers workers_;
+  Staging staging_;
+  std::mutex mutex_;
+};
+
+// The text of the error bits (ErrorBits), for messages.
+std::string describe_error_bits(uint32_t bits);
+// Waits for s, reads and clears a device error word; throws ecostat::Error when bits are set.
+void check_error_word(uint32_t* word, stream_t s, const std::string& what);
+
+// ---- group-by-sum over device-resident events ----------------------------------------------
+// out[keys[i]] += counts[i] (u64 sums, exact). Variants:
+//   atomic    one global atomic per event (the baseline);
+//   hot_slot  the hot keys' sums in shared memory, found through a global u16 slot per key;
+//   hot_hash  the hot keys in a shared-memory hash table (4-slot buckets, one 16-byte read per
+//             lookup), so a lookup costs no global access; the rest go to global atomics.
+// Hot keys are picked on the device from a sample (every sample_stride-th event): a histogram,
+// a threshold so that at most hot_keys keys pass, then the table; no host round trip.
+enum class GroupByVariant { atomic, hot_slot, hot_hash };
+
+struct GroupByOptions {
+  GroupByVariant variant = GroupByVariant::hot_hash;
+  uint32_t hot_keys = 8192;      // H: keys kept in shared memory (hot_slot: <= 32768)
+  uint32_t table_slots = 0;      // hot_hash: slots, a power of two > H; 0 = 2 H rounded up
+  uint32_t sample_stride = 256;
+  int block_threads = 1024;
+};
+
+class DenseGroupBy {
+ public:
+  DenseGroupBy(Context& ctx, const GroupByOptions& opt);
+  // Chooses the hot set from the events (asynchronous on s).
+  void select_hot(const uint32_t* keys, size_t n, uint32_t n_keys, stream_t s);
+  // out[keys[i]] += counts[i] for i < n (out: n_keys u64, not cleared). keys >= n_keys raise
+  // an error bit in ctx.flags(). Uses the last select_hot (atomic: none needed).
+  void run(const uint32_t* keys, const uint32_t* counts, size_t n, uint32_t n_keys, uint64_t* out, stream_t s);
+  std::string describe() const;  // variant, H, slots, grid, block, shared memory
+  size_t smem_bytes() const { return smem_; }
+
+ private:
+  Context& ctx_;
+  GroupByOptions opt_;
+  uint32_t slots_ = 0;  // hot_hash: table slots; hot_slot: H
+  size_t smem_ = 0;
+  int grid_ = 0;
+  uint32_t keys_for_ = 0;  // n_keys of the current hot set
+  bool selected_ = false;
+  DeviceArray<uint32_t> hist_, chist_, hot_, table_, misc_;
+  DeviceArray<uint16_t> slot_of_;
+};
+
+// ---- streaming accumulation ----------------------------------------------------------------
+// Event batches are packed by host threads into pinned buffers in the wire layout (wire.hpp),
+// copied on a copy stream and accumulated on a compute stream (a ring of kRing buffers, one
+// event pair per buffer orders them), into a month-major table: one slab of u64 per month,
+// slab[m][unit]. finish() derives every table from the slabs.
+struct DeviceGroupMap {
+  const uint32_t* group_of_unit = nullptr;  // device, n_units entries; nullptr = identity
+  uint32_t n_groups = 0;
+};
+struct DeviceTables {  // finish_device's output, device-resident, GroupMonthTable layout
+  Month month_first = 0;
+  uint32_t n_months = 0;
+  DeviceArray<uint64_t> unit_total;
+  std::vector<DeviceArray<uint64_t>> group_month;  // [(m - month_first) * n_groups + g]
+  std::vector<uint32_t> n_groups;
+};
+
+class DeviceAccumulator final : public EventAccumulator {
+ public:
+  static constexpr int kRing = 3;
+  static constexpr uint32_t kChunkEvents = 1u << 23;  // events per chunk (ECOSTAT_DEVICE_CHUNK_EVENTS overrides)
+
+  explicit DeviceAccumulator(std::shared_ptr<Context> ctx);
+  ~DeviceAccumulator() override;
+  void add(const EventBatch& batch) override;
+  EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override;
+
+  // A chunk already packed in pinned host memory: copied on the copy stream straight from
+  // there (the memory must stay unchanged until sync()).
+  void add_wire(const wire::Chunk& chunk);
+  // A chunk already on the device: accumulated on the compute stream, no copy.
+  void add_device_wire(const wire::Chunk& chunk);
+  // Sizes the tables ahead (units < unit_bound, months [lo, hi]) so that no batch has to grow
+  // them; optional, results do not depend on it.
+  void prepare(uint32_t unit_bound, Month lo, Month hi);
+  void sync();  // every queued copy and kernel done
+  // finish() without leaving the device: maps and outputs device-resident.
+  void finish_device(uint32_t n_units, const std::vector<DeviceGroupMap>& maps, DeviceTables* out);
+  size_t device_bytes() const;  // ring + slabs: the device memory this accumulator holds
+  uint64_t events() const { return events_; }
+
+ private:
+  struct Slot {
+    PinnedArray<uint8_t> host;
+    DeviceArray<uint8_t> dev;
+    Event copied, consumed;
+  };
+  void reserve(uint32_t unit_bound, Month lo, Month hi);
+  wire::Chunk pack(const EventBatch& b, size_t off, size_t len, Slot& slot);
+  void enqueue(const wire::Chunk& c, Slot& slot, bool copy);
+  void launch_accumulate(const wire::Chunk& c, const uint8_t* dev_data);
+  void note_range(Month lo, Month hi, size_t n);
+  void check_maps_and_units(uint32_t n_units);
+
+  std::shared_ptr<Context> ctx_;
+  uint32_t chunk_events_ = kChunkEvents;
+  Stream copy_stream_, compute_stream_;
+  Slot ring_[kRing];
+  int next_ = 0;
+  uint32_t ucap_ = 0;                          // units per slab
+  Month mbase_ = 0;                            // month of slabs_[0]
+  std::vector<DeviceArray<uint64_t>> slabs_;   // slabs_[m - mbase_][unit]
+  DeviceArray<uint64_t*> slab_ptrs_;
+  std::vector<uint64_t*> host_ptrs_;
+  bool any_ = false;
+  Month smin_ = 0, smax_ = 0;                  // union of the batches' month ranges
+  uint64_t events_ = 0;
+  DeviceArray<uint32_t> flags_;  // this accumulator's error word (its kernels run on its streams)
+  DeviceArray<uint64_t> scratch_u64_;
+  DeviceArray<uint32_t> scratch_u32_;
+};
+
+// ---- concentration -------------------------------------------------------------------------
+// Sorts the values (per segment) on the device and reads the plan's exact aggregates: totals,
+// sum i x_(i), sum x^2 (u128), prefix sums at the Lorenz and top-k counts, values at the
+// percentile ranks, counts below thresholds. Values whose maximum is below 2^32 are sorted as
+// u32 keys (half the passes). One small device-to-host copy of the results (plus one of the
+// segment sizes and the maximum, before the sort).
+class ConcentrationEngine {
+ public:
+  explicit ConcentrationEngine(Context& ctx) : ctx_(ctx) {}
+  // values: device, n entries; segment_of: device or nullptr (one segment).
+  std::vector<ConcentrationRaw> run(const uint64_t* values, size_t n, const uint32_t* segment_of,
+                                    uint32_t n_segments, const ConcentrationSpec& spec);
+
+ private:
+  template <class K>
+  void sort_and_reduce(const K* keys_in, size_t n, const uint32_t* segment_of, uint32_t n_segments,
+                       const std::vector<uint64_t>& seg_count, const ConcentrationSpec& spec,
+                       std::vector<ConcentrationRaw>* out);
+  Context& ctx_;
+  DeviceArray<uint8_t> keys_a_, keys_b_;
+  DeviceArray<uint32_t> seg_a_, seg_b_;
+  DeviceArray<uint64_t> stats_, seg_info_, queries_;
+  DeviceArray<u128> partials_, prefix_, results_;
+};
+
+// ---- lineage --------------------------------------------------------------------------------
+struct DeviceLineageGraph {  // device-resident CSR, as LineageGraph
+  uint32_t n_nodes = 0;
+  size_t n_edges = 0;
+  const uint32_t* parent_offsets = nullptr;  // n_nodes + 1
+  const uint32_t* parents = nullptr;         // n_edges
+  const uint8_t* relations = nullptr;        // n_edges (Relation values)
+};
+
+// Roots and depth by pointer jumping on the primary-parent forest; distinct children; exact
+// descendants by relation: subtree sums over the single-parent forest level by level (deep,
+// sparse tails of levels on the host), plus one explicit upward walk (deduplicated) per node
+// with several distinct parents. See docs/cuda-backend.md.
+class LineageEngine {
+ public:
+  explicit LineageEngine(Context& ctx) : ctx_(ctx) {}
+  void run(const DeviceLineageGraph& g);  // results stay on the device until download()
+  void download(LineageRaw* out);
+  // Device results of the last run (n_nodes entries each; by_relation 5 per node).
+  const uint32_t* root() const { return root_.data(); }
+  const uint32_t* depth() const { return depth_.data(); }
+  const uint32_t* children() const { return children_.data(); }
+  const uint64_t* descendants() const { return desc_.data(); }
+  const uint64_t* by_relation() const { return by_rel_.data(); }
+  struct Stats {
+    uint32_t rounds = 0, max_depth_single = 0, levels_on_host = 0, multi = 0, overflow = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  Context& ctx_;
+  uint32_t n_ = 0;
+  Stats stats_;
+  DeviceArray<uint64_t> P_, F_, desc_, by_rel_;
+  DeviceArray<uint32_t> fpar_, children_, sub_, multi_, W_, over_, fkey_, fval_, skey_, sval_, level_start_,
+      root_, depth_, small_, stamp_, queue_, pos_, tail_;
+  DeviceArray<uint8_t> prel_;
+};
+
+// ---- the Backend ---------------------------------------------------------------------------
+BackendInfo probe_backend();                 // never throws
+std::unique_ptr<Backend> make_backend();     // throws BackendUnavailableError without a device
+
+}  // namespace ECOSTAT_DEV_NS
+}  // namespace ecostat

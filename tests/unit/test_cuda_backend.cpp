@@ -1,0 +1,316 @@
+// The CUDA backend against the CPU backend on the paths the conformance suite does not reach:
+// chunks split inside a batch, the wide wire format (counts > 65535, month spans > 256), table
+// growth both ways, group maps on the shared-memory and the global path, u64 concentration
+// values, many and multi-chunk segments, deep single-parent chains (host tail), merges with
+// large ancestries (block walks). Where no CUDA device exists every case says so (WARN) and
+// passes. The same file runs against the CPU emulator of kernels/common
+// (kernels/common/emu), which adds cases for the internal group-by variants.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "ecostat/backend.hpp"
+#include "ecostat/errors.hpp"
+#include "ecostat/lineage.hpp"
+
+#if defined(ECOSTAT_DEVICE_EMULATOR)
+#include "device_config.hpp"
+#include "common/device_api.hpp"
+#endif
+
+using namespace ecostat;
+
+namespace {
+
+// The CUDA backend, or nullptr (with a WARN saying why) where it cannot run here. Never
+// destroyed: the GPU runtime may be torn down before static destructors run.
+Backend* cuda_or_skip() {
+  static Backend* b = nullptr;
+  static std::string why;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    const BackendInfo p = probe_cuda_backend();
+    if (p.available) {
+      try {
+        b = make_cuda_backend().release();
+      } catch (const std::exception& e) {
+        why = e.what();
+      }
+    } else {
+      why = p.status;
+    }
+  }
+  if (!b) WARN("SKIPPED: no usable CUDA device: " << why);
+  return b;
+}
+
+Backend& cpu() {
+  static std::unique_ptr<Backend> b = make_cpu_backend(2);
+  return *b;
+}
+
+struct ChunkEnv {  // small chunks, so that batches split into many
+  explicit ChunkEnv(const char* v) { setenv("ECOSTAT_DEVICE_CHUNK_EVENTS", v, 1); }
+  ~ChunkEnv() { unsetenv("ECOSTAT_DEVICE_CHUNK_EVENTS"); }
+};
+
+void same_totals(const EventTotals& a, const EventTotals& b) {
+  CHECK(a.events == b.events);
+  CHECK(a.month_first == b.month_first);
+  CHECK(a.n_months == b.n_months);
+  CHECK(a.unit_total == b.unit_total);
+  REQUIRE(a.group_month.size() == b.group_month.size());
+  for (size_t i = 0; i < a.group_month.size(); ++i) {
+    INFO("map " << i);
+    CHECK(a.group_month[i].n_groups == b.group_month[i].n_groups);
+    CHECK(a.group_month[i].n_months == b.group_month[i].n_months);
+    CHECK(a.group_month[i].month_first == b.group_month[i].month_first);
+    CHECK(a.group_month[i].sums == b.group_month[i].sums);
+  }
+}
+
+std::vector<EventBatch> random_batches(std::mt19937_64& rng, int n_batches, size_t per, uint32_t units, Month lo,
+                                       uint32_t span, uint32_t max_count) {
+  std::vector<EventBatch> out(n_batches);
+  for (auto& b : out) {
+    for (size_t i = 0; i < per; ++i) {
+      const double r = std::uniform_real_distribution<double>(0, 1)(rng);
+      const uint32_t u = static_cast<uint32_t>(units * r * r * r);
+      b.push(std::min(u, units - 1), Month(lo + rng() % span), static_cast<uint32_t>(rng() % (uint64_t(max_count) + 1)));
+    }
+  }
+  return out;
+}
+
+EventTotals run(Backend& be, const std::vector<EventBatch>& batches, uint32_t n_units,
+                const std::vector<GroupMap>& maps) {
+  auto acc = be.make_accumulator();
+  for (const auto& b : batches) acc->add(b);
+  return acc->finish(n_units, maps);
+}
+
+std::vector<GroupMap> maps_for(uint32_t n_units, std::mt19937_64& rng) {
+  std::vector<GroupMap> m;
+  m.push_back({"unit", {}, n_units});
+  GroupMap small{"small", std::vector<uint32_t>(n_units), 37};
+  for (auto& g : small.group_of_unit) g = static_cast<uint32_t>(rng() % 37);
+  m.push_back(small);
+  GroupMap large{"large", std::vector<uint32_t>(n_units), 9000};  // over the shared-memory limit
+  for (auto& g : large.group_of_unit) g = static_cast<uint32_t>(rng() % 9000);
+  m.push_back(large);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("cuda backend: info and probe", "[cuda]") {
+  const BackendInfo p = probe_cuda_backend();
+  CHECK(p.name == "cuda");
+  if (!p.available) {
+    WARN("SKIPPED: " << p.status);
+    CHECK(!p.status.empty());
+    CHECK_THROWS_AS(make_cuda_backend(), Error);
+    return;
+  }
+  Backend* b = cuda_or_skip();
+  REQUIRE(b);
+  CHECK(b->info().name == "cuda");
+  CHECK(b->info().available);
+}
+
+TEST_CASE("cuda backend: accumulate, small chunks, narrow and wide, growth both ways", "[cuda]") {
+  Backend* be = cuda_or_skip();
+  if (!be) return;
+  ChunkEnv env("1000");
+  std::mt19937_64 rng(7);
+  std::vector<EventBatch> batches;
+  for (auto& b : random_batches(rng, 3, 5000, 500, 700, 12, 64)) batches.push_back(b);          // narrow
+  for (auto& b : random_batches(rng, 2, 3000, 4000, 650, 30, 1000000)) batches.push_back(b);    // wide: counts
+  for (auto& b : random_batches(rng, 2, 3000, 9000, 100, 700, 100)) batches.push_back(b);       // wide: months
+  for (auto& b : random_batches(rng, 1, 2000, 100, 900, 3, 0xffffffffu)) batches.push_back(b);  // huge counts
+  batches.push_back(EventBatch{});
+  const uint32_t n_units = 9500;
+  const auto maps = maps_for(n_units, rng);
+  same_totals(run(*be, batches, n_units, maps), run(cpu(), batches, n_units, maps));
+}
+
+TEST_CASE("cuda backend: accumulate errors like the CPU backend", "[cuda]") {
+  Backend* be = cuda_or_skip();
+  if (!be) return;
+  SECTION("event outside its batch's unit_bound") {
+    EventBatch b;
+    b.push(5, 700, 1);
+    b.unit_bound = 3;
+    auto acc = be->make_accumulator();
+    CHECK_THROWS_AS(acc->add(b), Error);
+  }
+  SECTION("event outside its batch's months") {
+    EventBatch b;
+    b.push(1, 700, 1);
+    b.month_max = 699;
+    b.month_min = 690;
+    auto acc = be->make_accumulator();
+    CHECK_THROWS_AS(acc->add(b), Error);
+  }
+  SECTION("finish below a unit with downloads") {
+    EventBatch b;
+    b.push(10, 700, 4);
+    auto acc = be->make_accumulator();
+    acc->add(b);
+    CHECK_THROWS_AS(acc->finish(5, {}), Error);
+  }
+  SECTION("a group map too short or out of range") {
+    EventBatch b;
+    b.push(1, 700, 4);
+    auto acc = be->make_accumulator();
+    acc->add(b);
+    CHECK_THROWS_AS(acc->finish(3, {{"short", {0, 1}, 2}}), Error);
+    auto acc2 = be->make_accumulator();
+    acc2->add(b);
+    CHECK_THROWS_AS(acc2->finish(3, {{"range", {0, 1, 7}, 2}}), Error);
+  }
+  SECTION("zero-count events past n_units are fine") {
+    EventBatch b;
+    b.push(10, 700, 0);
+    b.push(1, 700, 3);
+    auto acc = be->make_accumulator();
+    acc->add(b);
+    const EventTotals t = acc->finish(5, {});
+    CHECK(t.unit_total == std::vector<uint64_t>{0, 3, 0, 0, 0});
+  }
+}
+
+TEST_CASE("cuda backend: group_sum on both paths", "[cuda]") {
+  Backend* be = cuda_or_skip();
+  if (!be) return;
+  std::mt19937_64 rng(3);
+  for (uint32_t G : {1u, 100u, 6144u, 6145u, 70000u}) {
+    std::vector<uint64_t> v(50000);
+    for (auto& x : v) x = rng() >> 20;
+    GroupMap m{"g", std::vector<uint32_t>(v.size()), G};
+    for (auto& g : m.group_of_unit) g = static_cast<uint32_t>(rng() % G);
+    CHECK(be->group_sum(v, m) == cpu().group_sum(v, m));
+  }
+  GroupMap bad{"bad", {0, 5}, 3};
+  CHECK_THROWS_AS(be->group_sum({1, 2}, bad), Error);
+}
+
+TEST_CASE("cuda backend: concentration with u64 values, many segments, long segments", "[cuda]") {
+  Backend* be = cuda_or_skip();
+  if (!be) return;
+  std::mt19937_64 rng(11);
+  ConcentrationSpec spec;
+  spec.below = {0, 1, 200, uint64_t(1) << 40};
+  spec.percentiles = {0, 25, 50, 99.9, 100};
+  SECTION("values above 2^32, one segment, several chunks") {
+    std::vector<uint64_t> v(30000);
+    for (auto& x : v) x = rng() >> (rng() % 30);
+    CHECK(be->concentration(v, {}, 1, spec) == cpu().concentration(v, {}, 1, spec));
+  }
+  SECTION("small values, segments of every size incl. empty and > 4096") {
+    std::vector<uint64_t> v(40000);
+    std::vector<uint32_t> seg(v.size());
+    for (size_t i = 0; i < v.size(); ++i) {
+      v[i] = rng() % 1000;
+      seg[i] = i < 20000 ? 3 : static_cast<uint32_t>(rng() % 50) * 2;  // odd segments stay empty
+    }
+    CHECK(be->concentration(v, seg, 101, spec) == cpu().concentration(v, seg, 101, spec));
+  }
+  SECTION("more segments than the shared-memory histogram holds") {
+#if defined(ECOSTAT_DEVICE_EMULATOR)  // one warp per query: keep the emulator's query count small
+    const uint32_t S = 4500;
+    spec = ConcentrationSpec{{1}, {}, {50}, {200}, 3};
+#else
+    const uint32_t S = 9000;
+#endif
+    std::vector<uint64_t> v(60000);
+    std::vector<uint32_t> seg(v.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = rng() >> 3, seg[i] = static_cast<uint32_t>(rng() % S);
+    CHECK(be->concentration(v, seg, S, spec) == cpu().concentration(v, seg, S, spec));
+  }
+  SECTION("a bad segment id throws") {
+    CHECK_THROWS_AS(be->concentration({1, 2, 3}, {0, 1, 4}, 2, spec), Error);
+  }
+}
+
+namespace {
+LineageGraph graph_of(uint32_t n, const std::vector<BaseEdge>& e) { return build_lineage_graph(n, e, nullptr); }
+BaseEdge edge(uint32_t c, uint32_t p, Relation r, uint16_t o) { return BaseEdge{c, p, r, o}; }
+}  // namespace
+
+TEST_CASE("cuda backend: lineage, deep chains under a bushy top, large merge ancestries", "[cuda]") {
+  Backend* be = cuda_or_skip();
+  if (!be) return;
+  std::mt19937_64 rng(5);
+  SECTION("a bushy top (levels on the device) and a 5000-deep chain (levels on the host)") {
+    const uint32_t bushy = 20000, chain = 5000, n = bushy + chain;
+    std::vector<BaseEdge> e;
+    for (uint32_t i = 1; i < bushy; ++i)
+      if (rng() % 8) e.push_back(edge(i, static_cast<uint32_t>(rng() % i), static_cast<Relation>(rng() % 5), 0));
+    for (uint32_t i = bushy; i < n; ++i) e.push_back(edge(i, i - 1, static_cast<Relation>(rng() % 5), 0));
+    for (uint32_t i = bushy; i < n; i += 97) e.push_back(edge(i + 1 < n ? i + 1 : i, static_cast<uint32_t>(rng() % bushy), Relation::merge, 1));
+    const LineageGraph g = graph_of(n, e);
+    CHECK(be->lineage(g) == cpu().lineage(g));
+  }
+  SECTION("merges of merges: ancestries beyond the per-thread walk") {
+    const uint32_t n = 3000;
+    std::vector<BaseEdge> e;
+    for (uint32_t i = 1; i < n; ++i) {
+      const int k = i > 10 && rng() % 3 == 0 ? 2 + static_cast<int>(rng() % 4) : 1;
+      for (int j = 0; j < k; ++j)
+        e.push_back(edge(i, static_cast<uint32_t>(rng() % i), k > 1 ? Relation::merge : Relation::finetune, uint16_t(j)));
+    }
+    const LineageGraph g = graph_of(n, e);
+    CHECK(be->lineage(g) == cpu().lineage(g));
+  }
+  SECTION("a malformed graph throws") {
+    LineageGraph g;
+    g.n_nodes = 3;
+    g.parent_offsets = {0, 1, 1, 2};
+    g.parents = {1, 9};
+    g.relations = {Relation::finetune, Relation::adapter};
+    CHECK_THROWS_AS(be->lineage(g), Error);
+  }
+}
+
+#if defined(ECOSTAT_DEVICE_EMULATOR)
+TEST_CASE("device group-by: every variant equals plain sums (emulator)", "[cuda][emulator]") {
+  using namespace ecostat::emudev;
+  Context ctx(0);
+  std::mt19937_64 rng(9);
+  const uint32_t n_keys = 5000;
+  const size_t n = 100003;  // not a multiple of 4: the scalar tail too
+  std::vector<uint32_t> keys(n), counts(n);
+  std::vector<uint64_t> want(n_keys, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const double r = std::uniform_real_distribution<double>(0, 1)(rng);
+    keys[i] = std::min<uint32_t>(n_keys - 1, static_cast<uint32_t>(n_keys * r * r * r * r));
+    counts[i] = i % 1000 == 0 ? 0xfffffff0u : static_cast<uint32_t>(1 + rng() % 64);  // some counters wrap
+    want[keys[i]] += counts[i];
+  }
+  struct V {
+    GroupByVariant v;
+    uint32_t H, slots;
+  };
+  for (V v : {V{GroupByVariant::atomic, 0, 0}, V{GroupByVariant::hot_slot, 64, 0}, V{GroupByVariant::hot_hash, 64, 128},
+              V{GroupByVariant::hot_hash, 96, 128}}) {
+    GroupByOptions o;
+    o.variant = v.v;
+    o.hot_keys = v.H;
+    o.table_slots = v.slots;
+    o.block_threads = 128;
+    o.sample_stride = 16;
+    DenseGroupBy gb(ctx, o);
+    std::vector<uint64_t> out(n_keys, 0);
+    gb.select_hot(keys.data(), n, n_keys, ctx.stream());
+    gb.run(keys.data(), counts.data(), n, n_keys, out.data(), ctx.stream());
+    ctx.check_flags(ctx.stream(), "group-by");
+    INFO(gb.describe());
+    CHECK(out == want);
+  }
+}
+#endif
