@@ -3,10 +3,23 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
+#include "ecostat/engine.hpp"  // JobSpec, for the shared job options
+
 namespace ecostat::cli {
 
 // Each returns the action to run when its subcommand was chosen; the action returns the exit code.
 std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_backends_command(CLI::App& app);
+std::function<int()> add_report_command(CLI::App& app);  // report_command.cpp
+// The job's options (inputs, backend, metrics, study), shared by run and report (run_command.cpp).
+// `measure` receives --measure, `tag_categories` --tag-category; finish_job_options applies them.
+struct JobOptionStrings {
+  std::string measure = "auto";
+  std::vector<std::string> tag_categories;
+};
+void add_job_options(CLI::App* cmd, JobSpec& job, JobOptionStrings& extra);
+void finish_job_options(JobSpec& job, const JobOptionStrings& extra);
+std::function<int()> add_gen_command(CLI::App& app);    // gen_command.cpp
+std::function<int()> add_bench_command(CLI::App& app);  // bench_command.cpp
 
 }  // namespace ecostat::cli

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto run = ecostat::cli::add_run_command(app);
   auto backends = ecostat::cli::add_backends_command(app);
+  auto report = ecostat::cli::add_report_command(app);
+  auto gen = ecostat::cli::add_gen_command(app);
+  auto bench = ecostat::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -20,6 +23,9 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("backends")) return backends();
+    if (app.got_subcommand("report")) return report();
+    if (app.got_subcommand("gen")) return gen();
+    if (app.got_subcommand("bench")) return bench();
   } catch (const ecostat::UsageError& e) {
     std::fprintf(stderr, "ecostat: %s\n", e.what());
     return 2;
