@@ -30,18 +30,11 @@ ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& 
     rejects.add(stats.file, line, field, reason);
   };
 
-  // Header: the first record.
-  if (!records.next(&rec, &st)) {
+  std::vector<std::string> header;
+  if (!detail::read_csv_header(records, &header)) {
     stats.bytes = lines.bytes_consumed();
     return stats;  // empty input
   }
-  if (st != detail::CsvRecordReader::Status::ok)
-    throw InputError(stats.file, records.first_line(), "", "unreadable header line");
-  if (rec.size() >= 3 && std::memcmp(rec.data(), "\xEF\xBB\xBF", 3) == 0) rec.remove_prefix(3);
-  if (!detail::split_csv(rec, &cells, &scratch, &err))
-    throw InputError(stats.file, records.first_line(), "", std::string("malformed CSV header: ") + err);
-  std::vector<std::string> header;
-  for (auto c : cells) header.push_back(detail::normalise_header(c));
   const int c_handle = detail::find_column(header, {"handle", "hf_org", "org", "author"});
   const int c_org = detail::find_column(
       header, {"organisation", "organization", "parent", "parent_organisation", "parent_organization", "parent_org"});

@@ -1,5 +1,7 @@
 #include "csv.hpp"
 
+#include "ecostat/errors.hpp"
+
 #include <cstring>
 
 namespace ecostat::host::detail {
@@ -165,6 +167,23 @@ int find_column(const std::vector<std::string>& header, std::initializer_list<co
     for (size_t i = 0; i < header.size(); ++i)
       if (header[i] == n) return static_cast<int>(i);
   return -1;
+}
+
+bool read_csv_header(CsvRecordReader& records, std::vector<std::string>* header) {
+  std::string_view rec;
+  CsvRecordReader::Status st;
+  if (!records.next(&rec, &st)) return false;  // empty input
+  if (st != CsvRecordReader::Status::ok)
+    throw InputError(records.name(), records.first_line(), "", "unreadable header line");
+  if (rec.size() >= 3 && std::memcmp(rec.data(), "\xEF\xBB\xBF", 3) == 0) rec.remove_prefix(3);
+  std::vector<std::string_view> cells;
+  std::string scratch;
+  const char* err = nullptr;
+  if (!split_csv(rec, &cells, &scratch, &err))
+    throw InputError(records.name(), records.first_line(), "", std::string("malformed CSV header: ") + err);
+  header->clear();
+  for (auto c : cells) header->push_back(normalise_header(c));
+  return true;
 }
 
 }  // namespace ecostat::host::detail

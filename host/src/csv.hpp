@@ -47,4 +47,8 @@ std::string normalise_header(std::string_view cell);
 // Index of the first header cell equal to one of names (already lower case), or -1.
 int find_column(const std::vector<std::string>& header, std::initializer_list<const char*> names);
 
+// Reads the first record as a header of normalised column names (a UTF-8 BOM is dropped).
+// Returns false on empty input. Throws InputError naming the file when the header cannot be read.
+bool read_csv_header(CsvRecordReader& records, std::vector<std::string>* header);
+
 }  // namespace ecostat::host::detail

@@ -70,17 +70,11 @@ ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rej
     rejects.add(stats.file, line, field, reason);
   };
 
-  if (!records.next(&rec, &st)) {
+  std::vector<std::string> header;
+  if (!detail::read_csv_header(records, &header)) {
     stats.bytes = lines.bytes_consumed();
     return stats;  // empty input
   }
-  if (st != detail::CsvRecordReader::Status::ok)
-    throw InputError(stats.file, records.first_line(), "", "unreadable header line");
-  if (rec.size() >= 3 && std::memcmp(rec.data(), "\xEF\xBB\xBF", 3) == 0) rec.remove_prefix(3);
-  if (!detail::split_csv(rec, &cells, &scratch, &err))
-    throw InputError(stats.file, records.first_line(), "", std::string("malformed CSV header: ") + err);
-  std::vector<std::string> header;
-  for (auto c : cells) header.push_back(detail::normalise_header(c));
   const int c_id = detail::find_column(header, {"model_id", "modelid", "id", "repo", "model"});
   const int c_total_b = detail::find_column(header, {"total_params_b", "params_b", "parameters_b", "total_b"});
   const int c_total = detail::find_column(header, {"parameters", "total_params", "parameter_count", "safetensors_total", "total"});
