@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh "$@"
 cd "${BUILD_DIR:-build}"
+echo "Backends in this build (GPU tests are skipped, exit 77, where a backend cannot run here):"
+cli/ecostat backends
 ctest --output-on-failure -j "$(nproc)"
