@@ -227,10 +227,10 @@ Results run_job(const JobSpec& spec) {
   // 1. Attribution, then repositories (all of them: they are millions, not billions).
   const host::SampleInputs& samples = host::sample_inputs();
   AttributionTable attribution;
-  for (auto& src : open_inputs(spec.orgs_path, sample, study::sample_files(samples.attribution, "attribution")))
+  for (auto& src : open_inputs(spec.orgs_path, sample, samples.attribution))
     res.input.files.push_back(summary_of("orgs", host::read_attribution(*src, attribution, rejects)));
   RepoTable repos;
-  for (auto& src : open_inputs(spec.repos_path, sample, study::sample_files(samples.repositories, "repositories"))) {
+  for (auto& src : open_inputs(spec.repos_path, sample, samples.repositories)) {
     auto st = host::read_repositories(*src, repos, rejects, progress_for("repositories"));
     res.input.repositories += st.accepted;
     res.input.files.push_back(summary_of("repos", st));
@@ -239,7 +239,7 @@ Results run_job(const JobSpec& spec) {
 
   // 2. Download records stream through the backend's accumulator in batches.
   auto acc = backend->make_accumulator();
-  auto download_sources = open_inputs(spec.downloads_path, sample, study::sample_files(samples.downloads, "downloads"));
+  auto download_sources = open_inputs(spec.downloads_path, sample, samples.downloads);
   const bool have_downloads = !download_sources.empty();
   for (auto& src : download_sources) {
     auto st = host::read_downloads(*src, parse_format(spec.downloads_format), repos, rejects, spec.batch_capacity,
@@ -252,7 +252,7 @@ Results run_job(const JobSpec& spec) {
   // 2b. Parameter counts from a parameters table, before any size group is built.
   {
     host::ParameterTable params;
-    for (auto& src : open_inputs(spec.params_path, sample, study::sample_files({}, "params")))
+    for (auto& src : open_inputs(spec.params_path, sample, samples.parameters))
       res.input.files.push_back(summary_of("params", host::read_parameters(*src, params, rejects)));
     res.study.size.sources = study::apply_parameter_table(repos, params, spec.params_prefer);
   }

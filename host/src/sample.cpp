@@ -46,7 +46,11 @@ std::vector<std::string> sample_file_names() {
 }
 
 const SampleInputs& sample_inputs() {
-  static const SampleInputs inputs{{"repos.csv", "repos_kblab.jsonl"}, {"downloads.csv"}, {"orgs.csv"}};
+  // Real extracts first, then the generated files that exercise the study (data/README.md).
+  static const SampleInputs inputs{{"repos.csv", "repos_kblab.jsonl", "repos_generated.jsonl"},
+                                   {"downloads.csv", "downloads_generated.csv"},
+                                   {"orgs.csv", "orgs_generated.csv"},
+                                   {"params.csv"}};
   return inputs;
 }
 

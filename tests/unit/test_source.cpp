@@ -220,7 +220,10 @@ TEST_CASE("The embedded sample reads without a single reject", "[sample]") {
   RepoTable repos;
   RejectLog rejects;
   const auto& in = sample_inputs();
-  REQUIRE(in.repositories.size() == 2);
+  // the real extracts first, then the generated study data (data/README.md)
+  REQUIRE(in.repositories.size() == 3);
+  CHECK(in.repositories[2] == "repos_generated.jsonl");
+  CHECK(in.parameters == std::vector<std::string>{"params.csv"});
   auto s1 = open_sample_file(in.repositories[0]);
   auto st1 = read_repositories(*s1, repos, rejects);
   CHECK(st1.accepted == 67);
@@ -251,4 +254,21 @@ TEST_CASE("The embedded sample reads without a single reject", "[sample]") {
   REQUIRE(kblab != kNone);
   CHECK(att.organisation[kb] == att.organisation[kblab]);
   CHECK(att.organisations.at(att.organisation[kb]) == "National Library of Sweden");
+}
+
+TEST_CASE("The generated part of the embedded sample reads without a reject", "[sample]") {
+  RepoTable repos;
+  AttributionTable att;
+  ParameterTable params;
+  RejectLog rejects;
+  const auto& in = sample_inputs();
+  for (const auto& f : in.repositories) read_repositories(*open_sample_file(f), repos, rejects);
+  for (const auto& f : in.attribution) read_attribution(*open_sample_file(f), att, rejects);
+  for (const auto& f : in.parameters) CHECK(read_parameters(*open_sample_file(f), params, rejects).accepted > 0);
+  uint64_t events = 0;
+  for (const auto& f : in.downloads)
+    read_downloads(*open_sample_file(f), DownloadFormat::per_period, repos, rejects, 1000,
+                   [&](const EventBatch& b) { events += b.size(); });
+  CHECK(events > 2710 + 146 + 67);
+  CHECK(rejects.total() == 0);
 }

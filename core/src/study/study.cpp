@@ -7,21 +7,6 @@
 
 namespace ecostat::study {
 
-std::vector<std::string> sample_files(const std::vector<std::string>& listed, const std::string& role) {
-  static const std::map<std::string, std::vector<std::string>> extras{
-      {"repositories", {"repos_generated.jsonl"}},
-      {"downloads", {"downloads_generated.csv"}},
-      {"attribution", {"orgs_generated.csv"}},
-      {"params", {"params.csv"}},
-  };
-  std::vector<std::string> out = listed;
-  auto it = extras.find(role);
-  if (it == extras.end()) return out;
-  for (const auto& name : it->second)
-    if (host::find_sample_file(name) && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
-  return out;
-}
-
 ParameterSources apply_parameter_table(RepoTable& repos, const host::ParameterTable& table, const std::string& prefer) {
   ParameterSources s;
   s.prefer = prefer;

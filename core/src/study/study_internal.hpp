@@ -17,11 +17,6 @@
 
 namespace ecostat::study {
 
-// Files of the embedded sample the study adds to a role ("repositories", "downloads",
-// "attribution", "params") when embedded and not listed by host::sample_inputs() already:
-// generated data (data/README.md) that the real extracts lack.
-std::vector<std::string> sample_files(const std::vector<std::string>& listed, const std::string& role);
-
 // Sets RepoTable::parameters from the table (before any group map is built); counts sources.
 ParameterSources apply_parameter_table(RepoTable& repos, const host::ParameterTable& table, const std::string& prefer);
 

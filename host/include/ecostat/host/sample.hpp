@@ -26,6 +26,7 @@ struct SampleInputs {
   std::vector<std::string> repositories;  // read_repositories, in this order
   std::vector<std::string> downloads;     // read_downloads
   std::vector<std::string> attribution;   // read_attribution
+  std::vector<std::string> parameters;    // read_parameters
 };
 const SampleInputs& sample_inputs();
 
