@@ -393,17 +393,26 @@ Results run_job(const JobSpec& spec) {
       return a.derivatives != b.derivatives ? a.derivatives > b.derivatives : a.key < b.key;
     });
   }
-  // Derivatives per family tag: models with a parent whose tags name the family.
-  for (const auto& tag : spec.family_tags) {
-    const uint32_t t = repos.tags.find(tag);
-    DerivativeRow row{tag, 0, 0};
-    if (t != kNone)
-      for (uint32_t u = 0; u < n_units; ++u) {
-        if (graph.parent_offsets[u] == graph.parent_offsets[u + 1]) continue;
-        const auto b = repos.tag_ids.begin() + repos.tag_offsets[u], e = repos.tag_ids.begin() + repos.tag_offsets[u + 1];
-        row.derivatives += std::find(b, e, t) != e;
+  // Derivatives per family tag: models with a parent whose tags name the family (one pass over
+  // the tags, whatever the number of family tags).
+  {
+    std::vector<uint32_t> slot_of_tag(repos.tags.size(), kNone);  // tag id -> row of by_tag
+    for (const auto& tag : spec.family_tags) {
+      const uint32_t t = repos.tags.find(tag);
+      if (t != kNone && slot_of_tag[t] == kNone) slot_of_tag[t] = static_cast<uint32_t>(L.by_tag.size());
+      L.by_tag.push_back({tag, 0, 0});
+    }
+    std::vector<uint32_t> last_counted(L.by_tag.size(), kNone);  // a tag listed twice counts once
+    for (uint32_t u = 0; u < n_units; ++u) {
+      if (graph.parent_offsets[u] == graph.parent_offsets[u + 1]) continue;
+      for (uint32_t i = repos.tag_offsets[u]; i < repos.tag_offsets[u + 1]; ++i) {
+        const uint32_t row = slot_of_tag[repos.tag_ids[i]];
+        if (row != kNone && last_counted[row] != u) {
+          last_counted[row] = u;
+          ++L.by_tag[row].derivatives;
+        }
       }
-    L.by_tag.push_back(row);
+    }
   }
   timer.mark("assemble");
 
