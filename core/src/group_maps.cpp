@@ -44,13 +44,22 @@ std::vector<std::string> GroupMapBuilder::size_bucket_labels(const std::vector<u
   return labels;
 }
 
+static bool is_unknown_value(const std::string& v) {
+  if (v.size() != kUnknown.size()) return false;
+  for (size_t i = 0; i < v.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(v[i])) != kUnknown[i]) return false;
+  return true;
+}
+
 void GroupMapBuilder::attribution_map(Entry& e, const std::vector<uint32_t>& column, const Dictionary& names) {
   const uint32_t unknown = names.size();
   // author id -> group, resolved once per author rather than per unit
   std::vector<uint32_t> by_author(repos_.authors.size(), unknown);
   for (uint32_t a = 0; a < by_author.size(); ++a) {
     const uint32_t row = attribution_.handles.find(repos_.authors.at(a));
-    if (row != kNone && column[row] != kNone) by_author[a] = column[row];
+    // a value spelled "unknown" in the table (tracked-models regions have it) is unattributed
+    // too: it joins the one explicit unknown group rather than forming a second one
+    if (row != kNone && column[row] != kNone && !is_unknown_value(names.at(column[row]))) by_author[a] = column[row];
   }
   e.map.n_groups = unknown + 1;
   e.map.group_of_unit.resize(repos_.size());
@@ -68,15 +77,8 @@ void GroupMapBuilder::inherit_from_ancestors(Entry& e, uint32_t unknown) {
   std::vector<uint32_t>& group = e.map.group_of_unit;
   const uint32_t n = static_cast<uint32_t>(group.size());
   if (g.n_nodes != n) throw Error("attribution inheritance: lineage graph and repository table differ in size");
-  // A value spelled "unknown" in the attribution table (as tracked-models' regions have) is no
-  // attribution either: such a unit inherits too, and keeps its own value when no ancestor has one.
-  std::vector<uint8_t> spelled_unknown(unknown, 0);
-  for (uint32_t g = 0; g < unknown; ++g) {
-    std::string k = e.keys->key(g);
-    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    spelled_unknown[g] = k == "unknown";
-  }
-  auto attributed = [&](uint32_t g) { return g != unknown && !spelled_unknown[g]; };
+  // (a value spelled "unknown" was already mapped to the unknown group by attribution_map)
+  auto attributed = [&](uint32_t g) { return g != unknown; };
   std::vector<uint8_t> done(n, 0);
   for (uint32_t u = 0; u < n; ++u) done[u] = attributed(group[u]);
   std::vector<uint32_t> chain;

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "ecostat/engine.hpp"
@@ -202,4 +203,23 @@ TEST_CASE("engine: family groups are the roots only", "[engine]") {
   CHECK(fam.groups == 4);  // acme/base, zed/other, dana/solo, new/unlisted
   CHECK(row_of(r, "family", "acme/base-ft") == nullptr);
   CHECK(row_of(r, "family", "new/unlisted")->downloads == 5);
+}
+
+TEST_CASE("engine: an attribution value spelled unknown joins the one unknown group", "[engine]") {
+  // orgs: acme in region "Unknown" (as tracked-models' regions write it); carol in eu.
+  const std::string dir = std::string(ECOSTAT_FIXTURES) + "/engine/";
+  const std::string orgs = "/tmp/ecostat_test_unknown_orgs.csv";
+  {
+    std::ofstream f(orgs);
+    f << "handle,region\nacme,Unknown\ncarol,eu\n";
+  }
+  JobSpec j = fixture_job();
+  j.orgs_path = orgs;
+  Results r = run_job(j);
+  const auto& region = *std::find_if(r.share.begin(), r.share.end(), [](const ShareTable& t) { return t.group == "region"; });
+  int unknown_rows = 0;
+  for (const auto& row : region.rows) unknown_rows += (row.key == "unknown" || row.key == "Unknown");
+  CHECK(unknown_rows == 1);
+  CHECK(row_of(r, "region", "unknown")->downloads == 205);  // acme 180 + bob 20 + new 5; carol 0
+  CHECK(region.groups == 2);                                 // eu, unknown
 }
