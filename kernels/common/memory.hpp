@@ -14,23 +14,43 @@
 #include <vector>
 
 #include "dev_common.hpp"
+#include "ecostat/detail/thread_pool.hpp"
 
 namespace ecostat {
 namespace ECOSTAT_DEV_NS {
 
-// Device memory that only grows. reserve_discard(n) keeps the old contents only when no
+// Where an OwnedArray's memory comes from: device memory, or page-locked host memory (what the
+// copy engines read at full speed). Each checks its own call, so errors name it.
+struct DeviceMemory {
+  static void* allocate(size_t bytes) {
+    void* p = nullptr;
+    ECOSTAT_CHECK(dev_malloc(&p, bytes));
+    return p;
+  }
+  static void release(void* p) noexcept { (void)dev_free(p); }
+};
+struct PinnedHostMemory {
+  static void* allocate(size_t bytes) {
+    void* p = nullptr;
+    ECOSTAT_CHECK(host_alloc_pinned(&p, bytes));
+    return p;
+  }
+  static void release(void* p) noexcept { (void)host_free_pinned(p); }
+};
+
+// Memory that only grows. reserve_discard(n) keeps the old contents only when no
 // reallocation is needed. Freeing first waits for the device (explicitly, whatever the
-// runtime's free does), so nothing in flight can still use the old block.
-template <class T>
-class DeviceArray {
+// runtime's free does), so nothing in flight can still read or write the old block.
+template <class T, class Memory>
+class OwnedArray {
  public:
-  DeviceArray() = default;
-  explicit DeviceArray(size_t n) { reserve_discard(n); }
-  ~DeviceArray() { release(); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  DeviceArray(DeviceArray&& o) noexcept : p_(o.p_), cap_(o.cap_) { o.p_ = nullptr, o.cap_ = 0; }
-  DeviceArray& operator=(DeviceArray&& o) noexcept {
+  OwnedArray() = default;
+  explicit OwnedArray(size_t n) { reserve_discard(n); }
+  ~OwnedArray() { release(); }
+  OwnedArray(const OwnedArray&) = delete;
+  OwnedArray& operator=(const OwnedArray&) = delete;
+  OwnedArray(OwnedArray&& o) noexcept : p_(o.p_), cap_(o.cap_) { o.p_ = nullptr, o.cap_ = 0; }
+  OwnedArray& operator=(OwnedArray&& o) noexcept {
     if (this != &o) {
       release();
       p_ = o.p_, cap_ = o.cap_;
@@ -41,9 +61,7 @@ class DeviceArray {
   T* reserve_discard(size_t n) {
     if (n > cap_) {
       release();
-      void* p = nullptr;
-      ECOSTAT_CHECK(dev_malloc(&p, n * sizeof(T)));
-      p_ = static_cast<T*>(p);
+      p_ = static_cast<T*>(Memory::allocate(n * sizeof(T)));
       cap_ = n;
     }
     return p_;
@@ -51,7 +69,7 @@ class DeviceArray {
   void release() noexcept {
     if (p_) {
       (void)device_synchronize();
-      (void)dev_free(p_);
+      Memory::release(p_);
     }
     p_ = nullptr, cap_ = 0;
   }
@@ -64,47 +82,10 @@ class DeviceArray {
   size_t cap_ = 0;
 };
 
-// Page-locked host memory (what the copy engines read at full speed).
 template <class T>
-class PinnedArray {
- public:
-  PinnedArray() = default;
-  ~PinnedArray() { release(); }
-  PinnedArray(const PinnedArray&) = delete;
-  PinnedArray& operator=(const PinnedArray&) = delete;
-  PinnedArray(PinnedArray&& o) noexcept : p_(o.p_), cap_(o.cap_) { o.p_ = nullptr, o.cap_ = 0; }
-  PinnedArray& operator=(PinnedArray&& o) noexcept {
-    if (this != &o) {
-      release();
-      p_ = o.p_, cap_ = o.cap_;
-      o.p_ = nullptr, o.cap_ = 0;
-    }
-    return *this;
-  }
-  T* reserve_discard(size_t n) {
-    if (n > cap_) {
-      release();
-      void* p = nullptr;
-      ECOSTAT_CHECK(host_alloc_pinned(&p, n * sizeof(T)));
-      p_ = static_cast<T*>(p);
-      cap_ = n;
-    }
-    return p_;
-  }
-  void release() noexcept {
-    if (p_) {
-      (void)device_synchronize();  // no copy in flight reads or writes it
-      (void)host_free_pinned(p_);
-    }
-    p_ = nullptr, cap_ = 0;
-  }
-  T* data() const { return p_; }
-  size_t capacity() const { return cap_; }
-
- private:
-  T* p_ = nullptr;
-  size_t cap_ = 0;
-};
+using DeviceArray = OwnedArray<T, DeviceMemory>;
+template <class T>
+using PinnedArray = OwnedArray<T, PinnedHostMemory>;
 
 class Stream {
  public:
@@ -150,53 +131,20 @@ class Event {
   bool recorded_ = false;
 };
 
-// A persistent pool of host threads: run(n, fn) calls fn(0..n-1) on the workers and the
-// calling thread, returns when all are done, and rethrows the first exception.
-class HostWorkers {
+// The host threads that pack and stage batches: the project's thread pool, plus the
+// single-index run() the device code uses and a multi-threaded copy.
+class HostWorkers : public ::ecostat::detail::ThreadPool {
  public:
-  explicit HostWorkers(unsigned threads) : n_(std::max(1u, threads)) {
-    for (unsigned w = 1; w < n_; ++w) threads_.emplace_back([this] { loop(); });
-  }
-  ~HostWorkers() {
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  HostWorkers(const HostWorkers&) = delete;
-  HostWorkers& operator=(const HostWorkers&) = delete;
-  unsigned size() const { return n_; }
+  explicit HostWorkers(unsigned threads) : ::ecostat::detail::ThreadPool(std::max(1u, threads)) {}
 
   void run(size_t n_tasks, const std::function<void(size_t)>& fn) {
-    if (n_tasks == 0) return;
-    if (n_ == 1 || n_tasks == 1) {
-      for (size_t i = 0; i < n_tasks; ++i) fn(i);
-      return;
-    }
-    std::lock_guard<std::mutex> serial(run_m_);
-    {
-      std::lock_guard<std::mutex> lk(m_);
-      fn_ = &fn;
-      n_tasks_ = n_tasks;
-      next_.store(0);
-      error_ = nullptr;
-      busy_ = n_ - 1;
-      ++generation_;
-    }
-    cv_.notify_all();
-    work();
-    std::unique_lock<std::mutex> lk(m_);
-    done_.wait(lk, [this] { return busy_ == 0; });
-    fn_ = nullptr;
-    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+    ::ecostat::detail::ThreadPool::run(n_tasks, [&fn](size_t task, unsigned) { fn(task); });
   }
 
   // Copies bytes with several threads when it is large (pageable <-> pinned staging).
   void copy(void* dst, const void* src, size_t bytes) {
     const size_t per = size_t(4) << 20;
-    const size_t tasks = std::min<size_t>(n_, std::max<size_t>(1, bytes / per));
+    const size_t tasks = std::min<size_t>(size(), std::max<size_t>(1, bytes / per));
     if (tasks <= 1) {
       std::memcpy(dst, src, bytes);
       return;
@@ -206,49 +154,6 @@ class HostWorkers {
       std::memcpy(static_cast<char*>(dst) + b, static_cast<const char*>(src) + b, e - b);
     });
   }
-
- private:
-  void work() {
-    for (;;) {
-      const size_t i = next_.fetch_add(1);
-      if (i >= n_tasks_) return;
-      try {
-        (*fn_)(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lk(m_);
-        if (!error_) error_ = std::current_exception();
-        next_.store(n_tasks_);
-      }
-    }
-  }
-  void loop() {
-    uint64_t seen = 0;
-    for (;;) {
-      {
-        std::unique_lock<std::mutex> lk(m_);
-        cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
-      }
-      work();
-      {
-        std::lock_guard<std::mutex> lk(m_);
-        if (--busy_ == 0) done_.notify_all();
-      }
-    }
-  }
-
-  unsigned n_;
-  std::vector<std::thread> threads_;
-  std::mutex m_, run_m_;
-  std::condition_variable cv_, done_;
-  const std::function<void(size_t)>* fn_ = nullptr;
-  size_t n_tasks_ = 0;
-  std::atomic<size_t> next_{0};
-  std::exception_ptr error_;
-  unsigned busy_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
 };
 
 // Copies between pageable host memory (std::vector) and the device through two pinned

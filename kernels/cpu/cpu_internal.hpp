@@ -10,9 +10,11 @@
 #include <sys/mman.h>
 
 #include "ecostat/backend.hpp"
-#include "thread_pool.hpp"
+#include "ecostat/detail/thread_pool.hpp"
 
 namespace ecostat::cpu {
+
+using detail::ThreadPool;
 
 // A zero-filled u64 buffer straight from the OS (anonymous mmap: zero pages, touched lazily),
 // with transparent huge pages requested: tables of hundreds of MB otherwise spend most of

@@ -1,4 +1,5 @@
-// A small persistent thread pool for the CPU backend: run(n_tasks, fn) hands task indices
+// A small persistent thread pool (the CPU backend's workers, and the GPU backends' host-side
+// packing and staging threads): run(n_tasks, fn) hands task indices
 // 0..n_tasks-1 to the pool's workers (the calling thread is worker 0) and returns when every
 // task is done. The first exception thrown by a task is rethrown by run() once all workers
 // have stopped. Calls from several threads are serialised; a call from inside a task runs
@@ -14,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-namespace ecostat::cpu {
+namespace ecostat::detail {
 
 class ThreadPool {
  public:
@@ -114,4 +115,4 @@ class ThreadPool {
   static inline thread_local unsigned current_worker_ = 0;
 };
 
-}  // namespace ecostat::cpu
+}  // namespace ecostat::detail
