@@ -134,6 +134,12 @@ ConcentrationStats finalize(const ConcentrationRaw& raw, const ConcentrationSpec
       g = 2.0L * ld(raw.rank_weighted) / (ldn * ldS) - (ldn + 1.0L) / ldn;
     }
     st.gini = static_cast<double>(g);
+    // sum x^2 >= S^2 / n (Cauchy-Schwarz). A smaller u128 means it wrapped: possible only when
+    // S > 2^64-1, which the engine never passes (its totals are checked); a direct caller with
+    // such values gets an error, never a wrong HHI.
+    if (S > UINT64_MAX && ld(raw.sum_squares) < (ldS / ldn) * ldS * (1.0L - 1e-15L))
+      throw Error("concentration: the sum of squares of values totalling " + to_string(S) +
+                  " exceeds 2^128, so HHI cannot be exact");
     st.hhi = static_cast<double>(ld(raw.sum_squares) / (ldS * ldS));
   }
 

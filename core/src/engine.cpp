@@ -54,6 +54,10 @@ void JobSpec::validate() const {
   if (downloads_format != "detect" && downloads_format != "per_period" && downloads_format != "cumulative")
     throw UsageError("unknown downloads format '" + downloads_format + "' (expected detect, per_period or cumulative)");
   if (batch_capacity == 0) throw UsageError("batch capacity must be positive");
+  if (host::parse_window_day(min_date, "min date") > host::parse_window_day(max_date, "max date"))
+    throw UsageError("min date " + min_date + " is after max date " + max_date);
+  if (duplicates != "count" && duplicates != "reject")
+    throw UsageError("unknown duplicates policy '" + duplicates + "' (expected count or reject)");
   if (params_prefer != "table" && params_prefer != "safetensors")
     throw UsageError("unknown params preference '" + params_prefer + "' (expected table or safetensors)");
   study.validate();
@@ -105,6 +109,15 @@ host::DownloadFormat parse_format(const std::string& s) {
   return host::DownloadFormat::detect;
 }
 
+// The readers' options a job sets: the plausible-date window and the duplicate-row policy.
+host::ReadOptions read_options_of(const JobSpec& spec) {
+  host::ReadOptions o;
+  o.min_day = host::parse_window_day(spec.min_date, "min date");
+  o.max_day = host::parse_window_day(spec.max_date, "max date");
+  o.duplicates = spec.duplicates == "reject" ? host::DuplicatePolicy::reject : host::DuplicatePolicy::count;
+  return o;
+}
+
 FileSummary summary_of(const char* role, const host::ReadStats& s) {
   return {role, s.file, s.read, s.accepted, s.rejected, s.bytes};
 }
@@ -113,18 +126,18 @@ double ratio(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
-// Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Groups
-// without a member unit (a non-root under `family`) are not groups; `unknown` is always listed.
-ShareTable make_share_table(const std::string& name, const GroupMap& map, const GroupKeys& keys,
+// Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
+// groups with a member unit exist (GroupMapBuilder::has_member). The `unknown` group, when it
+// exists, is always listed: in rank order when it ranks within the limit, else appended after
+// the `limit` rows.
+ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
                             const std::vector<uint64_t>& sums, size_t limit) {
   ShareTable t;
   t.group = name;
-  std::vector<uint8_t> has_member(sums.size(), map.group_of_unit.empty() ? 1 : 0);
-  for (uint32_t g : map.group_of_unit) has_member[g] = 1;
   std::vector<uint32_t> order;
   for (uint32_t g = 0; g < sums.size(); ++g) {
     t.total += sums[g];
-    if (has_member[g] || g == keys.unknown_id()) order.push_back(g);
+    if (exists[g]) order.push_back(g);
   }
   t.groups = order.size();
   auto by_downloads = [&](uint32_t a, uint32_t b) {
@@ -134,21 +147,22 @@ ShareTable make_share_table(const std::string& name, const GroupMap& map, const 
   const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
   std::partial_sort(order.begin(), order.begin() + keep, order.end(), by_downloads);
   t.truncated = keep < order.size();
+  const uint32_t unknown = keys.unknown_id();
   bool unknown_listed = false;
   for (size_t i = 0; i < keep; ++i) {
     const uint32_t g = order[i];
-    unknown_listed |= (g == keys.unknown_id());
+    unknown_listed |= (g == unknown);
     t.rows.push_back({keys.key(g), sums[g], ratio(sums[g], t.total)});
   }
-  if (!unknown_listed && keys.unknown_id() != kNone) {
-    const uint32_t g = keys.unknown_id();
-    t.rows.push_back({keys.key(g), sums[g], ratio(sums[g], t.total)});
-  }
+  if (!unknown_listed && unknown != kNone && exists[unknown])
+    t.rows.push_back({keys.key(unknown), sums[unknown], ratio(sums[unknown], t.total)});
   return t;
 }
 
-ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const GroupMonthTable& tab,
-                                       size_t limit) {
+// Per month: the groups with downloads that month, the same limit rule as make_share_table;
+// the `unknown` row is listed every month when the unknown group exists.
+ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
+                                       const GroupMonthTable& tab, size_t limit) {
   ShareMonthTable t;
   t.group = name;
   std::vector<uint32_t> order;
@@ -175,19 +189,43 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
       unknown_listed |= (order[i] == keys.unknown_id());
       t.rows.push_back({keys.key(order[i]), m, row[order[i]], ratio(row[order[i]], total)});
     }
-    if (!unknown_listed && keys.unknown_id() != kNone) {
-      const uint32_t g = keys.unknown_id();
-      t.rows.push_back({keys.key(g), m, row[g], ratio(row[g], total)});
-    }
+    const uint32_t unknown = keys.unknown_id();
+    if (!unknown_listed && unknown != kNone && exists[unknown])
+      t.rows.push_back({keys.key(unknown), m, row[unknown], ratio(row[unknown], total)});
   }
   return t;
 }
 
+// Adds `add` to `*sum`; a sum past 2^64-1 is an InputError naming the repository whose count
+// took it there. The readers stop such input first (docs/input-formats.md); this guards library
+// callers that bypass them, so a sum is exact or an error, never wrapped.
+void add_checked(uint64_t* sum, uint64_t add, const std::string& source, const char* field, const std::string& repo,
+                 const char* what) {
+  if (__builtin_add_overflow(*sum, add, sum))
+    throw InputError(source, 0, field,
+                     "the count " + std::to_string(add) + " of repository '" + repo + "' takes " + what +
+                         " past 2^64-1 (18446744073709551615)");
+}
+
+// The input a measure reads its counts from, for error messages.
+std::string measure_source(Measure m, const JobSpec& spec) {
+  const std::string& path = m == Measure::records ? spec.downloads_path : spec.repos_path;
+  if (!path.empty()) return path;
+  return m == Measure::records ? "(sample downloads)" : "(sample repositories)";
+}
+
+const char* measure_field(Measure m) {
+  return m == Measure::records ? "downloads" : m == Measure::all_time ? "downloads_all_time" : "downloads";
+}
+
+// Unit totals of the measure. Their sum (the grand total) is checked to fit in u64, so every
+// group sum, family download count and share total, all sums of a subset, fits too.
 std::vector<uint64_t> unit_totals_for(Measure m, const RepoTable& repos, const EventTotals& events,
-                                      uint64_t* units_without) {
+                                      const std::string& source, uint64_t* units_without) {
   const uint32_t n = repos.size();
   std::vector<uint64_t> totals(n, 0);
   *units_without = 0;
+  uint64_t grand_total = 0;
   for (uint32_t u = 0; u < n; ++u) {
     switch (m) {
       case Measure::records:
@@ -202,11 +240,75 @@ std::vector<uint64_t> unit_totals_for(Measure m, const RepoTable& repos, const E
         *units_without += repos.placeholder[u];
         break;
     }
+    add_checked(&grand_total, totals[u], source, measure_field(m), repos.ids.at(u), "the total of all repositories");
   }
   return totals;
 }
 
+// The values of the groups that exist, in group order.
+std::vector<uint64_t> existing_only(const std::vector<uint64_t>& sums, const std::vector<uint8_t>& exists) {
+  std::vector<uint64_t> out;
+  for (size_t g = 0; g < sums.size(); ++g)
+    if (exists[g]) out.push_back(sums[g]);
+  return out;
+}
+
+// Widens a month table to [lo, hi] (already covering it: unchanged).
+void widen_months(GroupMonthTable& t, Month lo, Month hi) {
+  if (t.n_months > 0) {
+    lo = std::min<Month>(lo, t.month_first);
+    hi = std::max<Month>(hi, static_cast<Month>(t.month_first + t.n_months - 1));
+    if (lo == t.month_first && uint32_t(hi) - lo + 1 == t.n_months) return;
+  }
+  const uint32_t n_months = uint32_t(hi) - lo + 1;
+  std::vector<uint64_t> sums(size_t(n_months) * t.n_groups, 0);
+  for (uint32_t mi = 0; mi < t.n_months; ++mi)
+    std::copy_n(t.sums.begin() + size_t(mi) * t.n_groups, t.n_groups,
+                sums.begin() + size_t(t.month_first + mi - lo) * t.n_groups);
+  t.sums = std::move(sums);
+  t.month_first = lo;
+  t.n_months = n_months;
+}
+
 }  // namespace
+
+void add_wide_events(EventTotals& totals, const std::vector<WideEvent>& wide, const std::vector<GroupMap>& maps,
+                     const Dictionary& ids, const std::string& source) {
+  if (wide.empty()) return;
+  if (maps.size() != totals.group_month.size())
+    throw Error("add_wide_events: " + std::to_string(maps.size()) + " group maps for " +
+                std::to_string(totals.group_month.size()) + " month tables");
+  Month lo = 0xffff, hi = 0;
+  for (const WideEvent& w : wide) {
+    if (w.unit >= totals.unit_total.size())
+      throw Error("add_wide_events: unit " + std::to_string(w.unit) + " outside the " +
+                  std::to_string(totals.unit_total.size()) + " units of the totals");
+    lo = std::min(lo, w.month);
+    hi = std::max(hi, w.month);
+  }
+  // The accumulators saw no event of these (size() == 0 batches are skipped): widen the range.
+  if (totals.n_months > 0) {
+    lo = std::min<Month>(lo, totals.month_first);
+    hi = std::max<Month>(hi, static_cast<Month>(totals.month_first + totals.n_months - 1));
+  }
+  totals.month_first = lo;
+  totals.n_months = uint32_t(hi) - lo + 1;
+  for (GroupMonthTable& t : totals.group_month) widen_months(t, lo, hi);
+  for (const WideEvent& w : wide) {
+    const std::string repo = w.unit < ids.size() ? ids.at(w.unit) : "#" + std::to_string(w.unit);
+    add_checked(&totals.unit_total[w.unit], w.count, source, "downloads", repo, "its total");
+    ++totals.events;
+    for (size_t i = 0; i < maps.size(); ++i) {
+      GroupMonthTable& t = totals.group_month[i];
+      const uint32_t g = maps[i].group_of_unit.empty() ? w.unit : maps[i].group_of_unit.at(w.unit);
+      if (g >= t.n_groups)
+        throw Error("add_wide_events: group map '" + maps[i].name + "' sends unit " + std::to_string(w.unit) +
+                    " to group " + std::to_string(g) + " (n_groups " + std::to_string(t.n_groups) + ")");
+      add_checked(&t.sums[size_t(w.month - t.month_first) * t.n_groups + g], w.count, source, "downloads", repo,
+                  "a month's total");
+    }
+  }
+}
 
 Results run_job(const JobSpec& spec) {
   spec.validate();
@@ -219,6 +321,7 @@ Results run_job(const JobSpec& spec) {
 
   const bool sample = spec.repos_path.empty() && spec.downloads_path.empty() && spec.orgs_path.empty();
   host::RejectLog rejects(spec.strict, spec.rejects_path);
+  std::vector<WideEvent> wide_events;  // counts above u32: the backends never see them
   auto progress_for = [&](const std::string& stage) -> host::ProgressFn {
     if (!spec.progress) return {};
     return [&spec, stage](uint64_t done, uint64_t total) { spec.progress(stage, done, total); };
@@ -231,7 +334,7 @@ Results run_job(const JobSpec& spec) {
     res.input.files.push_back(summary_of("orgs", host::read_attribution(*src, attribution, rejects)));
   RepoTable repos;
   for (auto& src : open_inputs(spec.repos_path, sample, samples.repositories)) {
-    auto st = host::read_repositories(*src, repos, rejects, progress_for("repositories"));
+    auto st = host::read_repositories(*src, repos, rejects, progress_for("repositories"), read_options_of(spec));
     res.input.repositories += st.accepted;
     res.input.files.push_back(summary_of("repos", st));
   }
@@ -241,12 +344,17 @@ Results run_job(const JobSpec& spec) {
   auto acc = backend->make_accumulator();
   auto download_sources = open_inputs(spec.downloads_path, sample, samples.downloads);
   const bool have_downloads = !download_sources.empty();
+  host::DownloadJob download_job;  // the total and the duplicate check span every download file
   for (auto& src : download_sources) {
     auto st = host::read_downloads(*src, parse_format(spec.downloads_format), repos, rejects, spec.batch_capacity,
-                                   [&](const EventBatch& b) { acc->add(b); }, progress_for("downloads"));
+                                   [&](const EventBatch& b) {
+                                     acc->add(b);
+                                     wide_events.insert(wide_events.end(), b.wide.begin(), b.wide.end());
+                                   }, progress_for("downloads"), read_options_of(spec), download_job);
     res.input.download_records += st.accepted;
     res.input.files.push_back(summary_of("downloads", st));
   }
+  res.input.duplicate_download_rows = download_job.duplicate_rows();
   timer.mark("read_and_accumulate_downloads");
 
   // 2b. Parameter counts from a parameters table, before any size group is built.
@@ -275,6 +383,7 @@ Results run_job(const JobSpec& spec) {
   if (have_downloads)
     for (auto& m : study::month_maps(spec, groups, spec.month_groups, &study_month_names)) month_maps.push_back(std::move(m));
   EventTotals events = acc->finish(n_units, month_maps);
+  add_wide_events(events, wide_events, month_maps, repos.ids, measure_source(Measure::records, spec));
   res.input.events = events.events;
   timer.mark("finish_tables");
 
@@ -284,7 +393,8 @@ Results run_job(const JobSpec& spec) {
                                           [](uint8_t h) { return h != 0; });
     res.measure = have_downloads ? Measure::records : any_all_time ? Measure::all_time : Measure::d30;
   }
-  const std::vector<uint64_t> totals = unit_totals_for(res.measure, repos, events, &res.input.units_without_measure);
+  const std::vector<uint64_t> totals = unit_totals_for(res.measure, repos, events, measure_source(res.measure, spec),
+                                                     &res.input.units_without_measure);
 
   // 5. Share by each group, and by group x month.
   std::map<std::string, std::vector<uint64_t>> group_totals;
@@ -294,16 +404,20 @@ Results run_job(const JobSpec& spec) {
     return it->second;
   };
   for (const auto& g : spec.share_groups)
-    res.share.push_back(make_share_table(g, groups.map(g), groups.keys(g), totals_of(g), spec.share_limit));
-  for (size_t i = 0; i < n_share_month; ++i)
+    res.share.push_back(make_share_table(g, groups.keys(g), groups.has_member(g), totals_of(g), spec.share_limit));
+  for (size_t i = 0; i < n_share_month; ++i) {
+    const std::string& g = spec.month_groups[i];
     res.share_month.push_back(
-        make_share_month_table(spec.month_groups[i], groups.keys(spec.month_groups[i]), events.group_month[i], spec.share_limit));
+        make_share_month_table(g, groups.keys(g), groups.has_member(g), events.group_month[i], spec.share_limit));
+  }
   timer.mark("share");
 
   // 6. Concentration over unit totals (zeros included), for whole populations and within groups.
+  // A group unit counts only when it exists (has a member), as in the share tables.
   for (const auto& unit : spec.concentration_units) {
-    const std::vector<uint64_t>& values = unit == "model" ? totals : totals_of(unit);
-    auto raw = backend->concentration(values, {}, 1, spec.concentration);
+    std::vector<uint64_t> group_values;
+    if (unit != "model") group_values = existing_only(totals_of(unit), groups.has_member(unit));
+    auto raw = backend->concentration(unit == "model" ? totals : group_values, {}, 1, spec.concentration);
     res.concentration[unit] = finalize(raw.at(0), spec.concentration);
   }
   for (const auto& g : spec.concentration_within) {
@@ -437,6 +551,7 @@ Results run_job(const JobSpec& spec) {
     if (res.input.first_rejects.size() >= 20) break;
     res.input.first_rejects.push_back({r.file, r.line, r.field, r.reason});
   }
+  rejects.finish();  // the rejects file replaces the previous one only now that the run succeeded
   return res;
 }
 

@@ -18,6 +18,16 @@ GroupMapBuilder::GroupMapBuilder(const RepoTable& repos, const AttributionTable&
 const GroupMap& GroupMapBuilder::map(const std::string& group) { return build(group).map; }
 const GroupKeys& GroupMapBuilder::keys(const std::string& group) { return *build(group).keys; }
 
+const std::vector<uint8_t>& GroupMapBuilder::has_member(const std::string& group) {
+  Entry& e = build(group);
+  if (e.has_member.size() != e.map.n_groups) {
+    const bool identity = e.map.group_of_unit.empty();  // every unit its own group
+    e.has_member.assign(e.map.n_groups, identity ? 1 : 0);
+    for (uint32_t g : e.map.group_of_unit) e.has_member[g] = 1;
+  }
+  return e.has_member;
+}
+
 static std::string human_count(uint64_t v) {
   char buf[32];
   if (v % 1000000000000ull == 0 && v) std::snprintf(buf, sizeof buf, "%lluT", (unsigned long long)(v / 1000000000000ull));
@@ -108,11 +118,16 @@ GroupMapBuilder::Entry& GroupMapBuilder::build(const std::string& group) {
   Entry& e = cache_[group];
   e.map.name = group;
   const uint32_t n = repos_.size();
+  // A value spelled "unknown" (a pipeline tag old Hub snapshots store literally) is no value:
+  // it joins the explicit unknown group, so the key `unknown` names one group, not two.
   auto dictionary_map = [&](const std::vector<uint32_t>& ids, const Dictionary& dict) {
     const uint32_t unknown = dict.size();
+    std::vector<uint8_t> spelled_unknown(dict.size());
+    for (uint32_t v = 0; v < dict.size(); ++v) spelled_unknown[v] = is_unknown_value(dict.at(v));
     e.map.n_groups = unknown + 1;
     e.map.group_of_unit.resize(n);
-    for (uint32_t u = 0; u < n; ++u) e.map.group_of_unit[u] = ids[u] == kNone ? unknown : ids[u];
+    for (uint32_t u = 0; u < n; ++u)
+      e.map.group_of_unit[u] = ids[u] == kNone || spelled_unknown[ids[u]] ? unknown : ids[u];
     e.keys = std::make_unique<GroupKeys>(&dict.strings(), unknown);
   };
   if (group == "model") {
@@ -152,7 +167,9 @@ GroupMapBuilder::Entry& GroupMapBuilder::build(const std::string& group) {
     e.own_names = {"model", "dataset", "space"};
     e.map.n_groups = 4;
     e.map.group_of_unit.resize(n);
-    for (uint32_t u = 0; u < n; ++u) e.map.group_of_unit[u] = static_cast<uint32_t>(repos_.kind[u]);
+    // An id named only by download records has no repository record: its kind is not known.
+    for (uint32_t u = 0; u < n; ++u)
+      e.map.group_of_unit[u] = repos_.in_downloads_only[u] ? 3 : static_cast<uint32_t>(repos_.kind[u]);
     e.keys = std::make_unique<GroupKeys>(&e.own_names, 3);
   } else {
     cache_.erase(group);

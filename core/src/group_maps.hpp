@@ -16,7 +16,9 @@ class GroupKeys {
  public:
   GroupKeys(const std::vector<std::string>* names, uint32_t unknown_id) : names_(names), unknown_(unknown_id) {}
   const std::string& key(uint32_t g) const;
-  uint32_t unknown_id() const { return unknown_; }  // kNone when the group has no unknown member
+  // The id of the unknown group; kNone for groups that have none (model, family). Whether any
+  // unit falls in it is GroupMapBuilder::has_member's answer.
+  uint32_t unknown_id() const { return unknown_; }
 
  private:
   const std::vector<std::string>* names_;
@@ -29,6 +31,11 @@ class GroupMapBuilder {
                   const std::vector<uint64_t>& size_bucket_edges);
   const GroupMap& map(const std::string& group);
   const GroupKeys& keys(const std::string& group);
+  // has_member(group)[g] = 1 when at least one unit maps to g (size n_groups). A group exists
+  // only then: share tables, share_info.<group>.groups and concentration.<group> all count
+  // these groups only (a non-root under `family`, an organisation of the orgs table with no
+  // repository, an `unknown` group nobody falls in are not groups).
+  const std::vector<uint8_t>& has_member(const std::string& group);
   static std::vector<std::string> size_bucket_labels(const std::vector<uint64_t>& edges);
   // Option (docs/study-attribution-time.md): in the attribution maps (organisation, country,
   // region, org_type) a unit whose own value is unknown takes the value of its nearest
@@ -44,6 +51,7 @@ class GroupMapBuilder {
     std::unique_ptr<GroupKeys> keys;
     std::vector<std::string> own_names;  // for groups whose names are not a dictionary's
     uint64_t inherited = 0;              // units whose value came from an ancestor
+    std::vector<uint8_t> has_member;     // filled by has_member() on first use
   };
   Entry& build(const std::string& group);
   // Maps units through their author's attribution row to one attribution column.

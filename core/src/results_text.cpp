@@ -36,6 +36,8 @@ std::string results_to_text(const Results& r, size_t rows) {
   o << "  units " << with_commas(in.units) << " (" << with_commas(in.repositories) << " repository records, "
     << with_commas(in.placeholders_from_downloads) << " named only by downloads), events " << with_commas(in.events)
     << ", unresolved parents " << with_commas(in.unresolved_parents) << "\n";
+  if (in.duplicate_download_rows)
+    o << "  duplicate download rows (a repo and date read before) " << with_commas(in.duplicate_download_rows) << "\n";
   if (in.rejected) {
     o << "  rejected " << with_commas(in.rejected) << ":";
     for (const auto& [reason, n] : in.rejected_by_reason) o << "  " << reason << " (" << n << ")";

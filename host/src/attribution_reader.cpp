@@ -76,6 +76,18 @@ ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& 
       reject(at, header[c_handle], "empty handle");
       continue;
     }
+    // Every value kept must be text (valid UTF-8, no NUL) before it reaches a dictionary.
+    int bad_col = -1;
+    const char* bad = nullptr;
+    for (int col : {c_handle, c_org, c_country, c_region, c_type})
+      if (col >= 0 && (bad = detail::text_problem(cells[col])) != nullptr) {
+        bad_col = col;
+        break;
+      }
+    if (bad) {
+      reject(at, header[bad_col], bad);
+      continue;
+    }
     if (table.handles.find(handle) != kNone) {
       reject(at, header[c_handle], "duplicate handle: '" + std::string(handle) + "' (the first row is kept)");
       continue;

@@ -2,6 +2,7 @@
 // The hot path allocates nothing per record: fields are views into the read buffer, counts go
 // through std::from_chars, repo ids and dates are cached against the previous record.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -16,26 +17,11 @@ namespace ecostat::host {
 
 namespace {
 
+using detail::DateStatus;
 using detail::NumStatus;
+using detail::day_label;
 
 constexpr uint32_t kMaxEventCount = 0xffffffffu;
-
-std::string day_label(int32_t day) {
-  // Inverse of days_from_civil (Howard Hinnant's civil_from_days), for messages only.
-  int32_t z = day + 719468;
-  const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int y = static_cast<int>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += (m <= 2);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-  return buf;
-}
 
 std::string_view trim_blanks(std::string_view s) {
   if (!s.empty() && (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t'))
@@ -44,6 +30,100 @@ std::string_view trim_blanks(std::string_view s) {
 }
 
 }  // namespace
+
+int32_t parse_window_day(const std::string& s, const char* what) {
+  int32_t day = 0;
+  const auto st = detail::parse_day(s, kFirstDay, kLastDay, &day);
+  if (st == DateStatus::ok && s.size() == 10) return day;
+  throw UsageError(std::string(what) + ": '" + detail::printable(s) + "' is not a YYYY-MM-DD date from 1970-01-01 to " +
+                   day_label(kLastDay));
+}
+
+bool DownloadJob::add_total(uint64_t count) {
+  if (count > ~uint64_t{0} - total_) return false;
+  total_ += count;
+  return true;
+}
+
+namespace {
+
+// The header word of a unit's day block (DownloadJob::days_).
+struct DayBlock {
+  int32_t first;  // index of the first 64-day word held
+  uint32_t used, cap;
+  static DayBlock of(uint64_t h) {
+    return {static_cast<int32_t>(static_cast<uint32_t>(h)), static_cast<uint32_t>(h >> 32) & 0xffff,
+            static_cast<uint32_t>(h >> 48)};
+  }
+  uint64_t header() const {
+    return static_cast<uint32_t>(first) | (uint64_t{used} << 32) | (uint64_t{cap} << 48);
+  }
+};
+
+}  // namespace
+
+bool DownloadJob::seen_before(uint32_t unit, int32_t day) {
+  if (!pending_.empty()) settle();  // an answer now must know every row noted before
+  return mark(unit, day);
+}
+
+void DownloadJob::note_day(uint32_t unit, int32_t day) {
+  constexpr size_t kPendingMax = size_t{1} << 22;  // 32 MB of keys between two settles
+  pending_.push_back(uint64_t{unit} << 32 | static_cast<uint32_t>(day));
+  if (pending_.size() >= kPendingMax) settle();
+}
+
+void DownloadJob::settle() {
+  // One counting-sort pass by unit range (4,096 ranges) is all the order the bitmaps need:
+  // each range's blocks then stay in cache while its keys are marked. Exactness does not
+  // depend on the order: mark() finds any pair marked before.
+  uint32_t max_unit = 0;
+  for (const uint64_t key : pending_) max_unit = std::max(max_unit, static_cast<uint32_t>(key >> 32));
+  int shift = 0;
+  while ((max_unit >> shift) >= 4096) ++shift;
+  std::vector<uint32_t> start(4097, 0);
+  for (const uint64_t key : pending_) ++start[(key >> 32 >> shift) + 1];
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  sorted_.resize(pending_.size());
+  for (const uint64_t key : pending_) sorted_[start[key >> 32 >> shift]++] = key;
+  for (const uint64_t key : sorted_)
+    if (mark(static_cast<uint32_t>(key >> 32), static_cast<int32_t>(static_cast<uint32_t>(key)))) ++duplicates_;
+  pending_.clear();
+  sorted_.clear();
+}
+
+bool DownloadJob::mark(uint32_t unit, int32_t day) {
+  if (unit >= days_.size()) days_.resize(std::max<size_t>(unit + 1, days_.size() * 2));
+  auto& block = days_[unit];
+  const int32_t w = day >> 6;  // day >= 0: the reader's window starts at 1970-01-01 at the earliest
+  if (!block) {
+    constexpr uint32_t kFirstCap = 7;  // 448 days, one 64-byte allocation
+    block.reset(new uint64_t[1 + kFirstCap]());
+    block[0] = DayBlock{w, 1, kFirstCap}.header();
+  }
+  DayBlock h = DayBlock::of(block[0]);
+  if (w < h.first || w >= h.first + static_cast<int32_t>(h.used)) {
+    // Widen [first, first+used) to hold w: in place when w is after it and fits, else a new
+    // block (geometric growth; at most 31,168 words since the window ends by 7431).
+    const int32_t first = std::min(h.first, w);
+    const uint32_t used = static_cast<uint32_t>(std::max(h.first + static_cast<int32_t>(h.used) - 1, w) - first + 1);
+    if (first == h.first && used <= h.cap) {
+      h.used = used;  // the words past the old end are zero already
+    } else {
+      const uint32_t cap = std::min<uint32_t>(std::max(used, 2 * h.cap), 0xffff);
+      std::unique_ptr<uint64_t[]> grown(new uint64_t[1 + cap]());
+      std::copy(block.get() + 1, block.get() + 1 + h.used, grown.get() + 1 + (h.first - first));
+      block.swap(grown);
+      h = DayBlock{first, used, cap};
+    }
+    block[0] = h.header();
+  }
+  uint64_t& word = block[1 + static_cast<size_t>(w - h.first)];
+  const uint64_t bit = uint64_t{1} << (day & 63);
+  const bool seen = (word & bit) != 0;
+  word |= bit;
+  return seen;
+}
 
 ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
                          size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
@@ -54,6 +134,13 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
 ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
                          size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                          const ProgressFn& progress, const ReadOptions& options) {
+  DownloadJob job;  // this file alone
+  return read_downloads(src, format, repos, rejects, batch_capacity, sink, progress, options, job);
+}
+
+ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
+                         size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
+                         const ProgressFn& progress, const ReadOptions& options, DownloadJob& job) {
   using Status = detail::CsvRecordReader::Status;
   ReadStats stats;
   stats.file = src.name();
@@ -99,7 +186,7 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
   {
     int32_t d;
     uint64_t v;
-    if (cells.size() >= 3 && parse_date(cells[1].data(), cells[1].size(), &d) &&
+    if (cells.size() >= 3 && detail::parse_day(cells[1], INT32_MIN, INT32_MAX, &d) == DateStatus::ok &&
         detail::parse_count(cells[2], &v) == NumStatus::ok) {
       // No header: the documented column order repo,date,count.
       headerless = true;
@@ -144,18 +231,29 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
   batch.month.reserve(batch.unit.capacity());
   batch.count.reserve(batch.unit.capacity());
   auto flush = [&] {
-    if (batch.size() == 0) return;
+    if (batch.size() == 0 && batch.wide.empty()) return;
     sink(batch);
     batch.clear();
   };
   auto emit = [&](uint32_t u, Month m, uint64_t c) {
-    while (c > 0) {  // a count above u32 becomes several events whose sum is exact
-      const uint32_t part = c > kMaxEventCount ? kMaxEventCount : static_cast<uint32_t>(c);
-      if (batch.size() >= batch_capacity) flush();
-      batch.push(u, m, part);
-      c -= part;
+    if (c == 0) return;
+    if (batch.size() + batch.wide.size() >= batch_capacity) flush();
+    if (c > kMaxEventCount) {
+      batch.push_wide(u, m, c);  // one entry whatever the count (records.hpp, WideEvent)
+    } else {
+      batch.push(u, m, static_cast<uint32_t>(c));
     }
   };
+  // Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
+  auto add_total = [&](uint64_t at, const std::string& field, uint64_t c) {
+    if (!job.add_total(c))
+      throw InputError(stats.file, at, field, "download counts sum past 2^64-1: totals would not be exact");
+  };
+
+  // The plausible-date window, never wider than what a u16 month can hold.
+  const int32_t min_day = std::max(options.min_day, kFirstDay);
+  const int32_t max_day = std::min(options.max_day, kLastDay);
+  const bool reject_duplicates = options.duplicates == DuplicatePolicy::reject;
 
   // Per-repo baseline of cumulative counters: last accepted snapshot's day and value.
   std::vector<int32_t> last_day;
@@ -167,8 +265,6 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
   std::string last_date;
   int32_t cached_day = kNoDay;
   Month cached_month = 0;
-  // Months are u16 since 1970-01: the last representable day.
-  static const int32_t kMaxDay = days_from_civil(1970 + 65535 / 12, 65535 % 12 + 1, 1) - 1;
 
   auto process = [&](uint64_t at) {
     if (cells.size() != n_columns) {
@@ -177,20 +273,29 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
       return;
     }
     const std::string_view repo = trim_blanks(cells[c_repo]);
-    if (repo.empty()) {
-      reject(at, f_repo, "empty repo id");
-      return;
+    const bool same_repo = last_unit != kNone && repo.size() == last_repo.size() &&
+                           std::memcmp(repo.data(), last_repo.data(), repo.size()) == 0;
+    if (!same_repo) {  // the cached repo was validated already
+      if (repo.empty()) {
+        reject(at, f_repo, "empty repo id");
+        return;
+      }
+      if (const char* why = detail::repo_id_problem(repo)) {
+        reject(at, f_repo, std::string("invalid repo id: ") + why + ": '" + detail::printable(repo) + "'");
+        return;
+      }
     }
     std::string_view date = trim_blanks(cells[c_date]);
     if (date.size() != last_date.size() || std::memcmp(date.data(), last_date.data(), date.size()) != 0 ||
         cached_day == kNoDay) {
-      int32_t d;
-      if (!parse_date(date.data(), date.size(), &d)) {
-        reject(at, f_date, "unparseable date: '" + std::string(date) + "'");
+      int32_t d = 0;
+      const DateStatus ds = detail::parse_day(date, min_day, max_day, &d);
+      if (ds == DateStatus::malformed) {
+        reject(at, f_date, "unparseable date: '" + detail::printable(date) + "'");
         return;
       }
-      if (d > kMaxDay) {
-        reject(at, f_date, "date out of range: '" + std::string(date) + "'");
+      if (ds == DateStatus::out_of_range) {
+        reject(at, f_date, detail::date_out_of_range(date, min_day, max_day));
         return;
       }
       last_date.assign(date.data(), date.size());
@@ -204,12 +309,11 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
     if (ns != NumStatus::ok) {
       reject(at, f_count,
              std::string(ns == NumStatus::empty ? "missing count" : "bad count") + ": " + detail::num_status_text(ns) +
-                 (ns == NumStatus::empty ? "" : " '" + std::string(trim_blanks(cells[c_count])) + "'"));
+                 (ns == NumStatus::empty ? "" : " '" + detail::printable(trim_blanks(cells[c_count])) + "'"));
       return;
     }
     uint32_t u;
-    if (last_unit != kNone && repo.size() == last_repo.size() &&
-        std::memcmp(repo.data(), last_repo.data(), repo.size()) == 0) {
+    if (same_repo) {
       u = last_unit;
     } else {
       u = repos.ensure(repo, true);
@@ -217,6 +321,14 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
       last_unit = u;
     }
     if (!cumulative) {
+      // The same repo and day counted before, in this file or an earlier one of the job?
+      if (!reject_duplicates) {
+        job.note_day(u, day);  // counted as it is read; how many repeated is known at the end
+      } else if (job.seen_before(u, day)) {
+        reject(at, f_date, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
+        return;
+      }
+      add_total(at, f_count, value);
       emit(u, month, value);
       ++stats.accepted;
       return;
@@ -232,7 +344,19 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
         return;
       }
       if (day == last_day[u]) {
-        reject(at, f_date, "duplicate date: " + std::string(date) + " for '" + std::string(repo) + "'");
+        // The same snapshot twice is a harmless duplicate; two values for one day are an anomaly.
+        if (value != last_value[u]) {
+          reject(at, f_count, "conflicting snapshot: " + std::to_string(value) + " on " + std::string(date) +
+                                  " for '" + std::string(repo) + "', which already has " +
+                                  std::to_string(last_value[u]) + " on that date");
+          return;
+        }
+        if (reject_duplicates) {
+          reject(at, f_date, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
+          return;
+        }
+        job.count_duplicate();
+        ++stats.accepted;  // contributes nothing: its difference is 0
         return;
       }
       if (value < last_value[u]) {
@@ -241,8 +365,10 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
                                 std::string(repo) + "'");
         return;
       }
+      add_total(at, f_count, value - last_value[u]);
       emit(u, month, value - last_value[u]);
     } else {
+      add_total(at, f_count, value);
       emit(u, month, value);  // the first snapshot carries everything counted up to its date
     }
     last_day[u] = day;
@@ -274,6 +400,7 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
     }
   }
   flush();
+  job.settle();
   stats.bytes = lines.bytes_consumed();
   if (progress) progress(stats.bytes, total);
   return stats;

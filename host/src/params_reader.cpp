@@ -117,18 +117,22 @@ ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rej
       reject(at, header[c_id], "empty id");
       continue;
     }
+    if (const char* bad = detail::text_problem(id)) {  // never let it reach the dictionaries
+      reject(at, header[c_id], bad);
+      continue;
+    }
     uint64_t total = 0;
     std::string why = billions ? parse_billions(cells[c_count], &total) : parse_whole(cells[c_count], &total);
     if (why.empty() && total == 0) why = "zero count (an unknown count is an absent row)";
     if (!why.empty()) {
-      reject(at, header[c_count], why + ": '" + std::string(trim(cells[c_count])) + "'");
+      reject(at, header[c_count], why + ": '" + detail::printable(trim(cells[c_count])) + "'");
       continue;
     }
     uint64_t active = 0;
     if (c_act >= 0 && !trim(cells[c_act]).empty()) {
       why = act_billions ? parse_billions(cells[c_act], &active) : parse_whole(cells[c_act], &active);
       if (!why.empty()) {
-        reject(at, header[c_act], why + ": '" + std::string(trim(cells[c_act])) + "'");
+        reject(at, header[c_act], why + ": '" + detail::printable(trim(cells[c_act])) + "'");
         continue;
       }
     }

@@ -1,9 +1,6 @@
 // The reject log: counts, the first few kept in memory, optionally every one written as CSV.
 #include "ecostat/host/rejects.hpp"
 
-#include <cerrno>
-#include <cstring>
-
 #include "ecostat/errors.hpp"
 
 namespace ecostat::host {
@@ -11,17 +8,19 @@ namespace ecostat::host {
 namespace {
 
 // RFC 4180 quoting: a field holding a comma, a quote, CR or LF is quoted, quotes doubled.
-void write_csv_field(std::ostream& os, const std::string& s) {
+// Invalid UTF-8 (the offending text of a rejected record) becomes U+FFFD.
+void append_csv_field(std::string& out, const std::string& raw) {
+  const std::string s = valid_utf8(raw);
   if (s.find_first_of(",\"\r\n") == std::string::npos) {
-    os << s;
+    out += s;
     return;
   }
-  os << '"';
+  out += '"';
   for (char c : s) {
-    if (c == '"') os << '"';
-    os << c;
+    if (c == '"') out += '"';
+    out += c;
   }
-  os << '"';
+  out += '"';
 }
 
 // The grouping key: the reason up to its first ':' (trailing spaces removed).
@@ -37,10 +36,17 @@ std::string reason_key(const std::string& reason) {
 RejectLog::RejectLog(bool strict, const std::string& path, size_t keep_in_memory)
     : strict_(strict), keep_(keep_in_memory) {
   if (!path.empty()) {
-    out_ = std::make_unique<std::ofstream>(path, std::ios::out | std::ios::trunc | std::ios::binary);
-    if (!*out_) throw InputError(path, 0, "", std::string("cannot open the rejects file for writing: ") + std::strerror(errno));
-    *out_ << "file,line,field,reason\n";
+    try {
+      out_ = std::make_unique<OutputFile>(path);
+    } catch (const Error& e) {
+      throw InputError(path, 0, "", std::string("cannot open the rejects file for writing: ") + e.what());
+    }
+    out_->write("file,line,field,reason\n");
   }
+}
+
+void RejectLog::finish() {
+  if (out_) out_->commit();
 }
 
 void RejectLog::add(const std::string& file, uint64_t line, const std::string& field, const std::string& reason) {
@@ -48,13 +54,14 @@ void RejectLog::add(const std::string& file, uint64_t line, const std::string& f
   ++by_reason_[reason_key(reason)];
   if (kept_.size() < keep_) kept_.push_back(Reject{file, line, field, reason});
   if (out_) {
-    write_csv_field(*out_, file);
-    *out_ << ',' << line << ',';
-    write_csv_field(*out_, field);
-    *out_ << ',';
-    write_csv_field(*out_, reason);
-    *out_ << '\n';
-    if (strict_) out_->flush();
+    std::string row;
+    append_csv_field(row, file);
+    row += ',' + std::to_string(line) + ',';
+    append_csv_field(row, field);
+    row += ',';
+    append_csv_field(row, reason);
+    row += '\n';
+    out_->write(row);
   }
   if (strict_) throw InputError(file, line, field, reason);
 }

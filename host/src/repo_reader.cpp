@@ -1,10 +1,12 @@
 // Repository records: Hub JSON Lines (camelCase and snake_case), or a CSV whose `metadata`
 // column holds each record as JSON. See docs/input-formats.md for the rules implemented here.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -97,6 +99,10 @@ bool json_u64(const json& v, uint64_t* out, std::string* why) {
       *why = "not an integer";
       return false;
     }
+    if (d >= 9007199254740992.0) {  // 2^53: above it a double no longer holds every integer
+      *why = "not exact: a float above 2^53 (write the count as an integer)";
+      return false;
+    }
     *out = static_cast<uint64_t>(d);
     return true;
   }
@@ -104,13 +110,9 @@ bool json_u64(const json& v, uint64_t* out, std::string* why) {
   return false;
 }
 
-// An id as Hub ids are: non-empty, no blanks or control characters.
-bool valid_id(std::string_view s) {
-  if (s.empty()) return false;
-  for (const char c : s)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return false;
-  return true;
-}
+// Lists up to this size are searched linearly (no allocation); longer ones get a hash index,
+// so a record with 70,000 parents or 200,000 tags costs linear time, not quadratic.
+constexpr size_t kLinearSearchMax = 16;
 
 class ParentList {
  public:
@@ -119,18 +121,80 @@ class ParentList {
   // none (so `base_model:X` + `base_model:finetune:X` is one edge, relation finetune).
   void add(std::string_view raw, Relation rel) {
     std::string id = detail::normalise_repo_ref(raw);
-    if (!valid_id(id)) return;  // free text in a card, not an id
-    for (auto& p : *out_) {
-      if (p.id == id) {
-        if (p.relation == Relation::unknown) p.relation = rel;
-        return;
-      }
+    if (detail::repo_id_problem(id)) return;  // free text in a card, not an id
+    if (ParentRef* p = find(id)) {
+      if (p->relation == Relation::unknown) p->relation = rel;
+      return;
     }
     out_->push_back(ParentRef{std::move(id), rel});
+    if (!index_.empty()) index_.emplace(out_->back().id, out_->size() - 1);
   }
 
  private:
+  ParentRef* find(const std::string& id) {
+    if (out_->size() <= kLinearSearchMax) {
+      for (auto& p : *out_)
+        if (p.id == id) return &p;
+      return nullptr;
+    }
+    if (index_.empty()) {  // the list just outgrew a linear search: index it once
+      index_.reserve(out_->size() * 2);
+      for (size_t i = 0; i < out_->size(); ++i) index_.emplace((*out_)[i].id, i);
+    }
+    auto it = index_.find(id);
+    return it == index_.end() ? nullptr : &(*out_)[it->second];
+  }
+
   std::vector<ParentRef>* out_;
+  std::unordered_map<std::string, size_t> index_;  // id -> position, once the list is long
+};
+
+// Removes repeated and empty tags, keeping each tag's first occurrence in listed order.
+void dedup_tags(std::vector<std::string>* tags) {
+  size_t kept = 0;
+  if (tags->size() <= kLinearSearchMax) {
+    for (size_t i = 0; i < tags->size(); ++i) {
+      std::string& t = (*tags)[i];
+      bool seen = t.empty();
+      for (size_t k = 0; k < kept && !seen; ++k) seen = (*tags)[k] == t;
+      if (seen) continue;
+      if (kept != i) (*tags)[kept] = std::move(t);  // never a self-move: it may empty the string
+      ++kept;
+    }
+  } else {
+    std::unordered_set<std::string> seen;
+    seen.reserve(tags->size() * 2);
+    for (size_t i = 0; i < tags->size(); ++i) {
+      std::string& t = (*tags)[i];
+      if (t.empty() || !seen.insert(t).second) continue;
+      if (kept != i) (*tags)[kept] = std::move(t);
+      ++kept;
+    }
+  }
+  tags->resize(kept);
+}
+
+// The relation `other` gives a parent id, or unknown. Indexed when `other` is long.
+class RelationLookup {
+ public:
+  explicit RelationLookup(const std::vector<ParentRef>& other) : other_(other) {}
+  Relation of(const std::string& id) {
+    if (other_.size() <= kLinearSearchMax) {
+      for (const auto& q : other_)
+        if (q.id == id) return q.relation;
+      return Relation::unknown;
+    }
+    if (index_.empty()) {
+      index_.reserve(other_.size() * 2);
+      for (const auto& q : other_) index_.emplace(q.id, q.relation);  // ids are unique in a ParentList
+    }
+    auto it = index_.find(id);
+    return it == index_.end() ? Relation::unknown : it->second;
+  }
+
+ private:
+  const std::vector<ParentRef>& other_;
+  std::unordered_map<std::string_view, Relation> index_;
 };
 
 std::optional<Fail> read_base_models(const json& v, const char* name, ParentList* parents) {
@@ -189,7 +253,19 @@ void read_card(const json& v, ParentList* parents) {
   for (const auto& id : ids) parents->add(id, rel);
 }
 
-std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
+// A string field's value, checked as text (a tag decoded from a Python-repr escape may hold
+// what a JSON string cannot: a NUL byte).
+std::optional<Fail> text_field(const char* name, const std::string& value) {
+  if (const char* why = detail::text_problem(value)) return Fail{name, why};
+  return std::nullopt;
+}
+
+// The plausible-date window a creation date must fall in (ReadOptions::min_day, max_day).
+struct Window {
+  int32_t min_day, max_day;
+};
+
+std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord* rec) {
   if (!j.is_object()) return Fail{"", std::string("not a JSON object: ") + j.type_name()};
   const char* name = nullptr;
 
@@ -198,11 +274,12 @@ std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
   if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
   rec->id = v->get<std::string>();
   if (rec->id.empty()) return Fail{name, "empty id"};
-  if (!valid_id(rec->id)) return Fail{name, "invalid id: blank or control character"};
+  if (const char* why = detail::repo_id_problem(rec->id)) return Fail{name, std::string("invalid id: ") + why};
 
   if ((v = field(j, {"author"}, &name))) {
     if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
     rec->author = v->get<std::string>();
+    if (auto f = text_field(name, rec->author)) return f;
   }
   if ((v = field(j, {"kind", "repoType", "repo_type", "type"}, &name))) {
     if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
@@ -213,10 +290,12 @@ std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
   if ((v = field(j, {"createdAt", "created_at"}, &name))) {
     if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a date string"};
     const auto& s = v->get_ref<const std::string&>();
-    if (!parse_date(s.data(), s.size(), &rec->created_day)) return Fail{name, "unparseable date: '" + s + "'"};
-    // Months are u16 counted from 1970-01: later dates cannot be placed in a month.
-    static const int32_t kMaxDay = days_from_civil(1970 + 65535 / 12, 65535 % 12 + 1, 1) - 1;
-    if (rec->created_day > kMaxDay) return Fail{name, "date out of range: '" + s + "'"};
+    // Outside the window the whole record is rejected, as for any bad field: keeping it
+    // without its date would change the creation-year figures silently.
+    const auto st = detail::parse_day(s, window.min_day, window.max_day, &rec->created_day);
+    if (st == detail::DateStatus::malformed) return Fail{name, "unparseable date: '" + detail::printable(s) + "'"};
+    if (st == detail::DateStatus::out_of_range)
+      return Fail{name, detail::date_out_of_range(s, window.min_day, window.max_day)};
   }
   std::string why;
   if ((v = field(j, {"likes"}, &name)) && !json_u64(*v, &rec->likes, &why)) return Fail{name, "bad count: " + why};
@@ -229,10 +308,14 @@ std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
   if ((v = field(j, {"pipeline_tag", "pipelineTag"}, &name))) {
     if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
     if (!v->get_ref<const std::string&>().empty()) rec->pipeline_tag = v->get<std::string>();
+    if (rec->pipeline_tag)
+      if (auto f = text_field(name, *rec->pipeline_tag)) return f;
   }
   if ((v = field(j, {"library_name", "libraryName"}, &name))) {
     if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
     if (!v->get_ref<const std::string&>().empty()) rec->library = v->get<std::string>();
+    if (rec->library)
+      if (auto f = text_field(name, *rec->library)) return f;
   }
   if ((v = field(j, {"safetensors"}, &name))) {
     if (!v->is_object()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected an object"};
@@ -259,15 +342,9 @@ std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
     } else {
       return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a list of strings"};
     }
-    // A tag listed twice counts once.
-    std::vector<std::string> uniq;
-    uniq.reserve(rec->tags.size());
-    for (auto& t : rec->tags) {
-      bool seen = false;
-      for (const auto& u : uniq) seen = seen || u == t;
-      if (!seen && !t.empty()) uniq.push_back(std::move(t));
-    }
-    rec->tags.swap(uniq);
+    for (const auto& t : rec->tags)
+      if (auto f = text_field(name, t)) return f;
+    dedup_tags(&rec->tags);  // a tag listed twice counts once
   }
 
   // Base models. Three sources, each in listed order: `baseModels` (the Hub's resolved
@@ -303,16 +380,11 @@ std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
   for (auto* primary : sources) {
     if (primary->empty()) continue;
     rec->parents = std::move(*primary);
-    for (auto& p : rec->parents) {
-      for (auto* other : sources) {
-        if (p.relation != Relation::unknown) break;
-        if (other == primary) continue;
-        for (const auto& q : *other)
-          if (q.id == p.id && q.relation != Relation::unknown) {
-            p.relation = q.relation;
-            break;
-          }
-      }
+    for (auto* other : sources) {
+      if (other == primary || other->empty()) continue;
+      RelationLookup lookup(*other);
+      for (auto& p : rec->parents)
+        if (p.relation == Relation::unknown) p.relation = lookup.of(p.id);
     }
     break;
   }
@@ -322,7 +394,17 @@ std::optional<Fail> read_record(const json& j, RepoRecord* rec) {
 
 class RepoReader {
  public:
-  RepoReader(RepoTable& repos, RejectLog& rejects, ReadStats& stats) : repos_(repos), rejects_(rejects), stats_(stats) {}
+  RepoReader(RepoTable& repos, RejectLog& rejects, ReadStats& stats, const ReadOptions& options)
+      : repos_(repos),
+        rejects_(rejects),
+        stats_(stats),
+        window_{std::max(options.min_day, kFirstDay), std::min(options.max_day, kLastDay)} {
+    // Records read before (an earlier file of the job) count towards the same sums.
+    for (uint32_t u = 0; u < repos_.size(); ++u) {
+      sum_30d_ += repos_.downloads_30d[u];  // within u64: each file kept it so
+      sum_all_time_ += repos_.downloads_all_time[u];
+    }
+  }
   // When a strict RejectLog throws mid-file, the rows filled so far still get their tags.
   ~RepoReader() {
     try {
@@ -339,6 +421,16 @@ class RepoReader {
   }
 
   void record(std::string_view text, uint64_t line) {
+    // The JSON parser takes a NUL for the end of input: what follows it would vanish unseen.
+    if (std::memchr(text.data(), 0, text.size()) != nullptr) {
+      reject(line, "", "NUL byte in line");
+      return;
+    }
+    // Invalid UTF-8 (even inside a key the reader skips) is a reject, never text in an output.
+    if (const size_t at = detail::utf8_error_at(text); at != std::string_view::npos) {
+      reject(line, "", "invalid UTF-8 at byte " + std::to_string(at + 1));
+      return;
+    }
     json j;
     try {
       j = json::parse(text.begin(), text.end(), filter_);
@@ -347,11 +439,11 @@ class RepoReader {
       // "[json.exception.parse_error.101] parse error at line 1, column 3: ..." -> keep the tail
       const size_t p = msg.find("] ");
       if (p != std::string::npos) msg = msg.substr(p + 2);
-      reject(line, "", "invalid JSON: " + msg);
+      reject(line, "", "invalid JSON: " + detail::printable(msg, 300));  // the parser quotes the input
       return;
     }
     RepoRecord rec;
-    if (auto f = read_record(j, &rec)) {
+    if (auto f = read_record(j, window_, &rec)) {
       reject(line, f->field, f->reason);
       return;
     }
@@ -360,6 +452,8 @@ class RepoReader {
       reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
       return;
     }
+    add_to_sum(&sum_30d_, rec.downloads, line, "downloads");
+    add_to_sum(&sum_all_time_, rec.all_time, line, "downloads_all_time");
     commit(rec, existing);
     ++stats_.accepted;
   }
@@ -387,6 +481,13 @@ class RepoReader {
   }
 
  private:
+  // Sums over all records must stay exact in u64 (every total the engine forms is a subset sum).
+  void add_to_sum(uint64_t* sum, uint64_t value, uint64_t line, const char* field) {
+    if (value > ~uint64_t{0} - *sum)
+      throw InputError(stats_.file, line, field, "download counts sum past 2^64-1: totals would not be exact");
+    *sum += value;
+  }
+
   void commit(const RepoRecord& rec, uint32_t existing) {
     RepoTable& t = repos_;
     uint32_t u;
@@ -443,6 +544,8 @@ class RepoReader {
   RepoTable& repos_;
   RejectLog& rejects_;
   ReadStats& stats_;
+  const Window window_;
+  uint64_t sum_30d_ = 0, sum_all_time_ = 0;
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> late_tags_;
   size_t late_count_ = 0;
   const json::parser_callback_t filter_ = [](int depth, json::parse_event_t ev, json& parsed) {
@@ -467,7 +570,7 @@ ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& reject
   ReadStats stats;
   stats.file = src.name();
   LineReader lines(src, options.max_line);
-  RepoReader reader(repos, rejects, stats);
+  RepoReader reader(repos, rejects, stats, options);
   const uint64_t total = src.size_hint();
   uint64_t next_progress = options.progress_every;
   auto tick = [&](uint64_t done) {

@@ -1,6 +1,10 @@
 #include "text.hpp"
 
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "ecostat/types.hpp"
 
 namespace ecostat::host::detail {
 
@@ -10,6 +14,166 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
+}
+
+bool valid_utf8(std::string_view s) { return utf8_error_at(s) == std::string_view::npos; }
+
+size_t utf8_error_at(std::string_view s) {
+  const auto* b = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = b;
+  const auto* e = p + s.size();
+  const size_t bad = std::string_view::npos;
+  while (p < e) {
+    if (e - p >= 8) {  // fast path: 8 ASCII bytes at once
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        p += 8;
+        continue;
+      }
+    }
+    const unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    uint32_t cp;
+    if (c >= 0xC2 && c <= 0xDF) n = 1, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF) n = 2, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4) n = 3, cp = c & 0x07;
+    else return static_cast<size_t>(p - b);  // a continuation byte first, an overlong lead (C0, C1) or F5..FF
+    if (e - p <= n) return static_cast<size_t>(p - b);
+    for (int i = 1; i <= n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return static_cast<size_t>(p - b);
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+      return static_cast<size_t>(p - b);
+    p += n + 1;
+  }
+  return bad;
+}
+
+const char* repo_id_problem(std::string_view s) {
+  if (s.empty()) return "empty";
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u == 0) return "NUL byte";
+    if (u <= 0x20 || u == 0x7f) return "blank or control character";
+    if (c == ',' || c == '"') return "',' or '\"'";
+  }
+  if (!valid_utf8(s)) return "invalid UTF-8";
+  return nullptr;
+}
+
+const char* text_problem(std::string_view s) {
+  if (std::memchr(s.data(), 0, s.size()) != nullptr) return "NUL byte";
+  if (!valid_utf8(s)) return "invalid UTF-8";
+  return nullptr;
+}
+
+std::string printable(std::string_view s, size_t max) {
+  std::string out;
+  const bool cut = s.size() > max;
+  if (cut) s = s.substr(0, max);
+  static const char hex[] = "0123456789abcdef";
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+    if (c >= 0x80 && i + n <= s.size() && valid_utf8(s.substr(i, n)) && c >= 0xC2) {
+      out.append(s.data() + i, n);  // a whole, valid multi-byte character
+      i += n;
+      continue;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+    ++i;
+  }
+  if (cut) out += "...";
+  return out;
+}
+
+namespace {
+
+bool two_digits(const char* p, int* v) {
+  if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') return false;
+  *v = (p[0] - '0') * 10 + (p[1] - '0');
+  return true;
+}
+
+// "HH:MM[:SS[.fraction]][Z|+HH:MM|+HHMM|+HH]" exactly (what follows 'T' or ' ').
+bool valid_time(std::string_view t) {
+  int h, m, sec;
+  if (t.size() < 5 || !two_digits(t.data(), &h) || t[2] != ':' || !two_digits(t.data() + 3, &m) || h > 23 || m > 59)
+    return false;
+  t.remove_prefix(5);
+  if (!t.empty() && t[0] == ':') {
+    if (t.size() < 3 || !two_digits(t.data() + 1, &sec) || sec > 60) return false;
+    t.remove_prefix(3);
+    if (!t.empty() && t[0] == '.') {
+      size_t n = 1;
+      while (n < t.size() && t[n] >= '0' && t[n] <= '9') ++n;
+      if (n == 1) return false;
+      t.remove_prefix(n);
+    }
+  }
+  if (t.empty() || t == "Z") return true;
+  if (t[0] != '+' && t[0] != '-') return false;
+  t.remove_prefix(1);
+  int zh, zm;
+  if (t.size() == 2) return two_digits(t.data(), &zh) && zh <= 23;
+  if (t.size() == 4) return two_digits(t.data(), &zh) && two_digits(t.data() + 2, &zm) && zh <= 23 && zm <= 59;
+  if (t.size() == 5)
+    return two_digits(t.data(), &zh) && t[2] == ':' && two_digits(t.data() + 3, &zm) && zh <= 23 && zm <= 59;
+  return false;
+}
+
+}  // namespace
+
+DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day) {
+  if (s.size() < 10 || s[4] != '-' || s[7] != '-') return DateStatus::malformed;
+  int y1, y2, m, d;
+  if (!two_digits(s.data(), &y1) || !two_digits(s.data() + 2, &y2) || !two_digits(s.data() + 5, &m) ||
+      !two_digits(s.data() + 8, &d))
+    return DateStatus::malformed;
+  if (s.size() > 10 && ((s[10] != 'T' && s[10] != ' ') || !valid_time(s.substr(11)))) return DateStatus::malformed;
+  const int y = y1 * 100 + y2;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && leap)) return DateStatus::malformed;
+  const int32_t v = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
+  if (v < min_day || v > max_day) return DateStatus::out_of_range;
+  *day = v;
+  return DateStatus::ok;
+}
+
+std::string day_label(int32_t day) {
+  // Inverse of days_from_civil (Howard Hinnant's civil_from_days).
+  int32_t z = day + 719468;
+  const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int y = static_cast<int>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += (m <= 2);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
+  return buf;
+}
+
+std::string date_out_of_range(std::string_view text, int32_t min_day, int32_t max_day) {
+  return "date out of range: '" + printable(text) + "' (outside " + day_label(min_day) + ".." + day_label(max_day) +
+         ")";
 }
 
 NumStatus parse_count(std::string_view s, uint64_t* out) {
@@ -132,10 +296,21 @@ bool quoted_string(std::string_view* s, std::string* out) {
       case 'u':
         if (!hex_value(*s, 4, &cp)) return false;
         s->remove_prefix(4);
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          // A high surrogate must pair with a low one (JSON's way to write U+10000 and above).
+          uint32_t low = 0;
+          if (s->size() < 6 || (*s)[0] != '\\' || (*s)[1] != 'u' || !hex_value(s->substr(2), 4, &low) ||
+              low < 0xDC00 || low > 0xDFFF)
+            return false;
+          s->remove_prefix(6);
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return false;  // a lone low surrogate is no character: it would make invalid UTF-8
+        }
         append_utf8(out, cp);
         break;
       case 'U':
-        if (!hex_value(*s, 8, &cp) || cp > 0x10FFFF) return false;
+        if (!hex_value(*s, 8, &cp) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
         s->remove_prefix(8);
         append_utf8(out, cp);
         break;

@@ -25,6 +25,37 @@ bool parse_python_string_list(std::string_view s, std::vector<std::string>* out)
 // lines) and `base_model_relation:`. Ids are appended in listed order; null/~ are skipped.
 void yaml_base_models(std::string_view yaml, std::vector<std::string>* ids, std::string* relation);
 
+// UTF-8 as RFC 3629 defines it: no overlong forms, no surrogates (U+D800..U+DFFF), nothing
+// above U+10FFFF. Pure ASCII is checked 8 bytes at a time (the common case costs little).
+bool valid_utf8(std::string_view s);
+// The offset of the first byte that makes s invalid UTF-8, or npos when it is valid.
+size_t utf8_error_at(std::string_view s);
+
+// Why s cannot be a repository id, or nullptr when it can. Hub ids are non-empty ASCII-ish
+// names without blanks, control characters (NUL, newline, ...), ',' or '"' (which no Hub id
+// holds and which would break CSV outputs), and valid UTF-8. The repository and download
+// readers share this rule, so an id one reader rejects the other rejects too.
+const char* repo_id_problem(std::string_view s);
+
+// Why a free-text value (author, tag, organisation, country, ...) is unusable, or nullptr:
+// invalid UTF-8 or a NUL byte.
+const char* text_problem(std::string_view s);
+
+// s for a reject message: bytes that are not printable UTF-8 shown as \xNN, cut after max
+// bytes with "...", so a message is always valid UTF-8 whatever the input held.
+std::string printable(std::string_view s, size_t max = 80);
+
+enum class DateStatus { ok, malformed, out_of_range };
+// A date "YYYY-MM-DD" (years 0000-9999, a real calendar day), optionally followed by 'T' or
+// ' ' and a time "HH:MM[:SS[.fraction]]" with an optional zone "Z", "+HH:MM", "+HHMM" or
+// "+HH" (the time is checked, then ignored). malformed: not such a date; out_of_range: a
+// valid date outside [min_day, max_day] (days since 1970-01-01).
+DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day);
+// "YYYY-MM-DD" of a day since 1970-01-01 (for messages).
+std::string day_label(int32_t day);
+// The reason for a date outside the window: "date out of range: 'text' (outside A..B)".
+std::string date_out_of_range(std::string_view text, int32_t min_day, int32_t max_day);
+
 // A parent id as written in a card: strips "https://huggingface.co/", "hf.co/" and a trailing
 // '/', and surrounding blanks. May return an empty string (not an id).
 std::string normalise_repo_ref(std::string_view s);

@@ -94,7 +94,7 @@ TEST_CASE("Attribution: other column spellings and missing optional columns", "[
   CHECK(t.country[0] == kNone);
 }
 
-TEST_CASE("Attribution: no handle column is an InputError; empty and header-only files read nothing", "[attribution]") {
+TEST_CASE("Attribution: no handle column is an InputError - empty and header-only files read nothing", "[attribution]") {
   AttributionTable t;
   RejectLog rj;
   try {
@@ -123,4 +123,42 @@ TEST_CASE("Attribution: strict mode throws on a duplicate handle", "[attribution
     CHECK(e.field() == "hf_org");
     CHECK_THAT(e.reason(), Catch::StartsWith("duplicate handle"));
   }
+}
+
+TEST_CASE("Attribution and parameters: invalid UTF-8 or a NUL in a field is a reject naming the field", "[attribution]") {
+  AttributionTable t;
+  RejectLog rj;
+  static const char kText[] =
+      "handle,organisation,country,region,notes\n"
+      "good,Org,FR,eu,x\n"                    // 2 ok
+      "bad\xff,Org,FR,eu,x\n"                 // 3 handle
+      "other,Caf\xc3,FR,eu,x\n"               // 4 organisation (a truncated sequence)
+      "third,Org,F\0R,eu,x\n"                 // 5 country (a NUL)
+      "fourth,Org,FR,\xc0\xaf,x\n"            // 6 region (an overlong form)
+      "fifth,Org,FR,eu,\xff\n"                // 7 notes: not read, so not checked
+      "sixth,Soci\xc3\xa9t\xc3\xa9,FR,eu,x\n";  // 8 ok: valid UTF-8
+  const std::string text(kText, sizeof kText - 1);
+  const auto s = read_text(text, t, rj);
+  CHECK(s.read == 7);
+  CHECK(s.accepted == 3);
+  CHECK(s.rejected == 4);
+  std::map<uint64_t, std::pair<std::string, std::string>> by_line;
+  for (const auto& r : rj.first()) by_line[r.line] = {r.field, r.reason};
+  CHECK(by_line.at(3) == std::make_pair(std::string("handle"), std::string("invalid UTF-8")));
+  CHECK(by_line.at(4) == std::make_pair(std::string("organisation"), std::string("invalid UTF-8")));
+  CHECK(by_line.at(5) == std::make_pair(std::string("country"), std::string("NUL byte")));
+  CHECK(by_line.at(6) == std::make_pair(std::string("region"), std::string("invalid UTF-8")));
+  CHECK(t.organisations.size() == 2);  // Org, Société: nothing from a rejected row
+
+  ParameterTable p;
+  RejectLog prj;
+  const std::string ptext = "model_id,parameters\na/ok,100\na/bad\xfe,200\na/x,12\xff\n";
+  auto src = memory_source("params.csv", ptext.data(), ptext.size());
+  const auto ps = read_parameters(*src, p, prj);
+  CHECK(ps.accepted == 1);
+  CHECK(ps.rejected == 2);
+  REQUIRE(prj.first().size() == 2);
+  CHECK(prj.first()[0].field == "model_id");
+  CHECK(prj.first()[0].reason == "invalid UTF-8");
+  CHECK_THAT(prj.first()[1].reason, Catch::Contains("12\\xff"));  // the message escapes the byte
 }

@@ -9,6 +9,7 @@
 
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
+#include <nlohmann/json.hpp>
 
 using namespace ecostat;
 using namespace ecostat::host;
@@ -198,7 +199,7 @@ TEST_CASE("Base models from card_data: JSON object or YAML text", "[repo_reader]
   CHECK(parents_of(t, "c/yaml-freetext").empty());  // free text with blanks is not an id
 }
 
-TEST_CASE("Tags take precedence over the card; the card supplies a missing relation", "[repo_reader]") {
+TEST_CASE("Tags take precedence over the card, the card supplies a missing relation", "[repo_reader]") {
   RepoTable t;
   RejectLog rj;
   read_text(
@@ -210,7 +211,7 @@ TEST_CASE("Tags take precedence over the card; the card supplies a missing relat
   CHECK(t.ids.find("a/one") == kNone);
 }
 
-TEST_CASE("Unknown parents become placeholders; a later record fills one in, tags and all", "[repo_reader]") {
+TEST_CASE("Unknown parents become placeholders - a later record fills one in, tags and all", "[repo_reader]") {
   RepoTable t;
   RejectLog rj;
   const auto s = read_text(
@@ -279,13 +280,13 @@ TEST_CASE("Hostile JSON Lines: every line is counted or rejected with its reason
   CHECK(rj.total() == 17);
   CHECK(t.size() == 5);
   CHECK(t.ids.find("good/bom-mid") != kNone);  // a BOM starting a line is skipped by the JSON parser
-  CHECK(t.downloads_30d[unit(t, "good/max")] == 18446744073709551615ull);
+  CHECK(t.downloads_30d[unit(t, "good/max")] == 18446744073709551609ull);  // the sum is exactly 2^64-1
   CHECK(t.downloads_30d[unit(t, "good/one")] == 5);
   CHECK(t.downloads_30d[unit(t, "good/last")] == 1);
   std::map<uint64_t, std::pair<std::string, std::string>> by_line;
   for (const auto& r : rj.first()) by_line[r.line] = {r.field, r.reason};
   CHECK_THAT(by_line[2].second, Catch::StartsWith("invalid JSON"));
-  CHECK_THAT(by_line[3].second, Catch::StartsWith("invalid JSON"));
+  CHECK(by_line[3].second == "NUL byte in line");
   CHECK(by_line[6] == std::make_pair(std::string("downloads"), std::string("bad count: overflows 64 bits")));
   CHECK_THAT(by_line[7].second, Catch::StartsWith("invalid JSON"));
   CHECK_THAT(by_line[9].second, Catch::StartsWith("not a JSON object"));
@@ -478,15 +479,18 @@ TEST_CASE("The real Mistral-Small-24B lineage extract", "[repo_reader][real]") {
   CHECK(pipelines == std::map<std::string, int>{{"", 20}, {"text-classification", 3}, {"text-generation", 44}});
 }
 
-TEST_CASE("Creation dates: date-times in both spellings; a date beyond the month range is rejected", "[repo_reader]") {
+TEST_CASE("Creation dates: date-times in both spellings, a date outside the window is rejected", "[repo_reader]") {
   RepoTable t;
   RejectLog rj;
+  ReadOptions from_1970;  // the widest window: 1970-01-01 .. 7431-03-31
+  from_1970.min_day = kFirstDay;
+  from_1970.max_day = kLastDay;
   const auto s = read_text(
       "{\"id\": \"d/1\", \"createdAt\": \"2020-02-29\"}\n"
       "{\"id\": \"d/2\", \"created_at\": \"1970-01-01T00:00:00Z\"}\n"
       "{\"id\": \"d/3\", \"createdAt\": \"9999-01-01T00:00:00Z\"}\n"
       "{\"id\": \"d/4\", \"createdAt\": 1700000000}\n",
-      t, rj);
+      t, rj, from_1970);
   CHECK(s.accepted == 2);
   CHECK(s.rejected == 2);
   CHECK(t.created_day[unit(t, "d/1")] == days_from_civil(2020, 2, 29));
@@ -495,4 +499,181 @@ TEST_CASE("Creation dates: date-times in both spellings; a date beyond the month
   CHECK_THAT(rj.first()[0].reason, Catch::StartsWith("date out of range"));
   CHECK(rj.first()[1].field == "createdAt");
   CHECK_THAT(rj.first()[1].reason, Catch::StartsWith("wrong type"));
+}
+
+TEST_CASE("Creation dates: the default window 2000-01-01..2040-12-31 rejects the record, a bad time is unparseable", "[repo_reader]") {
+  RepoTable t;
+  RejectLog rj;
+  const auto s = read_text(
+      "{\"id\": \"w/1\", \"createdAt\": \"2022-03-02T23:29:04.000Z\"}\n"  // the Hub's form
+      "{\"id\": \"w/2\", \"createdAt\": \"7000-12-31\"}\n"
+      "{\"id\": \"w/3\", \"createdAt\": \"1970-01-01\"}\n"
+      "{\"id\": \"w/4\", \"createdAt\": \"2024-01-05Tgarbage\"}\n"
+      "{\"id\": \"w/5\", \"createdAt\": \"7500-01-01\"}\n",
+      t, rj);
+  CHECK(s.accepted == 1);
+  CHECK(s.rejected == 4);
+  CHECK(t.ids.find("w/2") == kNone);  // the whole record is rejected
+  const auto& r = rj.first();
+  REQUIRE(r.size() == 4);
+  CHECK(r[0].reason == "date out of range: '7000-12-31' (outside 2000-01-01..2040-12-31)");
+  CHECK(r[0].field == "createdAt");
+  CHECK_THAT(r[1].reason, Catch::StartsWith("date out of range"));
+  CHECK_THAT(r[2].reason, Catch::StartsWith("unparseable date"));
+  CHECK_THAT(r[3].reason, Catch::StartsWith("date out of range"));  // a valid date, not "unparseable"
+}
+
+TEST_CASE("A NUL byte in a JSON line makes the line a reject (nothing after it vanishes)", "[repo_reader]") {
+  RepoTable t;
+  RejectLog rj;
+  const std::string text = std::string("{\"id\": \"n/1\"}\0{\"id\": \"n/2\"}\n", 28) + "{\"id\": \"n/3\"}\n";
+  const auto s = read_text(text, t, rj);
+  CHECK(s.read == 2);
+  CHECK(s.accepted == 1);
+  CHECK(s.rejected == 1);
+  CHECK(t.ids.find("n/1") == kNone);
+  CHECK(t.ids.find("n/3") != kNone);
+  REQUIRE(rj.first().size() == 1);
+  CHECK(rj.first()[0].line == 1);
+  CHECK(rj.first()[0].reason == "NUL byte in line");
+}
+
+namespace {
+// Every string the reader stored must be valid UTF-8: nlohmann's dump throws otherwise.
+void check_all_text_valid(const RepoTable& t) {
+  for (const Dictionary* d : {&t.ids, &t.authors, &t.pipeline_tags, &t.libraries, &t.tags})
+    for (uint32_t i = 0; i < d->size(); ++i) CHECK_NOTHROW(nlohmann::json(std::string(d->at(i))).dump());
+}
+}  // namespace
+
+TEST_CASE("Invalid UTF-8 anywhere in a repository record is a reject, never stored", "[repo_reader]") {
+  RepoTable t;
+  RejectLog rj;
+  const auto s = read_text(
+      "{\"id\": \"u/1\", \"tags\": [\"ok\"]}\n"
+      "{\"id\": \"u/2\", \"tags\": [\"bad\xff\"]}\n"            // in a tag
+      "{\"id\": \"u/3\", \"ignored_key\": \"\xc3\x28\"}\n"       // in a key the reader skips
+      "{\"id\": \"u/4\", \"author\": \"\xed\xa0\x80\"}\n"        // an encoded surrogate
+      "{\"id\": \"u/5\", \"pipeline_tag\": \"caf\xc3\xa9\"}\n",  // valid: accepted
+      t, rj);
+  CHECK(s.read == 5);
+  CHECK(s.accepted == 2);
+  CHECK(s.rejected == 3);
+  for (const auto& r : rj.first()) {
+    CHECK_THAT(r.reason, Catch::StartsWith("invalid UTF-8"));
+    CHECK_NOTHROW(nlohmann::json(r.reason).dump());
+  }
+  check_all_text_valid(t);
+}
+
+TEST_CASE("Lone surrogates: a JSON escape, a Python-repr tag or a card escape never makes invalid text", "[repo_reader]") {
+  RepoTable t;
+  RejectLog rj;
+  const auto s = read_text(
+      "{\"id\": \"s/1\", \"tags\": [\"\\ud800\"]}\n"                                // JSON: the parser rejects it
+      "{\"id\": \"s/2\", \"tags\": \"['a', '\\\\ud800']\"}\n"                      // Python repr: unparseable list
+      "{\"id\": \"s/3\", \"tags\": \"['\\\\ud83d\\\\ude00']\"}\n"                  // a surrogate pair: one emoji
+      "{\"id\": \"s/4\", \"card_data\": \"base_model: \\\"a/\\\\udc00\\\"\\n\"}\n"  // card text: never a reject
+      "{\"id\": \"s/5\", \"tags\": [\"\\u0000\"]}\n",                              // a NUL in a tag
+      t, rj);
+  CHECK(s.read == 5);
+  CHECK(s.accepted == 2);
+  CHECK(s.rejected == 3);
+  const auto& r = rj.first();
+  REQUIRE(r.size() == 3);
+  CHECK_THAT(r[0].reason, Catch::StartsWith("invalid JSON"));
+  CHECK_THAT(r[1].reason, Catch::StartsWith("unparseable tag list"));
+  CHECK(r[2].reason == "NUL byte");
+  CHECK(tags_of(t, unit(t, "s/3")) == std::vector<std::string>{"\xf0\x9f\x98\x80"});
+  check_all_text_valid(t);
+  // --strict: the first one is a clean InputError, not a JSON library exception.
+  RepoTable t2;
+  RejectLog strict(true);
+  CHECK_THROWS_AS(read_text("{\"id\": \"s/2\", \"tags\": \"['\\\\ud800']\"}\n", t2, strict), InputError);
+}
+
+TEST_CASE("Numbers in JSON: 1e3 is the integer 1000, a float above 2^53 is not exact", "[repo_reader]") {
+  RepoTable t;
+  RejectLog rj;
+  const auto s = read_text(
+      "{\"id\": \"f/1\", \"likes\": 1e3, \"downloads\": 12.0}\n"
+      "{\"id\": \"f/2\", \"downloads\": 1.5e3}\n"
+      "{\"id\": \"f/3\", \"downloads\": 9007199254740993.0}\n"
+      "{\"id\": \"f/4\", \"downloads\": 9007199254740993}\n",
+      t, rj);
+  CHECK(s.accepted == 3);
+  CHECK(t.likes[unit(t, "f/1")] == 1000);
+  CHECK(t.downloads_30d[unit(t, "f/1")] == 12);
+  CHECK(t.downloads_30d[unit(t, "f/2")] == 1500);
+  CHECK(t.downloads_30d[unit(t, "f/4")] == 9007199254740993ull);  // an integer is exact at any size
+  REQUIRE(rj.first().size() == 1);
+  CHECK_THAT(rj.first()[0].reason, Catch::StartsWith("bad count: not exact"));
+}
+
+TEST_CASE("Sums of downloads and downloads_all_time over all records must fit in 64 bits", "[repo_reader]") {
+  RepoTable t;
+  RejectLog rj;
+  read_text("{\"id\": \"m/1\", \"downloadsAllTime\": 18446744073709551615, \"downloads\": 5}\n", t, rj);
+  // A second file of the same job continues the same sums.
+  try {
+    read_text("{\"id\": \"m/2\", \"downloads\": 7}\n{\"id\": \"m/3\", \"downloads_all_time\": 1}\n", t, rj);
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    CHECK(e.file() == "mem.jsonl");
+    CHECK(e.line() == 2);
+    CHECK(e.field() == "downloads_all_time");
+    CHECK(e.reason() == "download counts sum past 2^64-1: totals would not be exact");
+  }
+  CHECK(t.ids.find("m/3") == kNone);
+  RepoTable t2;
+  CHECK_THROWS_WITH(read_text("{\"id\": \"a/1\", \"downloads\": 18446744073709551615}\n"
+                              "{\"id\": \"a/2\", \"downloads\": 1}\n",
+                              t2, rj),
+                    Catch::Contains("download counts sum past 2^64-1"));
+  CHECK(rj.total() == 0);
+}
+
+TEST_CASE("A record with 200,000 tags (each listed twice) keeps each once, in first-listed order", "[repo_reader]") {
+  std::string line = "{\"id\": \"big/tags\", \"tags\": [";
+  const int n = 200000;
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i < n; ++i) line += (pass || i ? ",\"t" : "\"t") + std::to_string((i * 7919) % n) + "\"";
+  line += ",\"\"]}\n";
+  RepoTable t;
+  RejectLog rj;
+  const auto s = read_text(line, t, rj);
+  REQUIRE(s.accepted == 1);
+  const auto tags = tags_of(t, unit(t, "big/tags"));
+  REQUIRE(tags.size() == static_cast<size_t>(n));
+  CHECK(tags[0] == "t0");
+  CHECK(tags[1] == "t7919");
+  CHECK(tags[n - 1] == "t" + std::to_string((static_cast<int64_t>(n - 1) * 7919) % n));
+  CHECK(std::set<std::string>(tags.begin(), tags.end()).size() == static_cast<size_t>(n));
+}
+
+TEST_CASE("A record with 70,000 parents: one edge each, primary first, relations merged across sources", "[repo_reader]") {
+  // 65,535 distinct parents (the most a record may list), each named twice in baseModels and
+  // once more as a base_model:finetune: tag that supplies the relation.
+  const int n = 65535;
+  std::string line = "{\"id\": \"big/child\", \"baseModels\": {\"models\": [";
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i < n; ++i) line += (pass || i ? ",\"p/" : "\"p/") + std::to_string(n - 1 - i) + "\"";
+  line += "]}, \"tags\": [";
+  for (int i = 0; i < n; ++i) line += (i ? ",\"base_model:finetune:p/" : "\"base_model:finetune:p/") + std::to_string(i) + "\"";
+  line += "]}\n";
+  RepoTable t;
+  RejectLog rj;
+  const auto s = read_text(line, t, rj);
+  REQUIRE(s.accepted == 1);
+  const auto ps = parents_of(t, "big/child");
+  REQUIRE(ps.size() == static_cast<size_t>(n));
+  CHECK(ps.front() == Parent{"p/" + std::to_string(n - 1), Relation::finetune});  // the first listed is primary
+  CHECK(ps.back() == Parent{"p/0", Relation::finetune});
+  // 70,000 distinct parents are more than a record may list: a reject, found in linear time.
+  std::string over = "{\"id\": \"big/over\", \"baseModels\": {\"models\": [";
+  for (int i = 0; i < 70000; ++i) over += (i ? ",\"q/" : "\"q/") + std::to_string(i) + "\"";
+  over += "]}}\n";
+  const auto s2 = read_text(over, t, rj);
+  CHECK(s2.rejected == 1);
+  CHECK_THAT(rj.first().at(0).reason, Catch::StartsWith("more than 65535 base models"));
 }

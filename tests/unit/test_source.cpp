@@ -167,6 +167,7 @@ TEST_CASE("RejectLog counts by reason, keeps the first ones and writes quoted CS
     CHECK(log.first()[1].line == 4);
     CHECK(log.by_reason().at("bad count") == 2);
     CHECK(log.by_reason().at("unparseable date") == 1);
+    log.finish();  // the file appears when the run succeeds
   }
   CHECK(slurp(path) ==
         "file,line,field,reason\n"

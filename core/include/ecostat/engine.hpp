@@ -44,6 +44,10 @@ struct JobSpec {
   size_t batch_capacity = 1u << 20;    // events per batch
   bool strict = false;
   std::string rejects_path;            // write every rejection there as CSV
+  // Plausible-date window (YYYY-MM-DD, inclusive, within 1970-01-01..7431-03-31): download
+  // dates and creation dates outside it are rejected ("date out of range").
+  std::string min_date = "2000-01-01", max_date = "2040-12-31";
+  std::string duplicates = "count";    // exact duplicate download rows: count (and report) | reject
   // Progress on long work: stage name, bytes done, bytes total (0 when unknown).
   std::function<void(const std::string&, uint64_t, uint64_t)> progress;
   // The study (docs/study-*.md). params_path: a parameters table (model id -> parameter count,
@@ -68,7 +72,8 @@ struct InputSummary {
   uint64_t units = 0;                  // repositories + placeholders
   uint64_t placeholders_from_downloads = 0;
   uint64_t download_records = 0;       // accepted download records
-  uint64_t events = 0;                 // events streamed (records split above u32)
+  uint64_t duplicate_download_rows = 0;  // accepted or rejected rows repeating a repo and date already read
+  uint64_t events = 0;                 // events streamed; a count above 2^32-1 is one (wide) event
   uint64_t rejected = 0;
   std::map<std::string, uint64_t> rejected_by_reason;
   struct Rejected { std::string file; uint64_t line; std::string field, reason; };
@@ -80,7 +85,7 @@ struct InputSummary {
 struct ShareRow { std::string key; uint64_t downloads; double share; };
 struct ShareTable {
   std::string group;
-  uint64_t groups = 0;                  // distinct groups, unknown included
+  uint64_t groups = 0;                  // groups with at least one member unit (unknown included when it has one)
   uint64_t total = 0;
   bool truncated = false;
   std::vector<ShareRow> rows;           // downloads descending, ties by key
@@ -133,6 +138,14 @@ struct Results {
 // Runs a job end to end. Throws InputError (strict mode, unreadable file), UsageError, or a
 // backend error.
 Results run_job(const JobSpec& spec);
+
+// Adds download events whose counts exceed u32 (EventBatch::wide, which no backend sees) to the
+// totals an accumulator's finish() returned for the same maps, exactly: unit totals, the event
+// count (one per wide event) and every group x month table, whose month range (and the
+// totals') is widened to cover their months. A sum past 2^64-1 throws InputError naming the
+// repository (`ids` names the units; `source` is the downloads input, for the message).
+void add_wide_events(EventTotals& totals, const std::vector<WideEvent>& wide, const std::vector<GroupMap>& maps,
+                     const Dictionary& ids, const std::string& source);
 
 // Writers.
 std::string results_to_json(const Results& r, int indent = 2);  // schema "ecostat.results/1"

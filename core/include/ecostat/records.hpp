@@ -64,18 +64,29 @@ struct AttributionTable {
   std::vector<uint32_t> org_type;
 };
 
-// Download events in columnar form: what streams to a backend. A record whose count does not
-// fit in u32 is split by the host into several events, so sums stay exact.
+// A download record whose count does not fit in u32 (rare in real data). It travels beside the
+// batch's u32 columns and is added exactly on the host by the engine, so a count of 2^64-1
+// costs one entry, not 2^32 events. Backends' accumulators never see it.
+struct WideEvent {
+  uint32_t unit;
+  Month month;
+  uint64_t count;
+};
+
+// Download events in columnar form: what streams to a backend. Counts that fit in u32 go in the
+// columns; larger ones go in `wide` (see WideEvent), so sums stay exact at no per-unit cost.
 struct EventBatch {
   std::vector<uint32_t> unit;
   std::vector<Month> month;
   std::vector<uint32_t> count;
+  std::vector<WideEvent> wide;      // counts above u32; not part of size()
   uint32_t unit_bound = 0;          // every unit id in the batch is < unit_bound
   Month month_min = 0xffff, month_max = 0;  // range of months in the batch (min > max when empty)
 
   size_t size() const { return unit.size(); }
   void clear();
   void push(uint32_t u, Month m, uint32_t c);
+  void push_wide(uint32_t u, Month m, uint64_t c);  // for c > u32 max; updates bounds too
 };
 
 }  // namespace ecostat

@@ -9,7 +9,11 @@ namespace ecostat::study {
 
 namespace {
 
-ShareYearTable share_year_table(const std::string& name, const GroupKeys& keys, const GroupMonthTable& tab, size_t limit) {
+// The `unknown` row is listed (even at 0 in a year) when some unit is unattributed, as in the
+// share tables; a group no unit falls in does not exist and gets no row.
+ShareYearTable share_year_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& has_member,
+                                const GroupMonthTable& tab, size_t limit) {
+  const bool unknown_exists = keys.unknown_id() != kNone && has_member[keys.unknown_id()];
   ShareYearTable t;
   t.group = name;
   if (tab.n_months == 0) return t;
@@ -45,7 +49,7 @@ ShareYearTable share_year_table(const std::string& name, const GroupKeys& keys, 
       unknown_listed |= order[i] == keys.unknown_id();
       t.rows.push_back({keys.key(order[i]), y, sums[order[i]], share(order[i])});
     }
-    if (!unknown_listed && keys.unknown_id() != kNone) {
+    if (!unknown_listed && unknown_exists) {
       const uint32_t g = keys.unknown_id();
       t.rows.push_back({keys.key(g), y, sums[g], share(g)});
     }
@@ -62,7 +66,7 @@ void compute_attribution_time(const Context& ctx, AttributionStudy* out) {
   for (const auto& g : ctx.spec.study.year_groups) {
     auto it = ctx.group_month.find(g);
     if (it == ctx.group_month.end() || !it->second) continue;  // no download records
-    out->share_year.push_back(share_year_table(g, ctx.groups.keys(g), *it->second, ctx.spec.share_limit));
+    out->share_year.push_back(share_year_table(g, ctx.groups.keys(g), ctx.groups.has_member(g), *it->second, ctx.spec.share_limit));
   }
 }
 

@@ -1,8 +1,11 @@
 // Readers for the three kinds of input. Each streams its source, dictionary-encodes ids into
 // the tables it is given and reports every bad record to the RejectLog.
 #pragma once
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "ecostat/host/rejects.hpp"
 #include "ecostat/host/source.hpp"
@@ -13,16 +16,37 @@ namespace ecostat::host {
 // Called with a byte count as a reader advances (for progress on long inputs); may be empty.
 using ProgressFn = std::function<void(uint64_t bytes_done, uint64_t bytes_total)>;
 
+// The plausible-date window (docs/input-formats.md, "Dates"): a download date or a creation
+// date outside it is rejected ("date out of range"), so one stray date cannot stretch the
+// month range of every table. Days since 1970-01-01.
+constexpr int32_t kDefaultMinDay = 10957;  // 2000-01-01
+constexpr int32_t kDefaultMaxDay = 25932;  // 2040-12-31
+constexpr int32_t kFirstDay = 0;           // 1970-01-01: month 0
+constexpr int32_t kLastDay = 1994678;      // 7431-03-31: the last day of month 0xfffe (0xffff marks "no month")
+// A window bound as the options --min-date/--max-date give it: "YYYY-MM-DD" between 1970-01-01
+// and 7431-03-31. Throws UsageError naming `what` otherwise.
+int32_t parse_window_day(const std::string& s, const char* what);
+
+// What an exact duplicate download row does (same repo, same date, per-period format; for
+// cumulative files: the same snapshot twice): count it (once per row, as written, and
+// reported) or reject it ("duplicate row", so --strict stops there).
+enum class DuplicatePolicy { count, reject };
+
 // Limits shared by the readers (the overloads without options use these defaults).
 struct ReadOptions {
   size_t max_line = 64u << 20;     // a longer physical line is rejected ("line too long"), never split
   size_t max_record = 64u << 20;   // a CSV record spanning several lines is bounded by this too
   uint64_t progress_every = 16u << 20;  // bytes between two progress calls
+  int32_t min_day = kDefaultMinDay;  // plausible-date window, inclusive (see above)
+  int32_t max_day = kDefaultMaxDay;
+  DuplicatePolicy duplicates = DuplicatePolicy::count;  // download rows only
 };
 
 // Hub-style JSON Lines repository records (camelCase and snake_case). Also accepts the CSV
 // export whose `metadata` column holds the Hub's ModelInfo as JSON (detected from the header),
-// as in the real lineage extract. A duplicate id is rejected (the first record wins).
+// as in the real lineage extract. A duplicate id is rejected (the first record wins). The sums
+// of `downloads` and of `downloads_all_time` over every record in repos stay within 2^64-1:
+// the record that would pass it is an InputError naming it (no total could be exact).
 ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects,
                             const ProgressFn& progress = {});
 ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects,
@@ -37,6 +61,39 @@ ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& 
 
 enum class DownloadFormat { detect, per_period, cumulative };
 
+// What the download files of one job share, so that checks hold across files:
+// - the grand total of accepted counts, kept within 2^64-1 (a record that would push it past
+//   is an InputError naming it), so every sum over any subset of records is exact in u64;
+// - which (repo, day) pairs per-period records already counted: one bit per unit and day,
+//   stored from the unit's first to its last day in 64-day words (about 1 bit per record on
+//   daily data plus ~70 bytes per unit: 3e9 records over 2.2M units take ~550 MB; the date
+//   window bounds a unit to 235 words).
+class DownloadJob {
+ public:
+  uint64_t total() const { return total_; }
+  uint64_t duplicate_rows() const { return duplicates_; }  // exact once read_downloads returns
+
+  // Internal to read_downloads.
+  bool add_total(uint64_t count);                   // false when the total would pass 2^64-1
+  bool seen_before(uint32_t unit, int32_t day);     // marks (unit, day) now; true when already marked
+  // Marks (unit, day) later, counting it as a duplicate when it was marked: the pairs wait in a
+  // buffer that is grouped by unit range and then applied (settle), so the bitmaps are walked
+  // in order instead of once per row at random. The `count` policy needs no answer per row.
+  void note_day(uint32_t unit, int32_t day);
+  void settle();
+  void count_duplicate() { ++duplicates_; }
+
+ private:
+  bool mark(uint32_t unit, int32_t day);
+  std::vector<uint64_t> pending_, sorted_;  // (unit << 32 | day) noted, not yet marked
+  // One allocation per unit, so a check costs one memory access past the pointer table:
+  // word 0 is a header (first 64-day word index: low 32 bits; words used: next 16; capacity:
+  // top 16), then the bit words.
+  uint64_t total_ = 0;
+  uint64_t duplicates_ = 0;
+  std::vector<std::unique_ptr<uint64_t[]>> days_;  // by unit; null: no day yet
+};
+
 // Download records CSV: `repo,date,downloads` (per period) or `repo,date,downloads_all_time`
 // (cumulative, differenced per repo; detect reads the header). Events go to sink in batches of
 // at most batch_capacity; unknown repo ids become placeholder units in repos.
@@ -46,6 +103,10 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
 ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
                          size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                          const ProgressFn& progress, const ReadOptions& options);
+// The same, sharing job-wide checks (total, duplicates) with the job's other download files.
+ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
+                         size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
+                         const ProgressFn& progress, const ReadOptions& options, DownloadJob& job);
 
 // A parameters table: model id -> total (and active) parameter count, e.g. the tracked-models
 // project's model_parameters.csv. Header names an id column (model_id, modelid, id, repo,

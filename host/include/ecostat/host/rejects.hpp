@@ -2,11 +2,12 @@
 // reason, and the counts reconcile (accepted + rejected = read).
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "ecostat/detail/output_file.hpp"
 
 namespace ecostat::host {
 
@@ -20,9 +21,11 @@ struct Reject {
 class RejectLog {
  public:
   // strict: the first rejection throws InputError. path: every rejection is also written there
-  // as CSV (file,line,field,reason); empty = not written.
+  // as CSV (file,line,field,reason); empty = not written. The file is written to a temporary
+  // next to `path` and appears there only on finish(): a run that fails keeps the previous one.
   explicit RejectLog(bool strict = false, const std::string& path = "", size_t keep_in_memory = 1000);
   void add(const std::string& file, uint64_t line, const std::string& field, const std::string& reason);
+  void finish();  // the run succeeded: the rejects file is moved into place (throws Error on a write error)
   uint64_t total() const { return total_; }
   // Counts per reason (the reason text up to its first ':' so that counts group well).
   const std::map<std::string, uint64_t>& by_reason() const { return by_reason_; }
@@ -35,7 +38,7 @@ class RejectLog {
   uint64_t total_ = 0;
   std::map<std::string, uint64_t> by_reason_;
   std::vector<Reject> kept_;
-  std::unique_ptr<std::ofstream> out_;
+  std::unique_ptr<OutputFile> out_;
 };
 
 // Read/accept/reject counts of one input file.
