@@ -34,14 +34,28 @@ for s in "Lorenz curves" "Share over time by country" "Share over time by organi
   grep -q "$s" "$out/report.html" || fail "the report lacks the section '$s'"
 done
 
-# 3. Render it. A fresh profile, no network needed.
+# 3. Every chart has both axis titles, and the labels follow the measure of the run that made
+#    the results (docs/study-report.md).
+charts=$(grep -o '<svg' "$out/report.html" | wc -l)
+[ "$charts" -ge 10 ] || fail "only $charts charts in the report"
+for xy in x y; do
+  n=$(grep -o "class=\"axis-title $xy\"" "$out/report.html" | wc -l)
+  [ "$n" -eq "$charts" ] || fail "$n of $charts charts have a $xy axis title"
+done
+grep -q 'cumulative share of downloads' "$out/report.html" || fail "the Lorenz y axis does not say downloads (measure records)"
+"$ecostat" run --backend cpu -q --measure all_time --json "$out/results_all_time.json" || fail "ecostat run --measure all_time"
+"$ecostat" report --results "$out/results_all_time.json" --out "$out/report_all_time.html" 2>/dev/null || fail "report of all_time results"
+grep -q 'cumulative share of all-time downloads' "$out/report_all_time.html" || fail "the all_time report's Lorenz axis does not say all-time downloads"
+grep -q 'summed from the download records' "$out/report_all_time.html" && fail "the all_time report speaks of the download records' sum"
+
+# 4. Render it. A fresh profile, no network needed.
 timeout 180 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
   --user-data-dir="$out/profile" --window-size=1200,3000 --screenshot="$out/report.png" \
   "file://$out/report.html" >"$out/chromium.log" 2>&1
 rc=$?
 [ -s "$out/report.png" ] || { sed 's/^/  | /' "$out/chromium.log" | tail -20; fail "chromium wrote no screenshot (exit $rc)"; }
 
-# 4. Decode the PNG (zlib, the five filters) and check it is a page, not a blank or an error.
+# 5. Decode the PNG (zlib, the five filters) and check it is a page, not a blank or an error.
 python3 - "$out/report.png" <<'PY' || exit 1
 import struct, sys, zlib
 data = open(sys.argv[1], "rb").read()

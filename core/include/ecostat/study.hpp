@@ -279,4 +279,13 @@ Summary summarise(const std::vector<double>& v);
 // from a results document (schema ecostat.results/1). Throws Error when the text is not one.
 std::string results_report_html(const std::string& results_json, const std::string& title = "");
 
+namespace report {
+// How the report writes numbers (docs/study-report.md), public for tests.
+// A share as a percentage: "100%" and "0%" only when exactly 1 and 0; 0.9985 -> "99.9%",
+// 0.99996 -> ">99.9%", 0.0004 -> "<0.1%"; NaN -> "-".
+std::string percent(double share);
+std::string count(uint64_t n);                         // 1234567 -> "1,234,567"
+std::string group_thousands(const std::string& digits);  // "1234567" -> "1,234,567" (totals above 2^64 are strings)
+}  // namespace report
+
 }  // namespace ecostat

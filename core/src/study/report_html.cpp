@@ -57,7 +57,16 @@ std::string human(double v) {
   return f2(v, "%.2g");
 }
 
-std::string pct(double v) { return std::isfinite(v) ? f2(v * 100, v * 100 >= 10 ? "%.0f%%" : "%.1f%%") : "-"; }
+std::string pct(double v) { return report::percent(v); }
+
+// An exact count with thousands separators; a fraction keeps one decimal (a median of two).
+std::string number(double v) {
+  if (!std::isfinite(v)) return "-";
+  if (v < 0) return "-" + number(-v);
+  if (v == std::floor(v) && v < 1.8e19) return report::count(uint64_t(v));
+  const std::string t = f2(v, "%.1f");
+  return report::group_thousands(t.substr(0, t.find('.'))) + t.substr(t.find('.'));
+}
 
 double num(const json& j, double dflt = NAN) { return j.is_number() ? j.get<double>() : dflt; }
 const json& at(const json& j, const char* k) {
@@ -67,6 +76,37 @@ const json& at(const json& j, const char* k) {
   return it == j.end() ? null : *it;
 }
 std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : ""; }
+
+// A count field with separators, exact: u64 as is, a total above 2^64 written as a string.
+std::string count_of(const json& j) {
+  if (j.is_number_unsigned()) return report::count(j.get<uint64_t>());
+  if (j.is_string() && !j.get<std::string>().empty() &&
+      j.get<std::string>().find_first_not_of("0123456789") == std::string::npos)
+    return report::group_thousands(j.get<std::string>());
+  return number(num(j));
+}
+
+// Plural of a unit or group name for labels: "family" -> "families", "org_type" -> "org types".
+std::string plural(std::string unit) {
+  std::replace(unit.begin(), unit.end(), '_', ' ');
+  if (unit.size() > 1 && unit.back() == 'y' && std::string("aeiou").find(unit[unit.size() - 2]) == std::string::npos)
+    return unit.substr(0, unit.size() - 1) + "ies";
+  return unit + "s";
+}
+
+// What a unit's total is, from the results' `measure` (the run's --measure, auto resolved):
+// `label` for axes and tiles, `definition` for the header and the Lorenz subtitle.
+struct MeasureText {
+  std::string label, definition;
+};
+MeasureText measure_text(const std::string& measure) {
+  if (measure == "records") return {"downloads", "downloads summed from the download records (measure records)"};
+  if (measure == "all_time")
+    return {"all-time downloads", "all-time downloads, the repositories' downloads_all_time (measure all_time)"};
+  if (measure == "30d")
+    return {"30-day downloads", "downloads of the last 30 days, the repositories' downloads field (measure 30d)"};
+  return {"downloads", measure.empty() ? "downloads" : "downloads (measure " + measure + ")"};
+}
 
 // ---- scales and an SVG canvas ------------------------------------------------------------------
 struct Scale {
@@ -139,9 +179,17 @@ class Svg {
     if (!tip.empty()) o_ << "<title>" << esc(tip) << "</title>";
     o_ << "</polygon>";
   }
-  void circle(double x, double y, double r, const std::string& fill, const std::string& tip) {
-    o_ << "<circle cx=\"" << f2(x) << "\" cy=\"" << f2(y) << "\" r=\"" << r << "\" fill=\"" << fill << "\"><title>" << esc(tip)
-       << "</title></circle>";
+  void circle(double x, double y, double r, const std::string& fill, const std::string& tip, const std::string& stroke = "") {
+    o_ << "<circle cx=\"" << f2(x) << "\" cy=\"" << f2(y) << "\" r=\"" << r << "\" fill=\"" << fill << "\""
+       << (stroke.empty() ? "" : " stroke=\"" + stroke + "\" stroke-width=\"1.5\"") << "><title>" << esc(tip) << "</title></circle>";
+  }
+  // Axis titles: x centred under the plot, y rotated along the left edge (class axis-title).
+  void x_title(double x_mid, const std::string& t) {
+    o_ << "<text class=\"axis-title x\" x=\"" << f2(x_mid) << "\" y=\"" << h_ - 5 << "\" text-anchor=\"middle\">" << esc(t) << "</text>";
+  }
+  void y_title(double y_mid, const std::string& t) {
+    o_ << "<text class=\"axis-title y\" x=\"0\" y=\"0\" text-anchor=\"middle\" transform=\"translate(13 " << f2(y_mid)
+       << ") rotate(-90)\">" << esc(t) << "</text>";
   }
   std::string str() {
     o_ << "</svg>";
@@ -156,8 +204,20 @@ class Svg {
 };
 
 struct Frame {  // plot area inside the canvas
-  double left = 64, right = 16, top = 14, bottom = 40;
+  double left = 64, right = 16, top = 14, bottom = 44;
 };
+
+// What a chart says about its axes: the titles (every chart has both) and how values read.
+struct Axes {
+  std::string x, y;
+  std::function<std::string(double)> tick = [](double v) { return human(v); };  // compact: 1.2M
+  std::function<std::string(double)> tip = [](double v) { return number(v); };  // exact: 1,234,567
+};
+
+void axis_titles(Svg& s, const Frame& f, const Axes& a) {
+  s.x_title((f.left + s.w() - f.right) / 2, a.x);
+  s.y_title((f.top + s.h() - f.bottom) / 2, a.y);
+}
 
 // Horizontal grid and y labels; x labels chosen by the caller.
 void y_axis(Svg& s, const Frame& f, const Scale& y, const std::vector<double>& ticks, const std::function<std::string(double)>& label) {
@@ -207,18 +267,37 @@ std::string legend(const std::vector<std::pair<std::string, std::string>>& items
   return o.str();
 }
 
-// Lines over a category axis. log: log10 y (values <= 0 are skipped).
+// The values a log axis cannot show (0, or below), by series: "A at x1, x2; B at x3".
+std::string unplottable_on_log(const std::vector<std::string>& xs, const std::vector<Series>& series) {
+  std::string out;
+  for (const auto& se : series) {
+    std::string at_x;
+    for (size_t i = 0; i < xs.size() && i < se.y.size(); ++i)
+      if (std::isfinite(se.y[i]) && se.y[i] <= 0) at_x += (at_x.empty() ? "" : ", ") + xs[i];
+    if (!at_x.empty()) out += (out.empty() ? "" : "; ") + se.name + " at " + at_x;
+  }
+  return out;
+}
+
+// Lines over a category axis. log: log10 y. A value of 0 has no place on a log axis: its line
+// is broken there (a gap, never a clamp or a plunge), a hollow mark sits on the x axis, and a
+// note under the chart (class gap-note) lists them. NaN (no value) is a gap without a note.
 std::string line_chart(const std::vector<std::string>& xs, const std::vector<Series>& series, bool log, const std::string& label,
-                       const std::function<std::string(double)>& fmt, int w = 560, int h = 300, bool points = true) {
+                       const Axes& axes, int w = 560, int h = 300, bool points = true) {
   Svg s(w, h, label);
   Frame f;
+  axis_titles(s, f, axes);
+  const std::string gaps = log ? unplottable_on_log(xs, series) : "";
+  const std::string gap_note =
+      gaps.empty() ? "" : "<p class=\"gap-note\">Log scale: a value of 0 cannot be drawn, so its line has a gap there (hollow mark "
+                          "on the x axis): " + esc(gaps) + ".</p>";
   double lo = INFINITY, hi = -INFINITY;
   for (const auto& se : series)
     for (double v : se.y)
       if (std::isfinite(v) && (!log || v > 0)) lo = std::min(lo, v), hi = std::max(hi, v);
   if (!std::isfinite(lo)) {
     s.text(w / 2.0, h / 2.0, "no data", "middle", "muted");
-    return s.str();
+    return s.str() + gap_note;
   }
   Scale y;
   std::vector<double> ticks;
@@ -230,13 +309,14 @@ std::string line_chart(const std::vector<std::string>& xs, const std::vector<Ser
   } else {
     lo = std::min(lo, 0.0);
     ticks = nice_ticks(lo, hi * 1.05);
-    hi = std::max(hi, ticks.back());
+    hi = std::max(hi * 1.05, ticks.back());  // headroom: the top point is not on the frame
   }
   y = Scale{lo, hi, h - f.bottom, f.top, log};
-  y_axis(s, f, y, ticks, fmt);
+  y_axis(s, f, y, ticks, axes.tick);
   const size_t n = xs.size();
   auto x = [&](size_t i) { return n <= 1 ? (f.left + w - f.right) / 2 : f.left + 10 + double(i) / double(n - 1) * (w - f.left - f.right - 20); };
   x_labels(s, f, xs, x);
+  auto drawable = [&](double v) { return std::isfinite(v) && (!log || v > 0); };
   for (const auto& se : series) {
     std::vector<std::pair<double, double>> run;
     auto flush = [&] {
@@ -244,26 +324,29 @@ std::string line_chart(const std::vector<std::string>& xs, const std::vector<Ser
       run.clear();
     };
     for (size_t i = 0; i < n && i < se.y.size(); ++i) {
-      const double v = se.y[i];
-      if (!std::isfinite(v) || (log && v <= 0)) {
+      if (!drawable(se.y[i])) {
         flush();
         continue;
       }
-      run.emplace_back(x(i), y(v));
+      run.emplace_back(x(i), y(se.y[i]));
     }
     flush();
-    if (points && n <= 40)
-      for (size_t i = 0; i < n && i < se.y.size(); ++i)
-        if (std::isfinite(se.y[i]) && (!log || se.y[i] > 0)) s.circle(x(i), y(se.y[i]), 3, se.color, se.name + ", " + xs[i] + ": " + fmt(se.y[i]));
+    for (size_t i = 0; i < n && i < se.y.size(); ++i) {
+      const double v = se.y[i];
+      if (drawable(v) && points && n <= 40) s.circle(x(i), y(v), 3, se.color, se.name + ", " + xs[i] + ": " + axes.tip(v));
+      if (log && std::isfinite(v) && v <= 0)
+        s.circle(x(i), h - f.bottom, 3.5, "#fff", se.name + ", " + xs[i] + ": " + axes.tip(v) + " (not drawable on a log scale)", se.color);
+    }
   }
-  return s.str();
+  return s.str() + gap_note;
 }
 
 // Stacked shares (0..1) over a category axis: an area when there are many slots, columns otherwise.
 std::string stacked_share_chart(const std::vector<std::string>& xs, const std::vector<Series>& layers, const std::string& label,
-                                int w = 560, int h = 300) {
+                                const Axes& axes, int w = 560, int h = 300) {
   Svg s(w, h, label);
   Frame f;
+  axis_titles(s, f, axes);
   Scale y{0, 1, h - f.bottom, f.top};
   y_axis(s, f, y, {0, 0.25, 0.5, 0.75, 1}, [](double v) { return pct(v); });
   const size_t n = xs.size();
@@ -304,11 +387,14 @@ std::string stacked_share_chart(const std::vector<std::string>& xs, const std::v
 }
 
 // Grouped/stacked vertical columns of absolute values.
+// annotations: a label over each column; a second line (when given) goes above it, smaller.
 std::string stacked_columns(const std::vector<std::string>& xs, const std::vector<Series>& layers, const std::string& label,
-                            const std::vector<std::string>& annotations, int w = 560, int h = 300) {
+                            const Axes& axes, const std::vector<std::string>& annotations,
+                            const std::vector<std::string>& annotations_above = {}, int w = 560, int h = 300) {
   Svg s(w, h, label);
   Frame f;
-  f.top = 22;
+  f.top = annotations_above.empty() ? 22 : 34;
+  axis_titles(s, f, axes);
   const size_t n = xs.size();
   double hi = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -322,17 +408,19 @@ std::string stacked_columns(const std::vector<std::string>& xs, const std::vecto
   }
   const auto ticks = nice_ticks(0, hi * 1.05);
   Scale y{0, std::max(hi, ticks.back()), h - f.bottom, f.top};
-  y_axis(s, f, y, ticks, [](double v) { return human(v); });
+  y_axis(s, f, y, ticks, axes.tick);
   const double plot_w = w - f.left - f.right, slot = plot_w / double(n), bw = std::min(48.0, slot * 0.7);
   auto x = [&](size_t i) { return f.left + slot * (double(i) + 0.5); };
   for (size_t i = 0; i < n; ++i) {
     double b = 0;
     for (const auto& L : layers) {
       const double v = std::isfinite(L.y[i]) ? L.y[i] : 0;
-      s.rect(x(i) - bw / 2, y(b + v), bw, y(b) - y(b + v), L.color, L.name + ", " + xs[i] + ": " + human(v));
+      s.rect(x(i) - bw / 2, y(b + v), bw, y(b) - y(b + v), L.color, L.name + ", " + xs[i] + ": " + axes.tip(v));
       b += v;
     }
     if (i < annotations.size() && !annotations[i].empty()) s.text(x(i), y(b) - 5, annotations[i], "middle", "note");
+    if (i < annotations_above.size() && !annotations_above[i].empty())
+      s.text(x(i), y(b) - 17, annotations_above[i], "middle", "note-small");
   }
   x_labels(s, f, xs, x, 14);
   return s.str();
@@ -345,8 +433,8 @@ struct HBar {
 };
 
 std::string hbar_chart(const std::vector<HBar>& bars, const std::vector<std::pair<std::string, std::string>>& parts,
-                       const std::string& label, int w = 1120) {
-  const int row = 26, h = int(bars.size()) * row + 36;
+                       const std::string& label, const Axes& axes, int w = 1120) {
+  const int row = 26, h = int(bars.size()) * row + 52;
   Svg s(w, h, label);
   const double left = 330, right = 250;
   double hi = 0;
@@ -362,9 +450,11 @@ std::string hbar_chart(const std::vector<HBar>& bars, const std::vector<std::pai
   const auto ticks = nice_ticks(0, hi);
   Scale x{0, std::max(hi, ticks.back()), left, w - right};
   for (double t : ticks) {
-    s.line(x(t), 8, x(t), h - 24, "#e6e6e6");
-    s.text(x(t), h - 8, human(t), "middle", "tick");
+    s.line(x(t), 8, x(t), h - 40, "#e6e6e6");
+    s.text(x(t), h - 24, axes.tick(t), "middle", "tick");
   }
+  s.x_title((left + w - right) / 2, axes.x);
+  s.y_title((8 + h - 40) / 2.0, axes.y);
   for (size_t i = 0; i < bars.size(); ++i) {
     const double y0 = 10 + double(i) * row;
     std::string l = bars[i].label;
@@ -373,7 +463,7 @@ std::string hbar_chart(const std::vector<HBar>& bars, const std::vector<std::pai
     double b = 0;
     for (size_t k = 0; k < bars[i].parts.size() && k < parts.size(); ++k) {
       const double v = bars[i].parts[k];
-      s.rect(x(b), y0 + 3, x(b + v) - x(b), row - 8, parts[k].second, bars[i].label + ": " + human(v) + " " + parts[k].first);
+      s.rect(x(b), y0 + 3, x(b + v) - x(b), row - 8, parts[k].second, bars[i].label + ": " + axes.tip(v) + " " + parts[k].first);
       b += v;
     }
     s.text(x(b) + 6, y0 + 15, bars[i].note, "start", "note");
@@ -394,19 +484,30 @@ std::string tile(const std::string& value, const std::string& label) {
   return "<div class=\"tile\"><b>" + esc(value) + "</b><span>" + esc(label) + "</span></div>";
 }
 
+// The units of the concentration objects, for the x axis title: "models, authors or families".
+std::string units_phrase(const json& conc) {
+  std::vector<std::string> names;
+  for (auto it = conc.begin(); it != conc.end(); ++it) names.push_back(plural(it.key()));
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return out;
+}
+
 std::string lorenz_section(const json& doc) {
   const json& conc = at(doc, "concentration");
   if (!conc.is_object() || conc.empty()) return "";
-  Svg s(420, 420, "Lorenz curves");
-  Frame f{48, 14, 14, 44};
-  Scale x{0, 1, f.left, 420 - f.right}, y{0, 1, 420 - f.bottom, f.top};
+  const MeasureText measure = measure_text(str(at(doc, "measure")));
+  Svg s(420, 430, "Lorenz curves");
+  Frame f{58, 14, 14, 46};
+  Scale x{0, 1, f.left, 420 - f.right}, y{0, 1, 430 - f.bottom, f.top};
   for (double t : {0.0, 0.25, 0.5, 0.75, 1.0}) {
     s.line(x(t), y(0), x(t), y(1), "#eee");
     s.line(x(0), y(t), x(1), y(t), "#eee");
-    s.text(x(t), 420 - f.bottom + 16, pct(t), "middle", "tick");
+    s.text(x(t), 430 - f.bottom + 16, pct(t), "middle", "tick");
     s.text(f.left - 6, y(t) + 4, pct(t), "end", "tick");
   }
-  s.text(x(0.5), 420 - 8, "share of units (smallest first)", "middle", "axis");
+  s.x_title(x(0.5), "share of " + units_phrase(conc) + ", smallest total first");
+  s.y_title(y(0.5), "cumulative share of " + measure.label);
   s.line(x(0), y(0), x(1), y(1), "#999", 1, "stroke-dasharray=\"4 4\"");
   std::vector<std::pair<std::string, std::string>> items;
   std::ostringstream tiles;
@@ -418,20 +519,24 @@ std::string lorenz_section(const json& doc) {
       if (p.is_array() && p.size() == 2) pts.emplace_back(x(num(p[0], 0)), y(num(p[1], 0)));
     const double gini = num(at(*it, "gini"));
     s.polyline(pts, color, 2.5, it.key() + ": Gini " + f2(gini, "%.3f"));
-    items.emplace_back(it.key() + " (Gini " + f2(gini, "%.3f") + ", n " + human(num(at(*it, "n"), 0)) + ")", color);
+    items.emplace_back(it.key() + " (Gini " + f2(gini, "%.3f") + ", n " + count_of(at(*it, "n")) + ")", color);
     if (it.key() == (conc.contains("model") ? std::string("model") : conc.begin().key())) {
+      const std::string units = plural(it.key());
       tiles << tile(f2(gini, "%.3f"), "Gini over " + it.key() + " totals");
       const json& top = at(*it, "top_k");
       for (const char* k : {"1", "10", "100"})
-        if (at(top, k).is_number()) tiles << tile(pct(num(at(top, k))), std::string("top ") + k + " " + it.key() + "s");
+        if (at(top, k).is_number())
+          tiles << tile(pct(num(at(top, k))), std::string("share of the top ") + k + " " + (std::string(k) == "1" ? it.key() : units));
       const json& below = at(*it, "below");
       for (auto b = below.begin(); b != below.end(); ++b)
-        tiles << tile(pct(num(at(*b, "fraction"))), it.key() + "s below " + b.key() + " downloads");
+        tiles << tile(pct(num(at(*b, "fraction"))),
+                      units + " below " + report::group_thousands(b.key()) + " " + measure.label + " (" + count_of(at(*b, "count")) + ")");
     }
   }
   std::string body = "<div class=\"row\"><div class=\"fig\" style=\"max-width:420px\">" + s.str() + legend(items) + "</div><div class=\"tiles\">" + tiles.str() + "</div></div>";
   return card("Who gets the downloads: Lorenz curves",
-              "Cumulative share of downloads held by the smallest units; the further from the diagonal, the more concentrated.",
+              "Cumulative share of " + esc(measure.definition) +
+                  " held by the smallest units; the further from the diagonal, the more concentrated.",
               body);
 }
 
@@ -485,7 +590,7 @@ std::string share_time_section(const json& doc, const std::string& group, const 
   for (size_t i = 0; i < months.size(); ++i) layers[K].y[i] = month_total[i] > 0 ? std::max(0.0, 1 - listed[i] / month_total[i]) : 0;
   std::vector<std::pair<std::string, std::string>> items;
   for (const auto& L : layers) items.emplace_back(L.name, L.color);
-  std::string body = "<div class=\"row\"><div class=\"fig\" style=\"max-width:680px\"><h3>per month</h3>" + stacked_share_chart(months, layers, title + " per month", 680) + "</div>";
+  std::string body = "<div class=\"row\"><div class=\"fig\" style=\"max-width:680px\"><h3>per month</h3>" + stacked_share_chart(months, layers, title + " per month", Axes{"month of download", "share of the month's downloads"}, 680) + "</div>";
 
   // Per year, same keys and colours.
   const json& yrows = at(share, (group + "_x_year").c_str());
@@ -517,7 +622,7 @@ std::string share_time_section(const json& doc, const std::string& group, const 
       }
     }
     for (size_t i = 0; i < years.size(); ++i) yl[K].y[i] = ytot[i] > 0 ? std::max(0.0, 1 - ylisted[i] / ytot[i]) : 0;
-    body += "<div class=\"fig\" style=\"max-width:380px\"><h3>per year</h3>" + stacked_share_chart(years, yl, title + " per year", 380, 300) + "</div>";
+    body += "<div class=\"fig\" style=\"max-width:380px\"><h3>per year</h3>" + stacked_share_chart(years, yl, title + " per year", Axes{"year of download", "share of the year's downloads"}, 380, 300) + "</div>";
   }
   body += "</div>" + legend(items);
   return card(title, "Share of each month's (and year's) downloads; <i>unknown</i> = not attributed.", body, true);
@@ -528,6 +633,7 @@ std::string families_section(const json& doc) {
   if (!fams.is_array() || fams.empty()) return "";
   static const char* rel[] = {"finetune", "adapter", "quantized", "merge", "unknown"};
   static const char* rel_color[] = {"#4e79a7", "#59a14f", "#f28e2b", "#b07aa1", "#bab0ac"};
+  const MeasureText measure = measure_text(str(at(doc, "measure")));
   std::vector<HBar> bars;
   for (size_t i = 0; i < fams.size() && i < 12; ++i) {
     const json& f = fams[i];
@@ -535,17 +641,19 @@ std::string families_section(const json& doc) {
     b.label = str(at(f, "root"));
     for (const char* r : rel) b.parts.push_back(num(at(at(f, "by_relation"), r), 0));
     const double d = num(at(f, "descendants"), 0);
-    b.note = human(d) + (d == 1 ? " derivative, " : " derivatives, ") + pct(num(at(f, "share"), 0)) + " of downloads";
+    b.note = count_of(at(f, "descendants")) + (d == 1 ? " derivative, " : " derivatives, ") + pct(num(at(f, "share"), 0)) + " of " +
+             measure.label;
     bars.push_back(b);
   }
   std::vector<std::pair<std::string, std::string>> parts;
   for (int k = 0; k < 5; ++k) parts.emplace_back(rel[k], rel_color[k]);
-  std::string body = hbar_chart(bars, parts, "Top families by derivatives") + legend(parts);
+  std::string body = hbar_chart(bars, parts, "Top families by derivatives", Axes{"derivatives (descendant models)", "family root"}) +
+                     legend(parts);
   const json& L = at(doc, "lineage");
   std::string sub = "Descendants of each family root (distinct models reaching it through any base-model edge), split by their relation "
                     "to their own base. " +
-                    human(num(at(L, "nodes"), 0)) + " models, " + human(num(at(L, "edges"), 0)) + " edges, " +
-                    human(num(at(L, "families_total"), 0)) + " families.";
+                    count_of(at(L, "nodes")) + " models, " + count_of(at(L, "edges")) + " edges, " +
+                    count_of(at(L, "families_total")) + " families.";
   return card("Top families and their derivatives", sub, body, true);
 }
 
@@ -565,7 +673,8 @@ std::string size_section(const json& doc) {
   }
   if (!years.empty()) {
     body += "<div class=\"fig\" style=\"max-width:560px\"><h3>parameters of the models downloaded, per year</h3>" +
-            line_chart(years, {wm, wmed, um}, true, "Model size per year", [](double v) { return human(v); }) +
+            line_chart(years, {wm, wmed, um}, true, "Model size per year",
+                       Axes{"year of download", "parameters (log scale)", human, human}) +
             legend({{wm.name, wm.color}, {wmed.name, wmed.color}, {um.name, um.color}}) + "</div>";
     std::vector<Series> layers;
     const json& labels = at(z, "buckets");
@@ -582,34 +691,74 @@ std::string size_section(const json& doc) {
     }
     std::vector<std::pair<std::string, std::string>> items;
     for (const auto& L : layers) items.emplace_back(L.name, L.color);
-    body += "<div class=\"fig\" style=\"max-width:460px\"><h3>share of downloads by size</h3>" + stacked_share_chart(years, layers, "Share by size bucket per year", 460) +
+    body += "<div class=\"fig\" style=\"max-width:460px\"><h3>share of downloads by size</h3>" +
+            stacked_share_chart(years, layers, "Share by size bucket per year", Axes{"year of download", "share of the year's downloads"}, 460) +
             legend(items) + "</div>";
   }
   body += "</div>";
   const json& o = at(z, "overall");
-  body += "<div class=\"tiles\">" + tile(human(num(at(o, "weighted_mean"))), "weighted mean, all time") +
-          tile(human(num(at(o, "weighted_median"))), "weighted median, all time") +
-          tile(std::to_string(int64_t(num(at(z, "models_with_size"), 0))) + " / " + std::to_string(int64_t(num(at(z, "models"), 0))),
-               "models with a parameter count") +
+  const std::string weights = measure_text(str(at(doc, "measure"))).label;  // overall: the unit totals of the measure
+  body += "<div class=\"tiles\">" + tile(human(num(at(o, "weighted_mean"))), "weighted mean, by " + weights) +
+          tile(human(num(at(o, "weighted_median"))), "weighted median, by " + weights) +
+          tile(count_of(at(z, "models_with_size")) + " / " + count_of(at(z, "models")), "models with a parameter count") +
           tile(pct(num(at(o, "downloads"), 0) > 0 ? num(at(o, "downloads_with_size"), 0) / num(at(o, "downloads"), 1) : NAN),
-               "of downloads with a known size") +
+               "of " + weights + " with a known size") +
           "</div>";
   return card("Model size over time",
               "Parameter count of the models downloaded each year, weighted by their downloads that year (log scale).", body, true);
 }
 
+// How much of each calendar year the growth axis (study.growth.months, "YYYY-MM", consecutive)
+// covers. The axis runs from the first creation month to the last month of creations or
+// downloads, so its first and last years can be partial; `last_year_months` says the same of
+// the last year and stands in when the months are absent.
+struct YearSpan {
+  int first = 13, last = 0;  // months 1..12
+  int months() const { return last >= first ? last - first + 1 : 12; }
+  bool partial() const { return months() < 12; }
+};
+const char* const kMonthNames[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+std::vector<YearSpan> year_spans(const json& growth, const std::vector<int>& years) {
+  std::map<int, YearSpan> by_year;
+  for (const auto& m : at(growth, "months")) {
+    const std::string t = str(m);
+    if (t.size() != 7 || t[4] != '-') continue;
+    YearSpan& y = by_year[std::atoi(t.substr(0, 4).c_str())];
+    const int month = std::atoi(t.substr(5, 2).c_str());
+    y.first = std::min(y.first, month), y.last = std::max(y.last, month);
+  }
+  std::vector<YearSpan> out;
+  for (int y : years) out.push_back(by_year.count(y) ? by_year[y] : YearSpan{});
+  const int last_months = int(num(at(growth, "last_year_months"), 12));
+  if (!out.empty() && by_year.empty() && last_months >= 1 && last_months < 12) out.back() = YearSpan{1, last_months};
+  return out;
+}
+
+std::string factor_text(double f) { return "x" + f2(f, f >= 10 ? "%.0f" : f >= 1 ? "%.1f" : "%.2g"); }
+
 std::string growth_section(const json& doc) {
   const json& g = at(at(doc, "study"), "growth");
   if (!g.is_object() || !at(g, "computed").is_boolean() || !at(g, "computed").get<bool>()) return "";
   std::vector<std::string> months, years;
+  std::vector<int> year_numbers;
   for (const auto& m : at(g, "months")) months.push_back(str(m));
-  for (const auto& y : at(g, "years")) years.push_back(std::to_string(int(num(y, 0))));
-  const int last_months = int(num(at(g, "last_year_months"), 12));
-  std::string years_note;
-  if (!years.empty() && last_months < 12) {
-    years_note = " The last year, " + years.back() + ", has " + std::to_string(last_months) + " months of data.";
-    years.back() += " (" + std::to_string(last_months) + " mo)";
+  for (const auto& y : at(g, "years")) year_numbers.push_back(int(num(y, 0)));
+  const std::vector<YearSpan> spans = year_spans(g, year_numbers);
+  std::string partial_note;
+  for (size_t i = 0; i < year_numbers.size(); ++i) {
+    years.push_back(std::to_string(year_numbers[i]));
+    if (!spans[i].partial()) continue;
+    const int n = spans[i].months();
+    partial_note += std::string(partial_note.empty() ? "" : ", ") + years[i] + " covers " + kMonthNames[spans[i].first - 1] +
+                    (n > 1 ? std::string("–") + kMonthNames[spans[i].last - 1] : "") + " (" + std::to_string(n) +
+                    (n == 1 ? " month)" : " months)");
+    years[i] += " (" + std::to_string(n) + " mo)";
   }
+  std::string years_note;
+  if (!partial_note.empty())
+    years_note = " Partial years: " + partial_note + " of data; a year-over-year factor marked <i>partial</i> compares spans of "
+                 "unequal length.";
   std::string body = "<div class=\"row\">";
   // Cumulative repositories per organisation (all kinds together).
   auto cumulative_by_key = [&](const json& rows, size_t limit, bool split_kind) {
@@ -641,17 +790,24 @@ std::string growth_section(const json& doc) {
     std::vector<std::pair<std::string, std::string>> items;
     for (const auto& s : series) items.emplace_back(s.name, s.color);
     body += "<div class=\"fig\" style=\"max-width:540px\"><h3>repositories per organisation (cumulative)</h3>" +
-            line_chart(months, series, false, "Growth per organisation", [](double v) { return human(v); }, 540, 300, false) +
+            line_chart(months, series, false, "Growth per organisation",
+                       Axes{"creation month", "repositories (cumulative)"}, 540, 300, false) +
             legend(items) + "</div>";
   }
-  // Created per year, by kind, with the year-over-year factor of all kinds.
+  // Created per year, by kind, with the year-over-year factor of all kinds; a factor of or
+  // against a partial year says so above it.
   {
     std::vector<Series> layers;
-    std::vector<std::string> notes;
+    std::vector<std::string> notes, partial_marks;
     int ci = 0;
     for (const auto& s : at(g, "totals")) {
       if (str(at(s, "kind")) == "all") {
-        for (const auto& y : at(s, "yoy")) notes.push_back(y.is_string() ? str(y) : y.is_number() ? "x" + f2(num(y), "%.1f") : "");
+        for (const auto& y : at(s, "yoy")) {
+          const size_t i = notes.size();
+          notes.push_back(y.is_string() ? str(y) : y.is_number() ? factor_text(num(y)) : "");
+          const bool own = i < spans.size() && spans[i].partial(), prev = i > 0 && i - 1 < spans.size() && spans[i - 1].partial();
+          partial_marks.push_back(notes.back().empty() ? "" : own ? "partial" : prev ? "vs partial" : "");
+        }
         continue;
       }
       Series L{str(at(s, "kind")), kPalette[(ci++ * 2) % kPaletteSize], "", {}};
@@ -661,7 +817,9 @@ std::string growth_section(const json& doc) {
     std::vector<std::pair<std::string, std::string>> items;
     for (const auto& L : layers) items.emplace_back(L.name, L.color);
     body += "<div class=\"fig\" style=\"max-width:500px\"><h3>repositories created per year (label: year-over-year factor)</h3>" +
-            stacked_columns(years, layers, "Repositories created per year", notes, 500) + legend(items) + "</div>";
+            stacked_columns(years, layers, "Repositories created per year", Axes{"creation year", "repositories created"}, notes,
+                            partial_marks, 500) +
+            legend(items) + "</div>";
   }
   body += "</div>";
   const json& tag_rows = at(at(by, "tag_category"), "rows");
@@ -670,7 +828,8 @@ std::string growth_section(const json& doc) {
     std::vector<std::pair<std::string, std::string>> items;
     for (const auto& s : series) items.emplace_back(s.name, s.color);
     body += "<h3>repositories per tag category (cumulative)</h3>" +
-            line_chart(months, series, false, "Growth per tag category", [](double v) { return human(v); }, 1100, 260, false) +
+            line_chart(months, series, false, "Growth per tag category",
+                       Axes{"creation month", "repositories (cumulative)"}, 1100, 260, false) +
             legend(items);
   }
   return card("Growth", "Repositories created, by the creation date of their records." + years_note, body, true);
@@ -703,18 +862,22 @@ std::string adoption_section(const json& doc) {
   table << "<table><tr><th>age</th><th>" << esc(str(at(cr, "numerator"))) << " v1</th><th>" << esc(str(at(cr, "denominator")))
         << " v1</th><th>ratio</th></tr>";
   for (const auto& r : at(cr, "by_age"))
-    table << "<tr><td>" << int(num(at(r, "age"), 0)) << " d</td><td>" << human(num(at(r, "numerator_v1"))) << "</td><td>"
-          << human(num(at(r, "denominator_v1"))) << "</td><td>" << (at(r, "ratio").is_number() ? f2(num(at(r, "ratio")), "%.3g") : "-")
+    table << "<tr><td>" << int(num(at(r, "age"), 0)) << " d</td><td>" << number(num(at(r, "numerator_v1"))) << "</td><td>"
+          << number(num(at(r, "denominator_v1"))) << "</td><td>" << (at(r, "ratio").is_number() ? f2(num(at(r, "ratio")), "%.3g") : "-")
           << "</td></tr>";
   table << "</table>";
   std::string body = "<div class=\"row\"><div class=\"fig\" style=\"max-width:560px\">" +
-                     line_chart(ages, series, true, "Median of the top models per size class by age", [](double v) { return human(v); }) +
+                     line_chart(ages, series, true, "Median of the top models per size class by age",
+                                Axes{"age since creation (days)",
+                                     "downloads so far, top-" + std::to_string(int(num(at(a, "top"), 10))) + " median (log)"}) +
                      legend(items) + "</div><div><h3>class ratio of the top-" + std::to_string(int(num(at(a, "top"), 10))) +
                      " medians</h3>" + table.str() + "</div></div>";
   return card("Relative adoption",
               "Cumulative downloads at each age since creation: the median of the top models of each size class (v1, log scale).",
               body, true);
 }
+
+std::string months_text(double v) { return f2(v, "%.1f"); }
 
 std::string lifetime_section(const json& doc) {
   const json& l = at(at(doc, "study"), "lifetime");
@@ -728,18 +891,19 @@ std::string lifetime_section(const json& doc) {
   }
   const json& o = at(l, "overall");
   std::string body = "<div class=\"row\"><div class=\"fig\" style=\"max-width:540px\"><h3>by release year</h3>" +
-                     line_chart(years, {above, decay}, false, "Engagement lifetime by release year", [](double v) { return f2(v, "%.1f"); }, 540) +
+                     line_chart(years, {above, decay}, false, "Engagement lifetime by release year",
+                                Axes{"release year", "months (mean over the models)", months_text, months_text}, 540) +
                      legend({{above.name, above.color}, {decay.name, decay.color}}) + "</div><div class=\"tiles\">" +
-                     tile(human(num(at(o, "models"), 0)), "models with a series") +
+                     tile(count_of(at(o, "models")), "models with a series") +
                      tile(f2(num(at(at(o, "months_above"), "median")), "%.1f"), "median months at or above f x peak") +
                      tile(f2(num(at(at(o, "decay_months"), "median")), "%.1f"), "median months from peak to the first fall") +
-                     tile(human(num(at(o, "censored"), 0)), "still above f x peak at the end") + "</div></div>";
+                     tile(count_of(at(o, "censored")), "still above f x peak at the end") + "</div></div>";
   std::ostringstream t;
   t << "<table><tr><th>model</th><th>released</th><th>peak</th><th>peak month</th><th>months above</th><th>decay</th></tr>";
   int shown = 0;
   for (const auto& m : at(l, "models")) {
     if (shown++ >= 8) break;
-    t << "<tr><td>" << esc(str(at(m, "id"))) << "</td><td>" << esc(str(at(m, "release"))) << "</td><td>" << human(num(at(m, "peak"), 0))
+    t << "<tr><td>" << esc(str(at(m, "id"))) << "</td><td>" << esc(str(at(m, "release"))) << "</td><td>" << count_of(at(m, "peak"))
       << "</td><td>" << esc(str(at(m, "peak_month"))) << "</td><td>" << int(num(at(m, "months_above"), 0)) << "</td><td>"
       << (at(m, "decay_months").is_number() ? std::to_string(int(num(at(m, "decay_months")))) : "censored") << "</td></tr>";
   }
@@ -760,12 +924,42 @@ main{display:flex;flex-wrap:wrap;gap:18px;padding:18px 32px 40px}
 .tiles{display:flex;flex-wrap:wrap;gap:10px;align-content:flex-start;max-width:500px}.tile{background:#f0f4f9;border-radius:6px;padding:10px 14px;min-width:120px}
 .tile b{display:block;font-size:20px;color:#1f2d3d}.tile span{font-size:12px;color:#555}
 svg{max-width:100%;height:auto;display:block}svg text{font-size:11px;fill:#444}svg .tick{fill:#666}svg .note{fill:#333;font-size:11px}
-svg .label{fill:#222;font-size:12px}svg .muted{fill:#999;font-size:14px}svg .axis{fill:#555}
+svg .label{fill:#222;font-size:12px}svg .muted{fill:#999;font-size:14px}svg .axis-title{fill:#444;font-size:11.5px;font-weight:600}
+svg .note-small{fill:#b35900;font-size:10px;font-style:italic}.gap-note{margin:4px 0 0;font-size:12px;color:#8a4b00}
 table{border-collapse:collapse;font-size:12.5px;margin-top:8px}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:left}th{color:#555;font-weight:600}
 footer{padding:0 32px 24px;color:#888;font-size:12px}
 )CSS";
 
 }  // namespace
+
+namespace report {
+
+std::string percent(double share) {
+  if (!std::isfinite(share)) return "-";
+  if (share == 0) return "0%";
+  if (share == 1) return "100%";
+  if (share < 0) return "-" + percent(-share);
+  const double p = share * 100;
+  std::string t = f2(p, p >= 10 ? "%.0f" : "%.1f");
+  if (t == "100") t = f2(p, "%.1f");  // 99.5% .. 99.95% keep their decimal
+  if (t == "100.0") return share < 1 ? ">99.9%" : ">100%";
+  if (t == "0.0") return "<0.1%";
+  return t + "%";
+}
+
+std::string group_thousands(const std::string& digits) {
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) return digits;
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string count(uint64_t n) { return group_thousands(std::to_string(n)); }
+
+}  // namespace report
 
 std::string results_report_html(const std::string& results_json, const std::string& title_in) {
   json doc;
@@ -778,14 +972,14 @@ std::string results_report_html(const std::string& results_json, const std::stri
     throw Error("not an ecostat results document (no \"schema\": \"ecostat.results/...\")");
   const std::string title = title_in.empty() ? "ecostat: the open-model ecosystem" : title_in;
   const json& in = at(doc, "input");
-  double total_downloads = NAN;
-  if (at(at(doc, "concentration"), "model").is_object()) total_downloads = num(at(at(at(doc, "concentration"), "model"), "total"));
+  const json& total = at(at(at(doc, "concentration"), "model"), "total");
+  const MeasureText measure = measure_text(str(at(doc, "measure")));
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
     << "<title>" << esc(title) << "</title><style>" << kCss << "</style></head><body>";
-  h << "<header><h1>" << esc(title) << "</h1><p>" << human(num(at(in, "units"), 0)) << " repositories and models, "
-    << human(num(at(in, "download_records"), 0)) << " download records, " << human(total_downloads) << " downloads (measure "
-    << esc(str(at(doc, "measure"))) << "); computed on the " << esc(str(at(at(doc, "backend"), "name"))) << " backend ("
+  h << "<header><h1>" << esc(title) << "</h1><p>" << count_of(at(in, "units")) << " repositories and models, "
+    << count_of(at(in, "download_records")) << " download records; " << (total.is_null() ? "-" : count_of(total)) << " "
+    << esc(measure.definition) << "; computed on the " << esc(str(at(at(doc, "backend"), "name"))) << " backend ("
     << esc(str(at(at(doc, "backend"), "device"))) << ").</p></header><main>";
   h << lorenz_section(doc);
   h << share_time_section(doc, "country", "Share over time by country");
