@@ -29,6 +29,7 @@
 
 #include "commands.hpp"
 #include "ecostat/backend.hpp"
+#include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/generator.hpp"
@@ -811,12 +812,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
     j["ok"] = all_ok;
     if (!failures.empty()) j["failures"] = failures;
     if (!o->json_path.empty()) {
-      const std::string doc = j.dump(2) + "\n";
-      if (o->json_path == "-") std::fwrite(doc.data(), 1, doc.size(), stdout);
-      else {
-        std::ofstream f(o->json_path);
-        if (!(f << doc)) throw Error("cannot write " + o->json_path);
-      }
+      write_file_atomically(o->json_path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     }
     if (!o->dump_dir.empty()) {
       ::mkdir(o->dump_dir.c_str(), 0755);
@@ -824,8 +820,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
       dump_results["models"] = M;
       dump_results["events"] = events;
       dump_results["verified"] = verify && all_ok;
-      std::ofstream f(o->dump_dir + "/results.json");
-      if (!(f << dump_results.dump(2) << "\n")) throw Error("cannot write " + o->dump_dir + "/results.json");
+      write_file_atomically(o->dump_dir + "/results.json",
+                            dump_results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     }
     for (const auto& f : failures) std::fprintf(stderr, "ecostat bench: %s\n", f.c_str());
     return all_ok ? 0 : 1;

@@ -7,9 +7,11 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/study.hpp"
+#include "job_io.hpp"
 #include "progress.hpp"
 
 namespace ecostat::cli {
@@ -19,6 +21,7 @@ struct ReportOptions {
   JobSpec job;
   JobOptionStrings extra;
   std::string results_path, out_path, json_path, title;
+  double max_reject_fraction = kDefaultMaxRejectFraction;
 };
 
 std::string slurp(const std::string& path) {
@@ -47,16 +50,22 @@ std::function<int()> add_report_command(CLI::App& app) {
   // The report draws one Lorenz curve per concentration unit: more than run's default.
   o->job.concentration_units = {"model", "author", "family"};
   add_job_options(cmd, o->job, o->extra);
+  add_reject_limit_option(cmd, o->max_reject_fraction);
 
   return [o]() {
     std::string doc;
+    int code = kExitOk;
     if (!o->results_path.empty()) {
       const JobSpec& j = o->job;
       if (!j.repos_path.empty() || !j.downloads_path.empty() || !j.orgs_path.empty() || !j.params_path.empty())
         throw UsageError("report: give either --results or input options (--repos, --downloads, --orgs, --params), not both");
+      if (same_file(o->out_path, o->results_path))
+        throw UsageError("--out " + o->out_path + " is the input file of --results: refusing to overwrite an input");
+      check_job_files(o->job, {{"--out", o->out_path}});
       doc = slurp(o->results_path);
     } else {
       finish_job_options(o->job, o->extra);
+      check_job_files(o->job, {{"--out", o->out_path}, {"--json", o->json_path}, {"--rejects", o->job.rejects_path}});
       Progress progress;
       if (progress.enabled())
         o->job.progress = [&progress](const std::string& stage, uint64_t done, uint64_t total) {
@@ -65,16 +74,13 @@ std::function<int()> add_report_command(CLI::App& app) {
       Results r = run_job(o->job);
       progress.finish();
       doc = results_to_json(r);
-      if (!o->json_path.empty()) {
-        std::ofstream f(o->json_path);
-        if (!(f << doc)) throw Error("cannot write " + o->json_path);
-      }
+      if (!o->json_path.empty()) write_file_atomically(o->json_path, doc);
+      code = check_rejects(r, o->job, o->max_reject_fraction);
     }
     const std::string html = results_report_html(doc, o->title);
-    std::ofstream f(o->out_path, std::ios::binary);
-    if (!(f << html)) throw Error("cannot write " + o->out_path);
+    write_file_atomically(o->out_path, html);
     std::fprintf(stderr, "ecostat: wrote %s (%zu bytes)\n", o->out_path.c_str(), html.size());
-    return 0;
+    return code;
   };
 }
 

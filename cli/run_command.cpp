@@ -1,11 +1,14 @@
 // `ecostat run`: one job from inputs to JSON, CSV and the terminal.
+#include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
+#include <thread>
 
 #include "commands.hpp"
+#include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
 #include "ecostat/errors.hpp"
+#include "job_io.hpp"
 #include "progress.hpp"
 
 namespace ecostat::cli {
@@ -17,6 +20,7 @@ struct RunOptions {
   std::string json_path, csv_dir;
   bool quiet = false;
   size_t table_rows = 10;
+  double max_reject_fraction = kDefaultMaxRejectFraction;
 };
 
 std::string join(const std::vector<std::string>& v) {
@@ -25,6 +29,12 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 }  // namespace
+
+void add_reject_limit_option(CLI::App* cmd, double& max_fraction) {
+  cmd->add_option("--max-reject-fraction", max_fraction,
+                  "Exit 3 when an input file has more than this fraction of its records rejected (0-1)")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+}
 
 void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
   cmd->add_option("--repos", j.repos_path, "Repository records: Hub JSON Lines (or CSV with a `metadata` JSON column); - for stdin");
@@ -40,10 +50,20 @@ void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
   cmd->add_option("--measure", extra.measure,
                   "What makes a unit's total: records (download records), all_time (downloads_all_time), 30d, or auto")
       ->check(CLI::IsMember({"auto", "records", "all_time", "30d"}))->capture_default_str();
-  cmd->add_option("--backend", j.backend, "auto | cpu | cuda | hip (also ECOSTAT_BACKEND)")->capture_default_str();
-  cmd->add_option("--threads", j.threads, "CPU backend threads (0 = all cores)")->capture_default_str();
+  extra.backend_option = cmd->add_option("--backend", j.backend, "auto | cpu | cuda | hip (default: ECOSTAT_BACKEND, else auto)")
+                             ->capture_default_str();
+  cmd->add_option("--threads", j.threads,
+                  "CPU backend threads (0 = all cores; at most " + std::to_string(max_threads()) + ")")
+      ->capture_default_str();
   cmd->add_option("--rejects", j.rejects_path, "Write every rejected record (file,line,field,reason) to this CSV");
   cmd->add_flag("--strict", j.strict, "Stop with an error at the first rejected record");
+  cmd->add_option("--min-date", j.min_date, "Plausible-date window start: earlier download and creation dates are rejected")
+      ->capture_default_str();
+  cmd->add_option("--max-date", j.max_date, "Plausible-date window end (YYYY-MM-DD, at most 7431-03-31)")
+      ->capture_default_str();
+  cmd->add_option("--duplicates", j.duplicates,
+                  "Download rows repeating a repo and date: count (each counted, the number reported) | reject")
+      ->check(CLI::IsMember({"count", "reject"}))->capture_default_str();
   auto* c = &j.concentration;
   cmd->add_option("--top-k", c->top_k, "Top-k shares to report")->delimiter(',')->capture_default_str();
   cmd->add_option("--top-pct", c->top_pct, "Top-p% shares to report (percent of units)")->delimiter(',')->capture_default_str();
@@ -98,7 +118,16 @@ void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
       ->delimiter(',')->capture_default_str();
 }
 
+unsigned max_threads() {
+  return std::max(256u, 4 * std::thread::hardware_concurrency());
+}
+
 void finish_job_options(JobSpec& job, const JobOptionStrings& extra) {
+  // Without --backend the engine reads ECOSTAT_BACKEND (select_backend with an empty name).
+  if (extra.backend_option && extra.backend_option->count() == 0) job.backend.clear();
+  if (job.threads > max_threads())
+    throw UsageError("--threads " + std::to_string(job.threads) + ": at most " + std::to_string(max_threads()) +
+                     " (4 x the hardware threads, at least 256)");
   job.measure = parse_measure(extra.measure);
   if (job.study.parts.size() == 1 && job.study.parts[0] == "none") job.study.parts.clear();
   if (!extra.tag_categories.empty()) {
@@ -115,12 +144,14 @@ std::function<int()> add_run_command(CLI::App& app) {
       "attribution over time). With no input option it runs on the embedded sample data.");
   add_job_options(cmd, o->job, o->extra);
   cmd->add_option("--json", o->json_path, "Write the results document (ecostat.results/1) here; - for stdout");
-  cmd->add_option("--csv", o->csv_dir, "Write CSV tables into this directory");
-  cmd->add_flag("--quiet,-q", o->quiet, "Do not print the tables");
+  cmd->add_option("--csv", o->csv_dir, "Write CSV tables into this directory (created with its parents)");
+  cmd->add_flag("--quiet,-q", o->quiet, "Do not print the tables (the one-line reject summary is still printed)");
   cmd->add_option("--rows", o->table_rows, "Rows per table on the terminal")->capture_default_str();
+  add_reject_limit_option(cmd, o->max_reject_fraction);
 
   return [o]() {
     finish_job_options(o->job, o->extra);
+    check_job_files(o->job, {{"--json", o->json_path}, {"--rejects", o->job.rejects_path}}, o->csv_dir);
     Progress progress;
     if (progress.enabled())
       o->job.progress = [&progress](const std::string& stage, uint64_t done, uint64_t total) {
@@ -128,18 +159,10 @@ std::function<int()> add_run_command(CLI::App& app) {
       };
     Results r = run_job(o->job);
     progress.finish();
-    if (!o->json_path.empty()) {
-      const std::string doc = results_to_json(r);
-      if (o->json_path == "-") {
-        std::fwrite(doc.data(), 1, doc.size(), stdout);
-      } else {
-        std::ofstream f(o->json_path);
-        if (!(f << doc)) throw Error("cannot write " + o->json_path);
-      }
-    }
+    if (!o->json_path.empty()) write_file_atomically(o->json_path, results_to_json(r));
     if (!o->csv_dir.empty()) write_results_csv(r, o->csv_dir);
-    if (!o->quiet && o->json_path != "-") std::fputs(results_to_text(r, o->table_rows).c_str(), stdout);
-    return 0;
+    if (!o->quiet && o->json_path != "-") write_stdout(results_to_text(r, o->table_rows));
+    return check_rejects(r, o->job, o->max_reject_fraction);
   };
 }
 

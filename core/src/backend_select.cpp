@@ -8,10 +8,11 @@
 namespace ecostat {
 
 std::unique_ptr<Backend> select_backend(const std::string& requested, unsigned cpu_threads) {
-  std::string name = requested;
+  std::string name = requested, from = "backend";
   if (name.empty()) {
     const char* env = std::getenv("ECOSTAT_BACKEND");
     name = (env && *env) ? env : "auto";
+    if (env && *env) from = "ECOSTAT_BACKEND";
   }
   if (name == "cpu") return make_cpu_backend(cpu_threads);
   if (name == "cuda") return make_cuda_backend();
@@ -25,7 +26,7 @@ std::unique_ptr<Backend> select_backend(const std::string& requested, unsigned c
     }
     return make_cpu_backend(cpu_threads);
   }
-  throw UsageError("unknown backend '" + name + "' (expected auto, cpu, cuda or hip)");
+  throw UsageError(from + ": unknown backend '" + name + "' (expected auto, cpu, cuda or hip)");
 }
 
 }  // namespace ecostat

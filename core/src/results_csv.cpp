@@ -1,45 +1,58 @@
-// CSV tables, one file per table, for spreadsheets and dataframes.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sys/stat.h>
+// CSV tables, one file per table, for spreadsheets and dataframes. The tables of one run are
+// staged in a hidden directory and moved into place together once all are written, so a
+// failed run leaves the previous tables as they were.
+#include <sstream>
 
+#include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
 #include "ecostat/errors.hpp"
 #include "study/study_internal.hpp"
 
 namespace ecostat {
 
-static std::string csv_field(const std::string& s) {
+// RFC 4180 quoting; invalid UTF-8 (a key from malformed input) becomes U+FFFD.
+static std::string csv_field(const std::string& raw) {
+  const std::string s = valid_utf8(raw);
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
 }
 
-static std::ofstream open_csv(const std::string& dir, const std::string& name) {
-  const std::string path = dir + "/" + name;
-  std::ofstream f(path);
-  if (!f) throw Error("cannot write " + path + ": " + std::strerror(errno));
-  f.precision(17);
-  return f;
-}
+// One table, formatted in memory; save() writes it with every write checked.
+class CsvTable {
+ public:
+  CsvTable(const std::string& dir, const std::string& name) : path_(dir + "/" + name) { text_.precision(17); }
+  template <class T>
+  CsvTable& operator<<(const T& v) {
+    text_ << v;
+    return *this;
+  }
+  void save() const { write_file_atomically(path_, text_.str()); }
 
-void write_results_csv(const Results& r, const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) throw Error("cannot create " + dir + ": " + std::strerror(errno));
+ private:
+  std::string path_;
+  std::ostringstream text_;
+};
+
+void write_results_csv(const Results& r, const std::string& final_dir) {
+  StagedDirectory staged(final_dir);
+  const std::string& dir = staged.staging();
   for (const auto& t : r.share) {
-    auto f = open_csv(dir, "share_" + t.group + ".csv");
+    CsvTable f(dir, "share_" + t.group + ".csv");
     f << "key,downloads,share\n";
     for (const auto& row : t.rows) f << csv_field(row.key) << ',' << row.downloads << ',' << row.share << '\n';
+    f.save();
   }
   for (const auto& t : r.share_month) {
-    auto f = open_csv(dir, "share_" + t.group + "_x_month.csv");
+    CsvTable f(dir, "share_" + t.group + "_x_month.csv");
     f << "key,month,downloads,share\n";
     for (const auto& row : t.rows)
       f << csv_field(row.key) << ',' << month_label(row.month) << ',' << row.downloads << ',' << row.share << '\n';
+    f.save();
   }
   {
-    auto f = open_csv(dir, "concentration.csv");
+    CsvTable f(dir, "concentration.csv");
     f << "unit,group,n,total,gini,hhi,metric,parameter,value\n";
     auto put = [&](const std::string& unit, const std::string& group, const ConcentrationStats& s) {
       const std::string head = csv_field(unit) + ',' + csv_field(group) + ',' + std::to_string(s.n) + ',' + to_string(s.total) + ',';
@@ -54,15 +67,17 @@ void write_results_csv(const Results& r, const std::string& dir) {
     for (const auto& [unit, s] : r.concentration) put(unit, "", s);
     for (const auto& [group, list] : r.concentration_within)
       for (const auto& [key, s] : list) put("model within " + group, key, s);
+    f.save();
   }
   {
-    auto f = open_csv(dir, "lorenz.csv");
+    CsvTable f(dir, "lorenz.csv");
     f << "unit,population_share,downloads_share\n";
     for (const auto& [unit, s] : r.concentration)
       for (const auto& [x, y] : s.lorenz) f << csv_field(unit) << ',' << x << ',' << y << '\n';
+    f.save();
   }
   {
-    auto f = open_csv(dir, "families.csv");
+    CsvTable f(dir, "families.csv");
     f << "root,size,descendants";
     for (int k = 0; k < kRelationCount; ++k) f << ",descendants_" << relation_name(static_cast<Relation>(k));
     f << ",downloads,share\n";
@@ -71,13 +86,16 @@ void write_results_csv(const Results& r, const std::string& dir) {
       for (uint64_t v : fam.by_relation) f << ',' << v;
       f << ',' << fam.downloads << ',' << fam.share << '\n';
     }
+    f.save();
   }
   {
-    auto f = open_csv(dir, "derivatives_by_organisation.csv");
+    CsvTable f(dir, "derivatives_by_organisation.csv");
     f << "organisation,roots,derivatives\n";
     for (const auto& d : r.lineage.by_organisation) f << csv_field(d.key) << ',' << d.roots << ',' << d.derivatives << '\n';
+    f.save();
   }
   study::write_csv(r, dir);
+  staged.commit();
 }
 
 }  // namespace ecostat

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecostat/engine.hpp"
+#include "ecostat/version.hpp"
 #include "study/study_internal.hpp"
 
 namespace ecostat {
@@ -55,6 +56,8 @@ static json relations_json(const std::array<uint64_t, kRelationCount>& a) {
 std::string results_to_json(const Results& r, int indent) {
   json j;
   j["schema"] = "ecostat.results/1";
+  j["ecostat_version"] = version();
+  j["commit"] = commit();
   j["backend"] = {{"name", r.backend.name}, {"device", r.backend.device}};
   j["measure"] = measure_name(r.measure);
 
@@ -63,6 +66,7 @@ std::string results_to_json(const Results& r, int indent) {
   in["units"] = r.input.units;
   in["placeholders_from_downloads"] = r.input.placeholders_from_downloads;
   in["download_records"] = r.input.download_records;
+  in["duplicate_download_rows"] = r.input.duplicate_download_rows;
   in["events"] = r.input.events;
   in["rejected"] = r.input.rejected;
   in["rejected_by_reason"] = r.input.rejected_by_reason;
@@ -131,7 +135,9 @@ std::string results_to_json(const Results& r, int indent) {
 
   json& t = j["timings_ms"] = json::object();
   for (const auto& x : r.timings) t[x.stage] = x.ms;
-  return j.dump(indent) + "\n";
+  // Text from malformed input (a key, a reject's reason) may hold invalid UTF-8: replaced by
+  // U+FFFD so that the document is always valid JSON.
+  return j.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace ecostat

@@ -22,7 +22,7 @@ check "sample job json"       0 ""                             -- "$ecostat" run
 check "json schema"           0 "ecostat.results/1"            -- cat "$tmp/r.json"
 check "csv tables"            0 "share_country_x_month.csv"    -- ls "$tmp/csv"
 check "json to stdout"        0 "\"schema\": \"ecostat.results/1\"" -- "$ecostat" run --backend cpu --json -
-check "fixture job"           0 "Acme Corp"                    -- "$ecostat" run --backend cpu --repos "$fixtures/engine/repos.jsonl" --downloads "$fixtures/engine/downloads.csv" --orgs "$fixtures/engine/orgs.csv" --rejects "$tmp/rej.csv"
+check "fixture job"           0 "Acme Corp"                    -- "$ecostat" run --backend cpu --max-reject-fraction 0.5 --repos "$fixtures/engine/repos.jsonl" --downloads "$fixtures/engine/downloads.csv" --orgs "$fixtures/engine/orgs.csv" --rejects "$tmp/rej.csv"
 check "rejects file"          0 "downloads.csv,7,"             -- cat "$tmp/rej.csv"
 check "strict names the line" 1 "downloads.csv:7"              -- "$ecostat" run --backend cpu --strict --repos "$fixtures/engine/repos.jsonl" --downloads "$fixtures/engine/downloads.csv"
 check "missing file"          1 "no/such/file.jsonl"           -- "$ecostat" run --repos no/such/file.jsonl

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <deque>
 #include <sstream>
 
+#include "ecostat/detail/output_file.hpp"
 #include "ecostat/errors.hpp"
 #include "study_internal.hpp"
 
@@ -344,7 +346,8 @@ std::string to_text(const Results& r, size_t rows) {
 // ---- CSV --------------------------------------------------------------------------------------
 namespace {
 
-std::string field(const std::string& s) {
+std::string field(const std::string& raw) {
+  const std::string s = valid_utf8(raw);  // keys come from input text: keep the CSV valid UTF-8
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += (c == '"') ? std::string("\"\"") : std::string(1, c);
@@ -360,26 +363,36 @@ std::string val(double v) {
 
 std::string yoy_csv(const Yoy& y) { return y.defined ? val(y.factor) : (y.is_new ? "new" : ""); }
 
-std::ofstream open(const std::string& dir, const std::string& name) {
-  const std::string path = dir + "/" + name;
-  std::ofstream f(path);
-  if (!f) throw Error("cannot write " + path + ": " + std::strerror(errno));
-  return f;
-}
+// The study's CSV tables are small: each is built in memory and written with the checked,
+// atomic writer (a full disk is an error naming the file, never a truncated table).
+class CsvFiles {
+ public:
+  explicit CsvFiles(std::string dir) : dir_(std::move(dir)) {}
+  std::ostringstream& open(const std::string& name) { return files_.emplace_back(name, std::ostringstream{}).second; }
+  void write_all() const {
+    for (const auto& [name, text] : files_) write_file_atomically(dir_ + "/" + name, text.str());
+  }
+
+ private:
+  std::string dir_;
+  std::deque<std::pair<std::string, std::ostringstream>> files_;  // deque: references stay valid
+};
 
 }  // namespace
 
 void write_csv(const Results& r, const std::string& dir) {
   const StudyResults& S = r.study;
+  CsvFiles files(dir);
+  auto open = [&files](const std::string& name) -> std::ostringstream& { return files.open(name); };
   for (const auto& t : S.attribution.share_year) {
-    auto f = open(dir, "share_" + t.group + "_x_year.csv");
+    auto& f = open("share_" + t.group + "_x_year.csv");
     f << "key,year,downloads,share\n";
     for (const auto& row : t.rows) f << field(row.key) << ',' << row.year << ',' << row.downloads << ',' << val(row.share) << '\n';
   }
   if (has_part(r, "size")) {
-    auto f = open(dir, "study_size.csv");
+    auto& f = open("study_size.csv");
     f << "year,downloads,downloads_with_size,models,weighted_mean,weighted_median,mean,median\n";
-    auto b = open(dir, "study_size_buckets.csv");
+    auto& b = open("study_size_buckets.csv");
     b << "year,bucket,downloads,share\n";
     auto put = [&](const std::string& y, const SizeRow& row) {
       f << y << ',' << row.downloads << ',' << row.downloads_with_size << ',' << row.models << ',' << val(row.weighted_mean) << ','
@@ -388,22 +401,22 @@ void write_csv(const Results& r, const std::string& dir) {
     };
     for (const auto& row : S.size.by_year) put(std::to_string(row.year), row);
     put("all", S.size.overall);
-    auto c = open(dir, "study_size_by_created_year.csv");
+    auto& c = open("study_size_by_created_year.csv");
     c << "year,models,mean,median\n";
     for (const auto& row : S.size.by_created_year) c << row.year << ',' << row.models << ',' << val(row.mean) << ',' << val(row.median) << '\n';
   }
   if (has_part(r, "adoption") && S.adoption.computed) {
-    auto f = open(dir, "study_adoption_classes.csv");
+    auto& f = open("study_adoption_classes.csv");
     f << "class,age,eligible,v1,v2,ratio_v1_median,ratio_v2_median\n";
     for (const auto& c : S.adoption.classes)
       f << field(c.size_class) << ',' << c.age << ',' << c.eligible << ',' << val(c.v1) << ',' << val(c.v2) << ','
         << val(c.ratio_v1_median) << ',' << val(c.ratio_v2_median) << '\n';
-    auto q = open(dir, "study_adoption_ratio.csv");
+    auto& q = open("study_adoption_ratio.csv");
     q << "numerator,denominator,age,numerator_v1,denominator_v1,ratio\n";
     for (const auto& x : S.adoption.ratios)
       q << field(S.adoption.numerator) << ',' << field(S.adoption.denominator) << ',' << x.age << ',' << val(x.numerator_v1) << ','
         << val(x.denominator_v1) << ',' << val(x.ratio) << '\n';
-    auto m = open(dir, "study_adoption_models.csv");
+    auto& m = open("study_adoption_models.csv");
     m << "id,class,created,age,reached,cumulative,v1_ratio,v2_ratio\n";
     for (const auto& mo : S.adoption.listed)
       for (const auto& x : mo.ages)
@@ -412,7 +425,7 @@ void write_csv(const Results& r, const std::string& dir) {
           << val(x.v2_ratio) << '\n';
   }
   if (has_part(r, "lifetime") && S.lifetime.computed) {
-    auto f = open(dir, "study_lifetime.csv");
+    auto& f = open("study_lifetime.csv");
     f << "release_year,models,censored,months_above_mean,months_above_median,span_months_mean,span_months_median,"
          "peak_age_months_mean,peak_age_months_median,decay_months_n,decay_months_mean,decay_months_median\n";
     auto put = [&](const std::string& y, const LifetimeAggregate& a) {
@@ -423,7 +436,7 @@ void write_csv(const Results& r, const std::string& dir) {
     };
     for (const auto& a : S.lifetime.by_release_year) put(std::to_string(a.year), a);
     put("all", S.lifetime.overall);
-    auto m = open(dir, "study_lifetime_models.csv");
+    auto& m = open("study_lifetime_models.csv");
     m << "id,release,peak,peak_month,peak_age_months,active_months,months_above,span_months,decay_months,censored\n";
     for (const auto& x : S.lifetime.listed)
       m << field(x.id) << ',' << day_label(x.release_day) << ',' << x.life.peak << ',' << month_label(x.peak_month) << ','
@@ -432,9 +445,9 @@ void write_csv(const Results& r, const std::string& dir) {
   }
   if (has_part(r, "growth") && S.growth.computed) {
     const GrowthStudy& g = S.growth;
-    auto f = open(dir, "study_growth_monthly.csv");
+    auto& f = open("study_growth_monthly.csv");
     f << "table,key,kind,month,created,cumulative\n";
-    auto y = open(dir, "study_growth_yearly.csv");
+    auto& y = open("study_growth_yearly.csv");
     y << "table,key,kind,year,created,cumulative,yoy,yoy_cumulative\n";
     auto put = [&](const std::string& table, const GrowthSeries& s) {
       for (uint32_t i = 0; i < g.n_months; ++i)
@@ -448,6 +461,7 @@ void write_csv(const Results& r, const std::string& dir) {
     for (const auto& t : g.tables)
       for (const auto& s : t.rows) put(t.group, s);
   }
+  files.write_all();
 }
 
 }  // namespace ecostat::study

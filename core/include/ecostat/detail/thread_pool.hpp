@@ -4,6 +4,8 @@
 // task is done. The first exception thrown by a task is rethrown by run() once all workers
 // have stopped. Calls from several threads are serialised; a call from inside a task runs
 // its tasks inline on the calling worker (no deadlock, no oversubscription).
+// When the system refuses a thread (std::system_error: thread or memory limits) the pool runs
+// with the threads it got; size() tells how many, requested() how many were asked for.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -12,6 +14,7 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -20,9 +23,20 @@ namespace ecostat::detail {
 class ThreadPool {
  public:
   using Task = std::function<void(size_t task, unsigned worker)>;
+  // Starts one worker thread; tests pass one that fails to simulate a system limit.
+  using Spawner = std::function<std::thread(std::function<void()> body)>;
 
-  explicit ThreadPool(unsigned threads) : n_(threads == 0 ? 1 : threads) {
-    for (unsigned w = 1; w < n_; ++w) workers_.emplace_back([this, w] { loop(w); });
+  explicit ThreadPool(unsigned threads, const Spawner& spawn = {}) : requested_(threads == 0 ? 1 : threads) {
+    workers_.reserve(requested_ - 1);
+    for (unsigned w = 1; w < requested_; ++w) {
+      std::function<void()> body = [this, w] { loop(w); };
+      try {
+        workers_.push_back(spawn ? spawn(std::move(body)) : std::thread(std::move(body)));
+      } catch (const std::system_error&) {
+        break;  // no more threads to be had: run with those already started
+      }
+    }
+    n_ = 1 + static_cast<unsigned>(workers_.size());
   }
   ~ThreadPool() {
     {
@@ -35,7 +49,8 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  unsigned size() const { return n_; }
+  unsigned size() const { return n_; }            // threads working, the caller's included
+  unsigned requested() const { return requested_; }
 
   void run(size_t n_tasks, const Task& fn) {
     if (n_tasks == 0) return;
@@ -100,7 +115,7 @@ class ThreadPool {
     }
   }
 
-  unsigned n_;
+  unsigned requested_, n_ = 1;
   std::vector<std::thread> workers_;
   std::mutex m_, run_m_;
   std::condition_variable cv_, done_cv_;
