@@ -42,7 +42,7 @@ TEST_CASE("lineage graph: empty inputs", "[lineage]") {
   CHECK(g.primary_relation(2) == Relation::unknown);
 }
 
-TEST_CASE("lineage graph: parents keep their listed order; repeated pairs keep the first", "[lineage]") {
+TEST_CASE("lineage graph: parents keep their listed order, repeated pairs keep the first", "[lineage]") {
   // Child 3 lists 2 (order 1) before 0 (order 0) in the input, then 0 again (a repeat, as
   // adapter) and 1 (order 2).
   std::vector<BaseEdge> e = {E(3, 2, Relation::merge, 1), E(3, 0, Relation::merge, 0), E(3, 0, Relation::adapter, 0),

@@ -133,7 +133,7 @@ TEST_CASE("study: lifetime of the real KBLab series", "[study][kblab]") {
   }
 }
 
-TEST_CASE("study: year-over-year factors; a first year from zero is new", "[study]") {
+TEST_CASE("study: year-over-year factors, a first year from zero is new", "[study]") {
   Yoy y = yoy_factor(0, 5);
   CHECK(y.is_new);
   CHECK_FALSE(y.defined);

@@ -85,7 +85,7 @@ TEST_CASE("report: the sample's HTML is self-contained and has every chart", "[s
   CHECK(html.find("url(") == std::string::npos);
 }
 
-TEST_CASE("report: a document without the study still renders; bad input is an error", "[study][report]") {
+TEST_CASE("report: a document without the study still renders, bad input is an error", "[study][report]") {
   const std::string minimal = R"({"schema": "ecostat.results/1", "input": {}, "concentration": {}})";
   const std::string html = results_report_html(minimal);
   CHECK(html.find("</html>") != std::string::npos);
