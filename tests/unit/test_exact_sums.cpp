@@ -9,23 +9,15 @@
 #include <string>
 
 #include "ecostat/engine.hpp"
+#include "support/temp_files.hpp"
 #include "ecostat/errors.hpp"
 
 using namespace ecostat;
 
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ecostat-sums-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-}
+std::string temp_dir() { return test::temp_dir("sums"); }
+void write(const std::string& path, const std::string& text) { test::write_file(path, text); }
 
 Dictionary unit_ids(uint32_t n) {
   Dictionary d;

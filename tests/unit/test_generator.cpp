@@ -14,6 +14,7 @@
 
 #include "ecostat/backend.hpp"
 #include "ecostat/engine.hpp"
+#include "support/temp_files.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/generator.hpp"
 
@@ -23,19 +24,8 @@ using host::Generator;
 
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ecostat-gen-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+std::string temp_dir() { return test::temp_dir("gen"); }
+using test::slurp;
 
 GenSpec small_spec(uint64_t records = 200000, uint32_t models = 20000) {
   GenSpec s;

@@ -9,22 +9,14 @@
 #include <string>
 
 #include "ecostat/engine.hpp"
+#include "support/temp_files.hpp"
 
 using namespace ecostat;
 
 namespace {
 
-std::string temp_dir() {
-  char tmpl[] = "/tmp/ecostat-groups-test-XXXXXX";
-  const char* d = mkdtemp(tmpl);
-  REQUIRE(d != nullptr);
-  return d;
-}
-
-void write(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-}
+std::string temp_dir() { return test::temp_dir("groups"); }
+void write(const std::string& path, const std::string& text) { test::write_file(path, text); }
 
 // A job over the given files (empty: not given), CPU backend, every group as a concentration unit.
 JobSpec job(const std::string& repos, const std::string& downloads, const std::string& orgs) {

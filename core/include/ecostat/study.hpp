@@ -66,7 +66,6 @@ struct StudySpec {
 // "2024-05" = the month (FROM takes its first day, TO its last). Throws UsageError.
 std::pair<int32_t, int32_t> parse_day_window(const std::string& s);
 std::string day_label(int32_t day);  // "2024-05-17"; "" for kNoDay
-void civil_from_days(int32_t day, int* y, unsigned* m, unsigned* d);
 int32_t last_day_of_month(Month m);
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();

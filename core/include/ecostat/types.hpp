@@ -26,6 +26,8 @@ std::string month_label(Month m);  // "2024-05"
 // Days since 1970-01-01 (proleptic Gregorian); kNoDay when absent.
 constexpr int32_t kNoDay = INT32_MIN;
 int32_t days_from_civil(int y, unsigned m, unsigned d);
+void civil_from_days(int32_t day, int* y, unsigned* m, unsigned* d);  // the inverse
+std::string iso_date(int32_t day);  // "YYYY-MM-DD"
 Month month_of_day(int32_t day);
 // Parses "YYYY-MM-DD" optionally followed by a time ("T..." or " ..."); false when malformed.
 bool parse_date(const char* s, size_t len, int32_t* day_out);

@@ -12,28 +12,8 @@
 namespace ecostat {
 
 // ---- calendar ---------------------------------------------------------------------------------
-// Howard Hinnant's civil_from_days (the inverse of days_from_civil in types.cpp).
-void civil_from_days(int32_t day, int* y, unsigned* m, unsigned* d) {
-  int64_t z = int64_t(day) + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t yy = int64_t(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yy + (*m <= 2));
-}
-
 std::string day_label(int32_t day) {
-  if (day == kNoDay) return "";
-  int y;
-  unsigned m, d;
-  civil_from_days(day, &y, &m, &d);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-  return buf;
+  return day == kNoDay ? "" : iso_date(day);
 }
 
 int32_t last_day_of_month(Month m) {

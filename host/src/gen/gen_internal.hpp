@@ -83,21 +83,7 @@ inline uint32_t zipf(uint32_t n, double s, double u) {
   return k <= 0 ? 0 : k >= double(n - 1) ? n - 1 : uint32_t(k);
 }
 
-inline std::string day_string(int32_t day) {
-  int32_t z = day + 719468;
-  const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = unsigned(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int y = int(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += (m <= 2);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m % 100u, d % 100u);
-  return buf;
-}
+inline std::string day_string(int32_t day) { return iso_date(day); }
 
 // Per popularity rank (rank 0 = most downloaded): the unit, its record window and mean count.
 struct RankInfo {
