@@ -394,15 +394,15 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
     } else {
       reject(at, "", "malformed CSV: unterminated quoted field at end of input");
     }
-    if (progress && lines.bytes_consumed() >= next_progress) {
-      progress(lines.bytes_consumed(), total);
-      next_progress = lines.bytes_consumed() + options.progress_every;
+    if (progress && lines.progress_bytes() >= next_progress) {  // compressed bytes for a compressed file
+      progress(lines.progress_bytes(), total);
+      next_progress = lines.progress_bytes() + options.progress_every;
     }
   }
   flush();
   job.settle();
   stats.bytes = lines.bytes_consumed();
-  if (progress) progress(stats.bytes, total);
+  if (progress) progress(lines.progress_bytes(), total);
   return stats;
 }
 

@@ -15,6 +15,7 @@
 #include "csv.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
+#include "json_array.hpp"
 #include "text.hpp"
 
 namespace ecostat::host {
@@ -110,6 +111,35 @@ bool json_u64(const json& v, uint64_t* out, std::string* why) {
   return false;
 }
 
+// A parser message without its "[json.exception.parse_error.101] " prefix, printable and short
+// (the parser quotes the input).
+std::string json_error_text(const json::exception& e) {
+  std::string msg = e.what();
+  const size_t p = msg.find("] ");
+  if (p != std::string::npos) msg = msg.substr(p + 2);
+  return detail::printable(msg, 300);
+}
+
+// A nested field (an object or a list) given as JSON text, as pandas or a CSV round trip
+// writes it: the text is parsed into *holder and v points there. Blank text and "null" leave
+// the field absent (v = nullptr); text that is not JSON is a reject naming the field.
+std::optional<Fail> unwrap_json_text(const json*& v, const char* name, json* holder) {
+  if (!v->is_string()) return std::nullopt;
+  const std::string_view s = trim(v->get_ref<const std::string&>());
+  if (s.empty()) {
+    v = nullptr;
+    return std::nullopt;
+  }
+  if (std::memchr(s.data(), 0, s.size()) != nullptr) return Fail{name, "invalid JSON text: NUL byte"};
+  try {
+    *holder = json::parse(s.begin(), s.end());
+  } catch (const json::exception& e) {
+    return Fail{name, "invalid JSON text: " + json_error_text(e)};
+  }
+  v = holder->is_null() ? nullptr : holder;
+  return std::nullopt;
+}
+
 // Lists up to this size are searched linearly (no allocation); longer ones get a hash index,
 // so a record with 70,000 parents or 200,000 tags costs linear time, not quadratic.
 constexpr size_t kLinearSearchMax = 16;
@@ -197,6 +227,25 @@ class RelationLookup {
   std::unordered_map<std::string_view, Relation> index_;
 };
 
+// A JSON list of strings given as text; false when it is not one.
+bool json_string_list(std::string_view s, std::vector<std::string>* out) {
+  if (std::memchr(s.data(), 0, s.size()) != nullptr) return false;
+  json j;
+  try {
+    j = json::parse(s.begin(), s.end());
+  } catch (const json::exception&) {
+    return false;
+  }
+  if (!j.is_array()) return false;
+  std::vector<std::string> got;
+  for (const auto& e : j) {
+    if (!e.is_string()) return false;
+    got.push_back(e.get<std::string>());
+  }
+  *out = std::move(got);
+  return true;
+}
+
 std::optional<Fail> read_base_models(const json& v, const char* name, ParentList* parents) {
   auto one = [&](const json& o) -> std::optional<Fail> {
     if (!o.is_object()) return Fail{name, "wrong type: expected an object {relation, models}"};
@@ -265,6 +314,36 @@ struct Window {
   int32_t min_day, max_day;
 };
 
+// createdAt: an ISO date string, or epoch milliseconds (pandas' to_json default) as a JSON
+// number or a string of digits. A number is always milliseconds, never seconds.
+std::optional<Fail> read_created(const json& v, const char* name, const Window& w, int32_t* day) {
+  using detail::DateStatus;
+  int64_t ms = 0;
+  std::string text;
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    const auto st = detail::parse_day(s, w.min_day, w.max_day, day);
+    if (st == DateStatus::ok) return std::nullopt;
+    // Outside the window the whole record is rejected, as for any bad field: keeping it
+    // without its date would change the creation-year figures silently.
+    if (st == DateStatus::out_of_range) return Fail{name, detail::date_out_of_range(s, w.min_day, w.max_day)};
+    if (!detail::parse_epoch_ms(s, &ms)) return Fail{name, "unparseable date: '" + detail::printable(s) + "'"};
+    text = s;
+  } else if (v.is_number_integer() && !v.is_number_unsigned()) {
+    ms = v.get<int64_t>();
+    text = v.dump();
+  } else if (v.is_number()) {  // unsigned, or a float (floored to the millisecond)
+    const double d = v.get<double>();
+    text = v.dump();
+    if (!(d > -9.2e18 && d < 9.2e18)) return Fail{name, "date out of range: '" + text + "' as epoch milliseconds"};
+    ms = v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : static_cast<int64_t>(std::floor(d));
+  } else {
+    return Fail{name, std::string("wrong type: ") + v.type_name() + ", expected a date string or epoch milliseconds"};
+  }
+  if (detail::day_from_epoch_ms(ms, w.min_day, w.max_day, day) == DateStatus::ok) return std::nullopt;
+  return Fail{name, detail::epoch_ms_out_of_range(text, ms, w.min_day, w.max_day)};
+}
+
 std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord* rec) {
   if (!j.is_object()) return Fail{"", std::string("not a JSON object: ") + j.type_name()};
   const char* name = nullptr;
@@ -287,16 +366,8 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
     rec->kind = parse_repo_kind(v->get<std::string>(), &ok);
     if (!ok) return Fail{name, "unknown repository kind: '" + v->get<std::string>() + "'"};
   }
-  if ((v = field(j, {"createdAt", "created_at"}, &name))) {
-    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a date string"};
-    const auto& s = v->get_ref<const std::string&>();
-    // Outside the window the whole record is rejected, as for any bad field: keeping it
-    // without its date would change the creation-year figures silently.
-    const auto st = detail::parse_day(s, window.min_day, window.max_day, &rec->created_day);
-    if (st == detail::DateStatus::malformed) return Fail{name, "unparseable date: '" + detail::printable(s) + "'"};
-    if (st == detail::DateStatus::out_of_range)
-      return Fail{name, detail::date_out_of_range(s, window.min_day, window.max_day)};
-  }
+  if ((v = field(j, {"createdAt", "created_at"}, &name)))
+    if (auto f = read_created(*v, name, window, &rec->created_day)) return f;
   std::string why;
   if ((v = field(j, {"likes"}, &name)) && !json_u64(*v, &rec->likes, &why)) return Fail{name, "bad count: " + why};
   if ((v = field(j, {"downloads"}, &name)) && !json_u64(*v, &rec->downloads, &why))
@@ -317,7 +388,11 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
     if (rec->library)
       if (auto f = text_field(name, *rec->library)) return f;
   }
+  json from_text;  // a nested field given as JSON text, parsed
   if ((v = field(j, {"safetensors"}, &name))) {
+    if (auto f = unwrap_json_text(v, name, &from_text)) return f;
+  }
+  if (v) {
     if (!v->is_object()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected an object"};
     auto t = v->find("total");
     if (t != v->end() && !t->is_null() && !json_u64(*t, &rec->parameters, &why))
@@ -335,7 +410,9 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
     } else if (v->is_string()) {
       std::string_view s = trim(v->get_ref<const std::string&>());
       if (!s.empty() && s.front() == '[') {
-        if (!detail::parse_python_string_list(s, &rec->tags)) return Fail{name, "unparseable tag list"};
+        // A Python repr list, or JSON text (with escapes the repr parser does not take).
+        if (!detail::parse_python_string_list(s, &rec->tags) && !json_string_list(s, &rec->tags))
+          return Fail{name, "unparseable tag list"};
       } else if (!s.empty()) {
         rec->tags.emplace_back(s);
       }
@@ -354,8 +431,10 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
   // parent the Hub did not resolve: the real lineage extract has one such record.)
   std::vector<ParentRef> from_base_models, from_tags, from_card;
   if ((v = field(j, {"baseModels", "base_models"}, &name))) {
+    if (auto f = unwrap_json_text(v, name, &from_text)) return f;
     ParentList list(&from_base_models);
-    if (auto f = read_base_models(*v, name, &list)) return f;
+    if (v)
+      if (auto f = read_base_models(*v, name, &list)) return f;
   }
   {
     ParentList list(&from_tags);
@@ -373,8 +452,13 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
     }
   }
   if ((v = field(j, {"card_data", "cardData"}, &name))) {
+    // A string is the card's YAML text, unless it opens with '{': then it is the card data
+    // object as JSON text.
+    if (v->is_string() && !trim(v->get_ref<const std::string&>()).empty() &&
+        trim(v->get_ref<const std::string&>()).front() == '{')
+      if (auto f = unwrap_json_text(v, name, &from_text)) return f;
     ParentList list(&from_card);
-    read_card(*v, &list);
+    if (v) read_card(*v, &list);
   }
   std::vector<ParentRef>* sources[] = {&from_base_models, &from_tags, &from_card};
   for (auto* primary : sources) {
@@ -435,11 +519,7 @@ class RepoReader {
     try {
       j = json::parse(text.begin(), text.end(), filter_);
     } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
-      std::string msg = e.what();
-      // "[json.exception.parse_error.101] parse error at line 1, column 3: ..." -> keep the tail
-      const size_t p = msg.find("] ");
-      if (p != std::string::npos) msg = msg.substr(p + 2);
-      reject(line, "", "invalid JSON: " + detail::printable(msg, 300));  // the parser quotes the input
+      reject(line, "", "invalid JSON: " + json_error_text(e));
       return;
     }
     RepoRecord rec;
@@ -565,13 +645,73 @@ ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& reject
   return read_repositories(src, repos, rejects, progress, ReadOptions{});
 }
 
+namespace {
+
+// The first byte that is not blank (after a UTF-8 BOM), looking at most `limit` bytes ahead
+// without consuming anything; 0 when there is none that close.
+char first_significant_byte(DecodedSource& in, size_t limit) {
+  for (size_t want = 4096;; want = std::min(want * 4, limit)) {
+    const std::string_view head = in.peek(want);
+    const std::string_view rest = trim(strip_bom(head));
+    if (!rest.empty()) return rest.front();
+    if (head.size() < want || want >= limit) return 0;  // the input ended, or only blanks so far
+  }
+}
+
+// A top-level JSON array of repository objects (the Hub API's response), element by element.
+ReadStats read_json_array(DecodedSource& in, RepoReader& reader, ReadStats& stats, const ProgressFn& progress,
+                          const ReadOptions& options) {
+  using Status = detail::JsonArraySplitter::Status;
+  detail::JsonArraySplitter elements(in, options.max_line);
+  const uint64_t total = in.size_hint();
+  auto done = [&] { return in.compressed() ? in.input_consumed() : elements.bytes_consumed(); };
+  uint64_t next_progress = options.progress_every;
+  std::string_view text;
+  Status st;
+  while (elements.next(&text, &st)) {
+    ++stats.read;
+    const uint64_t at = elements.line();
+    switch (st) {
+      case Status::ok: reader.record(text, at); break;
+      case Status::too_long:
+        reader.reject(at, "", "array element too long: over " + std::to_string(options.max_line) + " bytes");
+        break;
+      case Status::empty: reader.reject(at, "", "invalid JSON: empty array element (a stray ',')"); break;
+      case Status::truncated:
+        reader.reject(at, "", "truncated JSON array: the input ends before the array's closing ']'");
+        break;
+      case Status::trailing:
+        reader.reject(at, "", "invalid JSON: text after the array's closing ']' (the rest of the input is not read)");
+        break;
+    }
+    if (progress && done() >= next_progress) {
+      progress(done(), total);
+      next_progress = done() + options.progress_every;
+    }
+  }
+  reader.finish();
+  stats.bytes = elements.bytes_consumed();
+  if (progress) progress(done(), total);
+  return stats;
+}
+
+}  // namespace
+
 ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& rejects, const ProgressFn& progress,
                             const ReadOptions& options) {
   ReadStats stats;
   stats.file = src.name();
-  LineReader lines(src, options.max_line);
+  // gzip/zstd are decoded here; the first significant byte decides JSON array or lines.
+  std::unique_ptr<DecodedSource> own;
+  DecodedSource* in = src.decoded() ? dynamic_cast<DecodedSource*>(&src) : nullptr;
+  if (!in) {
+    own = std::make_unique<DecodedSource>(src);
+    in = own.get();
+  }
   RepoReader reader(repos, rejects, stats, options);
-  const uint64_t total = src.size_hint();
+  if (first_significant_byte(*in, 1u << 20) == '[') return read_json_array(*in, reader, stats, progress, options);
+  LineReader lines(*in, options.max_line);
+  const uint64_t total = in->size_hint();
   uint64_t next_progress = options.progress_every;
   auto tick = [&](uint64_t done) {
     if (progress && done >= next_progress) {
@@ -600,7 +740,7 @@ ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& reject
     have_first = true;
     break;
   }
-  if (have_first && line.front() != '{' && line.front() != '[') {
+  if (have_first && line.front() != '{') {
     std::vector<std::string_view> cells;
     std::string scratch;
     const char* err = nullptr;
@@ -631,11 +771,11 @@ ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& reject
         } else {
           reader.record(cells[meta], at);
         }
-        tick(records.bytes_consumed());
+        tick(lines.progress_bytes());
       }
       reader.finish();
       stats.bytes = lines.bytes_consumed();
-      if (progress) progress(stats.bytes, total);
+      if (progress) progress(lines.progress_bytes(), total);
       return stats;
     }
   }
@@ -653,11 +793,11 @@ ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& reject
     if (line.empty()) continue;
     ++stats.read;
     reader.record(line, lines.line_number());
-    tick(lines.bytes_consumed());
+    tick(lines.progress_bytes());
   }
   reader.finish();
   stats.bytes = lines.bytes_consumed();
-  if (progress) progress(stats.bytes, total);
+  if (progress) progress(lines.progress_bytes(), total);
   return stats;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "decompress.hpp"
 #include "ecostat/errors.hpp"
 
 namespace ecostat::host {
@@ -105,6 +106,124 @@ std::unique_ptr<ByteSource> memory_source(std::string name, const char* data, si
 }
 
 // ---------------------------------------------------------------------------------------------
+// Format sniffing and DecodedSource.
+
+InputFormat sniff_format(std::string_view h) {
+  auto starts = [&](const char* magic, size_t n) { return h.size() >= n && std::memcmp(h.data(), magic, n) == 0; };
+  if (starts("\x1f\x8b", 2)) return InputFormat::gzip;
+  if (starts("\x28\xb5\x2f\xfd", 4)) return InputFormat::zstd;
+  // A zstd skippable frame (magic 0x184D2A50..5F, little endian) may open a zstd stream.
+  if (h.size() >= 4 && (static_cast<unsigned char>(h[0]) & 0xf0) == 0x50 && std::memcmp(h.data() + 1, "\x2a\x4d\x18", 3) == 0)
+    return InputFormat::zstd;
+  if (starts("PAR1", 4)) return InputFormat::parquet;
+  if (starts("ARROW1", 6) || starts("\xff\xff\xff\xff", 4)) return InputFormat::arrow_ipc;  // file, or stream
+  if (starts("PK\x03\x04", 4) || starts("PK\x05\x06", 4)) return InputFormat::zip;
+  if (starts("BZh", 3) && h.size() >= 4 && h[3] >= '1' && h[3] <= '9') return InputFormat::bzip2;
+  if (starts("\xfd" "7zXZ\x00", 6)) return InputFormat::xz;
+  if (starts("\x04\x22\x4d\x18", 4)) return InputFormat::lz4;
+  return InputFormat::text;
+}
+
+const char* format_name(InputFormat f) {
+  switch (f) {
+    case InputFormat::text: return "text";
+    case InputFormat::gzip: return "gzip";
+    case InputFormat::zstd: return "zstd";
+    case InputFormat::parquet: return "Parquet";
+    case InputFormat::arrow_ipc: return "Arrow IPC";
+    case InputFormat::zip: return "zip";
+    case InputFormat::bzip2: return "bzip2";
+    case InputFormat::xz: return "xz";
+    case InputFormat::lz4: return "lz4";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr size_t kSniffBytes = 8;
+
+// The first bytes of a source (fewer only when it is shorter).
+std::string read_head(ByteSource& src) {
+  std::string head(kSniffBytes, '\0');
+  size_t have = 0;
+  while (have < kSniffBytes) {
+    const size_t got = src.read(&head[have], kSniffBytes - have);
+    if (got == 0) break;
+    have += got;
+  }
+  head.resize(have);
+  return head;
+}
+
+// Why an input of format f cannot be read as text; formats, like Parquet, that another
+// producer reads say which build option brings it.
+[[noreturn]] void reject_binary(const std::string& name, InputFormat f, bool inside_compressed) {
+  std::string why = std::string("a ") + format_name(f) + " file" + (inside_compressed ? " inside compressed data" : "") +
+                    ", not JSON Lines or CSV text";
+  if (f == InputFormat::parquet)
+    why += ": Parquet input needs a build with ECOSTAT_PARQUET (not built in, or this input cannot take it)";
+  else if (f == InputFormat::arrow_ipc)
+    why += ": Arrow IPC files are not read; give Parquet, or pass Arrow data through the library API";
+  else if (f == InputFormat::gzip || f == InputFormat::zstd)
+    why += ": compressed twice";
+  else
+    why += ": decompress it first (gzip and zstd are read directly)";
+  throw InputError(name, 0, "", why);
+}
+
+}  // namespace
+
+DecodedSource::DecodedSource(ByteSource& raw) : raw_(raw) {
+  std::string head = read_head(raw_);
+  format_ = sniff_format(head);
+  switch (format_) {
+    case InputFormat::text: decoder_ = plain_decoder(RawInput(raw_, std::move(head))); return;
+    case InputFormat::gzip: decoder_ = gzip_decoder(RawInput(raw_, std::move(head))); break;
+    case InputFormat::zstd: decoder_ = zstd_decoder(RawInput(raw_, std::move(head))); break;
+    default: reject_binary(raw_.name(), format_, false);
+  }
+  // What the compressed data holds must be text too (a .parquet.gz, a .gz.gz).
+  const InputFormat inner = sniff_format(peek(kSniffBytes));
+  if (inner != InputFormat::text) reject_binary(raw_.name(), inner, true);
+}
+
+DecodedSource::~DecodedSource() = default;
+
+size_t DecodedSource::read(char* out, size_t n) {
+  if (ahead_pos_ < ahead_.size()) {
+    const size_t k = std::min(n, ahead_.size() - ahead_pos_);
+    std::memcpy(out, ahead_.data() + ahead_pos_, k);
+    ahead_pos_ += k;
+    if (ahead_pos_ == ahead_.size()) {
+      ahead_.clear();
+      ahead_pos_ = 0;
+    }
+    return k;
+  }
+  return decoder_->read(out, n);
+}
+
+std::string_view DecodedSource::peek(size_t n) {
+  if (ahead_pos_ > 0) {
+    ahead_.erase(0, ahead_pos_);
+    ahead_pos_ = 0;
+  }
+  while (ahead_.size() < n) {
+    const size_t have = ahead_.size();
+    ahead_.resize(n);
+    const size_t got = decoder_->read(&ahead_[have], n - have);
+    ahead_.resize(have + got);
+    if (got == 0) break;
+  }
+  return std::string_view(ahead_).substr(0, std::min(n, ahead_.size()));
+}
+
+const std::string& DecodedSource::name() const { return raw_.name(); }
+size_t DecodedSource::size_hint() const { return raw_.size_hint(); }
+uint64_t DecodedSource::input_consumed() const { return decoder_->input_consumed(); }
+
+// ---------------------------------------------------------------------------------------------
 // LineReader. buf_ holds [begin_, end_) unread bytes. Reads append at end_ in chunks of
 // kChunk; the buffer grows only while a single line does not fit, up to max_line + kChunk.
 
@@ -113,8 +232,18 @@ constexpr size_t kChunk = 1u << 20;  // 1 MiB per read()
 }
 
 LineReader::LineReader(ByteSource& src, size_t max_line)
-    : src_(src), max_line_(std::min<size_t>(std::max<size_t>(max_line, 1), SIZE_MAX / 4)) {
+    : src_(&src), max_line_(std::min<size_t>(std::max<size_t>(max_line, 1), SIZE_MAX / 4)) {
+  if (src.decoded()) {
+    decoded_ = dynamic_cast<DecodedSource*>(&src);
+  } else {
+    own_ = std::make_unique<DecodedSource>(src);
+    src_ = decoded_ = own_.get();
+  }
   buf_.resize(kChunk);
+}
+
+uint64_t LineReader::progress_bytes() const {
+  return decoded_ && decoded_->compressed() ? decoded_->input_consumed() : consumed_;
 }
 
 // Makes room and reads once more; false at end of input (nothing more was read).
@@ -131,7 +260,7 @@ bool LineReader::refill() {
     const size_t cap = std::max(max_line_ + 2 + kChunk, end_ + kChunk);
     buf_.resize(std::min(std::max(buf_.size() * 2, end_ + kChunk), cap));
   }
-  const size_t got = src_.read(&buf_[end_], buf_.size() - end_);
+  const size_t got = src_->read(&buf_[end_], buf_.size() - end_);
   if (got == 0) {
     eof_ = true;
     return false;

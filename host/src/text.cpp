@@ -154,22 +154,42 @@ DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32
   return DateStatus::ok;
 }
 
-std::string day_label(int32_t day) {
-  // Inverse of days_from_civil (Howard Hinnant's civil_from_days).
-  int32_t z = day + 719468;
-  const int32_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int y = static_cast<int>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  y += (m <= 2);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, d);
-  return buf;
+namespace {
+constexpr int64_t kMsPerDay = 86400000;
+int64_t floor_days(int64_t ms) { return ms / kMsPerDay - (ms % kMsPerDay < 0 ? 1 : 0); }
+}  // namespace
+
+DateStatus day_from_epoch_ms(int64_t ms, int32_t min_day, int32_t max_day, int32_t* day) {
+  const int64_t d = floor_days(ms);
+  if (d < min_day || d > max_day) return DateStatus::out_of_range;
+  *day = static_cast<int32_t>(d);
+  return DateStatus::ok;
 }
+
+bool parse_epoch_ms(std::string_view s, int64_t* ms) {
+  s = trim(s);
+  if (s.empty() || s.size() > 20) return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (*b == '-' && b + 1 < e && b[1] >= '0' && b[1] <= '9') {
+    // from_chars takes the sign itself
+  } else if (*b < '0' || *b > '9') {
+    return false;
+  }
+  auto r = std::from_chars(b, e, *ms);
+  return r.ec == std::errc() && r.ptr == e;
+}
+
+std::string epoch_ms_out_of_range(std::string_view text, int64_t ms, int32_t min_day, int32_t max_day) {
+  const int64_t d = floor_days(ms);
+  const std::string as_day = (d >= INT32_MIN && d <= INT32_MAX && d >= -719528 && d <= 2932896)
+                                 ? day_label(static_cast<int32_t>(d))
+                                 : std::string("beyond year 9999");
+  return "date out of range: '" + printable(text) + "' read as epoch milliseconds: " + as_day + " (outside " +
+         day_label(min_day) + ".." + day_label(max_day) + ")";
+}
+
+std::string day_label(int32_t day) { return iso_date(day); }
 
 std::string date_out_of_range(std::string_view text, int32_t min_day, int32_t max_day) {
   return "date out of range: '" + printable(text) + "' (outside " + day_label(min_day) + ".." + day_label(max_day) +

@@ -51,6 +51,15 @@ enum class DateStatus { ok, malformed, out_of_range };
 // "+HH" (the time is checked, then ignored). malformed: not such a date; out_of_range: a
 // valid date outside [min_day, max_day] (days since 1970-01-01).
 DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day);
+// A date given as epoch milliseconds (pandas' to_json default): the UTC day it falls on.
+// out_of_range: outside [min_day, max_day] (a count of epoch seconds read as milliseconds
+// lands in January 1970, so the default window rejects it).
+DateStatus day_from_epoch_ms(int64_t ms, int32_t min_day, int32_t max_day, int32_t* day);
+// Text of ASCII digits, optionally after a '-', that fits int64: epoch milliseconds. False for
+// anything else (an ISO date has '-' between its digits).
+bool parse_epoch_ms(std::string_view s, int64_t* ms);
+// The reason for epoch milliseconds outside the window, naming the day they were read as.
+std::string epoch_ms_out_of_range(std::string_view text, int64_t ms, int32_t min_day, int32_t max_day);
 // "YYYY-MM-DD" of a day since 1970-01-01 (for messages).
 std::string day_label(int32_t day);
 // The reason for a date outside the window: "date out of range: 'text' (outside A..B)".
