@@ -3,6 +3,7 @@
 # and runs the whole suite. GPU tests are skipped, with the reason shown, where no device exists.
 # Then the Catch2 binary runs once directly: it must pass and run as many test cases as ctest
 # has Catch2 entries (scripts/check-test-count.sh), so no test can pass by running nothing.
+# Last, scripts/check-package.sh installs the build to a temporary prefix and builds examples/ against it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,3 +14,5 @@ echo "Backends in this build (GPU tests are skipped, exit 77, where a backend ca
 "$build/cli/ecostat" backends
 (cd "$build" && ctest --output-on-failure -j "$(nproc)")
 "$root/scripts/check-test-count.sh" "$build"
+# The installed library: CMake package, pkg-config, examples/ (docs/library.md).
+BUILD_DIR="$build" "$root/scripts/check-package.sh"

@@ -2,6 +2,8 @@
 // from ("unknown" when built outside a git checkout).
 #pragma once
 
+#include "ecostat/version_number.hpp"  // ECOSTAT_VERSION_MAJOR/MINOR/PATCH/STRING (generated)
+
 namespace ecostat {
 
 const char* version();
