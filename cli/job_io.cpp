@@ -7,6 +7,7 @@
 
 #include "ecostat/detail/output_file.hpp"
 #include "ecostat/errors.hpp"
+#include "ecostat/study.hpp"
 
 namespace ecostat::cli {
 
@@ -52,14 +53,7 @@ void check_job_files(const JobSpec& job, const std::vector<OutputPath>& outputs,
   if (!csv_dir.empty()) ensure_output_directory(csv_dir);
 }
 
-std::string with_thousands(uint64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
+std::string with_thousands(uint64_t n) { return report::group_thousands(std::to_string(n)); }
 
 int check_rejects(const Results& r, const JobSpec& job, double max_fraction) {
   uint64_t read = 0;
