@@ -9,7 +9,7 @@ For each file it takes one backend (--backends, default: the GPU backend in the 
 and, per stage both files have, prints the device, median time, throughput, the fraction of that
 machine's own measured ceiling (each file carries its ceilings: memory copy/read bandwidth on the
 CPU, pinned host-to-device bandwidth when given with --ceilings) and the throughput ratio.
-Files written by bench/peers_*.py (schema ecostat.peers/1) are read through their `ecostat` part.
+Files written by bench/peers_*.py (schema ecostat.peers/1 or /2) are read through their `ecostat` part.
 Files whose data differ (seed, records, models) are refused unless --allow-different-data.
 """
 import argparse
@@ -21,7 +21,7 @@ import sys
 def load(path):
     with open(path) as f:
         doc = json.load(f)
-    if doc.get("schema") == "ecostat.peers/1":
+    if doc.get("schema") in ("ecostat.peers/1", "ecostat.peers/2"):
         doc = doc["ecostat"]
     if doc.get("schema") != "ecostat.bench/1":
         raise SystemExit("%s: not an ecostat bench result (schema %r)" % (path, doc.get("schema")))
