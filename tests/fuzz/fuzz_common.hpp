@@ -124,4 +124,13 @@ inline void check_reconciles(const Outcome& lenient, const Outcome& strict) {
   }
 }
 
+// The entry point every reader's target shares: read the input lenient and strict, with the
+// default limits and with small ones; each lenient/strict pair must reconcile.
+// read_once(strict, options) reads `data` once and returns its Outcome.
+template <class ReadOnce>
+void check_all_modes(ReadOnce read_once) {
+  for (const ecostat::host::ReadOptions& options : {ecostat::host::ReadOptions{}, small_limits()})
+    check_reconciles(read_once(false, options), read_once(true, options));
+}
+
 }  // namespace fuzz

@@ -22,9 +22,6 @@ fuzz::Outcome read_once(const uint8_t* data, size_t size, bool strict, const Rea
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const ReadOptions defaults;
-  fuzz::check_reconciles(read_once(data, size, false, defaults), read_once(data, size, true, defaults));
-  const ReadOptions small = fuzz::small_limits();
-  fuzz::check_reconciles(read_once(data, size, false, small), read_once(data, size, true, small));
+  fuzz::check_all_modes([&](bool strict, const ReadOptions& o) { return read_once(data, size, strict, o); });
   return 0;
 }

@@ -56,7 +56,7 @@ TEST_CASE("study: lifetime of a series", "[study]") {
     CHECK_FALSE(s.censored);
     CHECK(s.decay_months == 1);  // month 2 (40) is the first below 50
   }
-  SECTION("exactly f * peak counts as at or above; a run reaching the end is censored") {
+  SECTION("exactly f * peak counts as at or above, a run reaching the end is censored") {
     const std::vector<uint64_t> v{0, 4, 8, 4, 4};
     const SeriesLifetime s = lifetime_of_series(v.data(), v.size(), 0.5);
     CHECK(s.peak == 8);
@@ -64,7 +64,7 @@ TEST_CASE("study: lifetime of a series", "[study]") {
     CHECK(s.span_months == 4);
     CHECK(s.censored);
   }
-  SECTION("ties: the first month at the peak; f = 1") {
+  SECTION("ties: the first month at the peak, f = 1") {
     const std::vector<uint64_t> v{3, 7, 7, 1};
     const SeriesLifetime s = lifetime_of_series(v.data(), v.size(), 1.0);
     CHECK(s.peak_index == 1);
