@@ -14,6 +14,7 @@
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
 #include "ecostat/host/source.hpp"
+#include "support/trickle_source.hpp"
 
 using namespace ecostat;
 using namespace ecostat::host;
@@ -31,23 +32,7 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Hands out at most `step` bytes per read: every chunk boundary of the decoders gets hit.
-class TrickleSource : public ByteSource {
- public:
-  TrickleSource(std::string data, size_t step) : data_(std::move(data)), step_(step) {}
-  size_t read(char* out, size_t n) override {
-    const size_t k = std::min({n, step_, data_.size() - pos_});
-    std::copy(data_.data() + pos_, data_.data() + pos_ + k, out);
-    pos_ += k;
-    return k;
-  }
-  const std::string& name() const override { return name_; }
-  size_t size_hint() const override { return data_.size(); }
-
- private:
-  std::string data_, name_ = "trickle.gz";
-  size_t step_, pos_ = 0;
-};
+using test::TrickleSource;
 
 std::string decode_all(ByteSource& raw) {
   DecodedSource d(raw);
@@ -187,7 +172,7 @@ TEST_CASE("compressed: any chunking of the compressed bytes decodes the same (me
     auto mem = memory_source("mem", bytes.data(), bytes.size());
     CHECK(decode_all(*mem) == want);
     for (size_t step : {1u, 2u, 3u, 5u, 64u}) {
-      TrickleSource t(bytes, step);
+      TrickleSource t(bytes, step, "trickle.gz");
       CHECK(decode_all(t) == want);
     }
     // The readers take a compressed memory source too.
@@ -200,7 +185,7 @@ TEST_CASE("compressed: a thousandfold ratio streams in bounded pieces", "[compre
   for (const char* name : {"big.csv.gz", "big.csv.zst"}) {
     INFO(name);
     const std::string bytes = slurp(kComp + name);
-    TrickleSource t(bytes, 4093);
+    TrickleSource t(bytes, 4093, "trickle.gz");
     LineReader lines(t, 64);
     std::string_view line;
     bool too_long = false;

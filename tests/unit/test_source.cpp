@@ -12,28 +12,14 @@
 #include "ecostat/host/rejects.hpp"
 #include "ecostat/host/sample.hpp"
 #include "ecostat/host/source.hpp"
+#include "support/trickle_source.hpp"
 
 using namespace ecostat;
 using namespace ecostat::host;
 
 namespace {
 
-// Hands out at most `step` bytes per read, to put line ends on every chunk boundary.
-class TrickleSource : public ByteSource {
- public:
-  TrickleSource(std::string data, size_t step) : data_(std::move(data)), step_(step) {}
-  size_t read(char* out, size_t n) override {
-    const size_t k = std::min({n, step_, data_.size() - pos_});
-    std::copy(data_.data() + pos_, data_.data() + pos_ + k, out);
-    pos_ += k;
-    return k;
-  }
-  const std::string& name() const override { return name_; }
-
- private:
-  std::string data_, name_ = "trickle";
-  size_t step_, pos_ = 0;
-};
+using test::TrickleSource;
 
 struct Line {
   std::string text;
