@@ -31,6 +31,7 @@
 #include "ecostat/backend.hpp"
 #include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/generator.hpp"
 #include "ecostat/host/readers.hpp"

@@ -19,6 +19,10 @@ struct JobOptionStrings {
   std::string measure = "auto";
   std::vector<std::string> tag_categories;
   CLI::Option* backend_option = nullptr;
+  // --downloads, repeated or comma-separated; the first is also JobSpec::downloads_path. Several
+  // are taken by `run` only (several_downloads = true; cli/scale_out.hpp), else a UsageError.
+  std::vector<std::string> downloads;
+  bool several_downloads = false;
 };
 void add_job_options(CLI::App* cmd, JobSpec& job, JobOptionStrings& extra);
 void finish_job_options(JobSpec& job, const JobOptionStrings& extra);

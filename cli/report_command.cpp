@@ -9,6 +9,7 @@
 #include "commands.hpp"
 #include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/study.hpp"
 #include "job_io.hpp"

@@ -7,9 +7,11 @@
 #include "commands.hpp"
 #include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/errors.hpp"
 #include "job_io.hpp"
 #include "progress.hpp"
+#include "scale_out.hpp"
 
 namespace ecostat::cli {
 
@@ -38,7 +40,16 @@ void add_reject_limit_option(CLI::App* cmd, double& max_fraction) {
 
 void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
   cmd->add_option("--repos", j.repos_path, "Repository records: Hub JSON Lines (or CSV with a `metadata` JSON column); - for stdin");
-  cmd->add_option("--downloads", j.downloads_path, "Download records CSV: repo,date,downloads or repo,date,downloads_all_time");
+  // The first file is also JobSpec::downloads_path at once (report checks it before finish_job_options).
+  cmd->add_option_function<std::vector<std::string>>(
+         "--downloads",
+         [&j, &extra](const std::vector<std::string>& files) {
+           extra.downloads = files;
+           j.downloads_path = files.empty() ? std::string() : files[0];
+         },
+         "Download records CSV: repo,date,downloads or repo,date,downloads_all_time; several files (run only): "
+         "repeat the option or separate them with commas (docs/scale-out.md)")
+      ->delimiter(',');
   cmd->add_option("--downloads-format", j.downloads_format, "detect | per_period | cumulative")
       ->check(CLI::IsMember({"detect", "per_period", "cumulative"}))->capture_default_str();
   cmd->add_option("--orgs", j.orgs_path, "Attribution CSV: handle -> organisation, country, region, org_type");
@@ -53,7 +64,7 @@ void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
   extra.backend_option = cmd->add_option("--backend", j.backend, "auto | cpu | cuda | hip (default: ECOSTAT_BACKEND, else auto)")
                              ->capture_default_str();
   cmd->add_option("--threads", j.threads,
-                  "CPU backend threads (0 = all cores; at most " + std::to_string(max_threads()) + ")")
+                  "Threads of the CPU backend and the downloads CSV reader (0 = all cores; at most " + std::to_string(max_threads()) + ")")
       ->capture_default_str();
   cmd->add_option("--rejects", j.rejects_path, "Write every rejected record (file,line,field,reason) to this CSV");
   cmd->add_flag("--strict", j.strict, "Stop with an error at the first rejected record");
@@ -128,6 +139,8 @@ void finish_job_options(JobSpec& job, const JobOptionStrings& extra) {
   if (job.threads > max_threads())
     throw UsageError("--threads " + std::to_string(job.threads) + ": at most " + std::to_string(max_threads()) +
                      " (4 x the hardware threads, at least 256)");
+  if (extra.downloads.size() > 1 && !extra.several_downloads)
+    throw UsageError("--downloads: several download files are taken by `ecostat run` only");
   job.measure = parse_measure(extra.measure);
   if (job.study.parts.size() == 1 && job.study.parts[0] == "none") job.study.parts.clear();
   if (!extra.tag_categories.empty()) {
@@ -143,6 +156,7 @@ std::function<int()> add_run_command(CLI::App& app) {
       "Compute download share, concentration, lineage and the ecosystem study (size, adoption, lifetime, growth, "
       "attribution over time). With no input option it runs on the embedded sample data.");
   add_job_options(cmd, o->job, o->extra);
+  o->extra.several_downloads = true;
   cmd->add_option("--json", o->json_path, "Write the results document (ecostat.results/1) here; - for stdout");
   cmd->add_option("--csv", o->csv_dir, "Write CSV tables into this directory (created with its parents)");
   cmd->add_flag("--quiet,-q", o->quiet, "Do not print the tables (the one-line reject summary is still printed)");
@@ -151,6 +165,10 @@ std::function<int()> add_run_command(CLI::App& app) {
 
   return [o]() {
     finish_job_options(o->job, o->extra);
+    // Several download files or an MPI launch: sharded over ranks (docs/scale-out.md).
+    if (scale_out_wanted(o->extra.downloads))
+      return run_scaled(o->job, o->extra.downloads,
+                        {o->json_path, o->csv_dir, o->quiet, o->table_rows, o->max_reject_fraction});
     check_job_files(o->job, {{"--json", o->json_path}, {"--rejects", o->job.rejects_path}}, o->csv_dir);
     Progress progress;
     if (progress.enabled())

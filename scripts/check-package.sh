@@ -4,7 +4,8 @@
 # exactly as it is):
 #   1. examples/cpp, built with find_package(ecostat) against that prefix, once with the shared
 #      library and once with the static one: its figures equal `ecostat run --json -` on the
-#      same embedded sample;
+#      same embedded sample; examples/cpp/session.cpp (a Session fed by hand, two partials
+#      merged) prints the sums worked out by hand;
 #   2. pkg-config --cflags --libs ecostat, and a program that includes every installed header,
 #      compiled and linked with only those flags, runs (header and library versions agree);
 #   3. the installed bin/ecostat --version runs from the prefix;
@@ -25,7 +26,7 @@ quiet() {  # runs a command, showing its output only when it fails
 }
 
 # docs/library.md shows examples/cpp verbatim: the quick start is what this script builds.
-for f in examples/cpp/main.cpp examples/cpp/CMakeLists.txt; do
+for f in examples/cpp/main.cpp examples/cpp/session.cpp examples/cpp/CMakeLists.txt; do
   awk -v f="$f" '$0 == "<!-- begin " f " -->" {on = 1; next} on && /^<!-- end -->/ {on = 0}
                  on && !/^```/' docs/library.md >"$work/doc_copy"
   cmp -s "$work/doc_copy" "$f" || fail "docs/library.md's copy of $f differs from the file"
@@ -71,6 +72,10 @@ for flavour in shared static; do
   [ "$(tail -n +2 <<<"$out")" = "$expected" ] ||
     fail "the $flavour example printed"$'\n'"$out"$'\n'"expected (ecostat run --json -)"$'\n'"$expected"
   echo "check-package: examples/cpp ($flavour library) matches ecostat run: $(tr '\n' ' ' <<<"$expected")"
+  # The session example: two partials merged; the sums worked by hand (sum over March of 10+d
+  # and 20+d: 806 and 1116 of 1922).
+  out=$(env -u LD_LIBRARY_PATH "$work/example-$flavour/ecostat_session_example") || fail "the $flavour session example"
+  [ "$out" = $'org/base-ft 1116 0.5806\norg/base 806 0.4194' ] || fail "the $flavour session example printed: $out"
 done
 
 # 2. pkg-config: one program including every installed header, built with its flags only.

@@ -1,5 +1,6 @@
 #include "ecostat/dictionary.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 
@@ -61,6 +62,36 @@ uint32_t Dictionary::intern(std::string_view s) {
 uint32_t Dictionary::find(std::string_view s) const {
   if (slots_.empty()) return kNone;
   return slots_[slot_of(s, hash_of(s))].id;
+}
+
+void Dictionary::find_many(const std::string_view* ids, size_t n, uint32_t* out) const {
+  if (slots_.empty()) {
+    std::fill(out, out + n, kNone);
+    return;
+  }
+  // Three stages, kAhead ids apart: hash + prefetch the home slot; read that slot and prefetch
+  // the arena bytes it points to when its tag matches; probe (now mostly from cache).
+  constexpr size_t kAhead = 8;
+  constexpr size_t kRing = 2 * kAhead;  // hashes of the ids between the first and the last stage
+  uint64_t hashes[kRing];
+  const size_t mask = slots_.size() - 1;
+  auto stage_hash = [&](size_t i) {
+    const uint64_t h = hash_of(ids[i]);
+    hashes[i % kRing] = h;
+    __builtin_prefetch(&slots_[h & mask]);
+  };
+  auto stage_slot = [&](size_t i) {
+    const uint64_t h = hashes[i % kRing];
+    const Slot& slot = slots_[h & mask];
+    if (slot.id != kNone && slot.tag == tag_of(h)) __builtin_prefetch(arena_.data() + slot.offset);
+  };
+  for (size_t i = 0; i < n && i < 2 * kAhead; ++i) stage_hash(i);
+  for (size_t i = 0; i < n && i < kAhead; ++i) stage_slot(i);
+  for (size_t i = 0; i < n; ++i) {
+    out[i] = slots_[slot_of(ids[i], hashes[i % kRing])].id;  // before its ring entry is reused
+    if (i + kAhead < n) stage_slot(i + kAhead);
+    if (i + 2 * kAhead < n) stage_hash(i + 2 * kAhead);
+  }
 }
 
 }  // namespace ecostat

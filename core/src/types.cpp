@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "ecostat/errors.hpp"
+
 namespace ecostat {
 
 const char* relation_name(Relation r) {
@@ -114,6 +116,24 @@ bool parse_date(const char* s, size_t len, int32_t* day_out) {
   if (d > mdays[m - 1] + (m == 2 && leap)) return false;
   *day_out = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   return true;
+}
+
+int32_t parse_window_day(const std::string& s, const char* what) {
+  // 7431-03-31 is the last day of month 0xfffe (0xffff marks "no month").
+  constexpr int32_t kLastWindowDay = 1994678;
+  int y = 0, m = 0, d = 0;
+  const char* p = s.c_str();
+  const bool shaped = s.size() == 10 && p[4] == '-' && p[7] == '-' && digits(p, 4, &y) && digits(p + 5, 2, &m) &&
+                      digits(p + 8, 2, &d);
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (shaped && y >= 1970 && m >= 1 && m <= 12 && d >= 1 && d <= mdays[m - 1] + (m == 2 && leap)) {
+    const int32_t day = days_from_civil(y, unsigned(m), unsigned(d));
+    if (day <= kLastWindowDay) return day;
+  }
+  std::string shown;  // the value, control bytes escaped
+  for (unsigned char c : s.substr(0, 64)) shown += (c < 0x20 || c == 0x7f) ? '?' : char(c);
+  throw UsageError(std::string(what) + ": '" + shown + "' is not a YYYY-MM-DD date from 1970-01-01 to 7431-03-31");
 }
 
 }  // namespace ecostat

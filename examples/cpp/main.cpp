@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/version.hpp"
 
 int main() {

@@ -6,16 +6,49 @@
 #include "csv.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
+#include "table_rows.hpp"
 #include "text.hpp"
 
 namespace ecostat::host {
+
+namespace detail {
+
+std::string add_attribution_row(AttributionTable& table, const std::string_view (&fields)[kAttributionFields],
+                                int* bad_field) {
+  const std::string_view handle = trim(fields[kHandle]);
+  if (handle.empty()) {
+    *bad_field = kHandle;
+    return "empty handle";
+  }
+  // Every value kept must be text (valid UTF-8, no NUL) before it reaches a dictionary.
+  for (int f = 0; f < kAttributionFields; ++f)
+    if (const char* bad = text_problem(fields[f])) {
+      *bad_field = f;
+      return bad;
+    }
+  if (table.handles.find(handle) != kNone) {
+    *bad_field = kHandle;
+    return "duplicate handle: '" + std::string(handle) + "' (the first row is kept)";
+  }
+  auto value = [](Dictionary& dict, std::string_view v) -> uint32_t {
+    v = trim(v);
+    return v.empty() ? kNone : dict.intern(v);
+  };
+  table.handles.intern(handle);
+  table.organisation.push_back(value(table.organisations, fields[kOrganisation]));
+  table.country.push_back(value(table.countries, fields[kCountry]));
+  table.region.push_back(value(table.regions, fields[kRegion]));
+  table.org_type.push_back(value(table.org_types, fields[kOrgType]));
+  return "";
+}
+
+}  // namespace detail
 
 ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& rejects) {
   return read_attribution(src, table, rejects, ReadOptions{});
 }
 
 ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& rejects, const ReadOptions& options) {
-  using detail::trim;
   ReadStats stats;
   stats.file = src.name();
   LineReader lines(src, options.max_line);
@@ -35,21 +68,12 @@ ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& 
     stats.bytes = lines.bytes_consumed();
     return stats;  // empty input
   }
-  const int c_handle = detail::find_column(header, {"handle", "hf_org", "org", "author"});
-  const int c_org = detail::find_column(
-      header, {"organisation", "organization", "parent", "parent_organisation", "parent_organization", "parent_org"});
-  const int c_country = detail::find_column(header, {"country"});
-  const int c_region = detail::find_column(header, {"region"});
-  const int c_type = detail::find_column(header, {"org_type", "type", "organisation_type", "organization_type"});
-  if (c_handle < 0)
+  int columns[detail::kAttributionFields];
+  for (int f = 0; f < detail::kAttributionFields; ++f)
+    columns[f] = detail::find_column(header, detail::kAttributionColumns[f]);
+  if (columns[detail::kHandle] < 0)
     throw InputError(stats.file, records.first_line(), "",
                      "attribution header has no handle column (handle, hf_org, org or author)");
-
-  auto value = [&](Dictionary& dict, int col) -> uint32_t {
-    if (col < 0) return kNone;
-    const std::string_view v = trim(cells[col]);
-    return v.empty() ? kNone : dict.intern(v);
-  };
 
   while (records.next(&rec, &st)) {
     ++stats.read;
@@ -71,32 +95,14 @@ ReadStats read_attribution(ByteSource& src, AttributionTable& table, RejectLog& 
                          std::to_string(cells.size()));
       continue;
     }
-    const std::string_view handle = trim(cells[c_handle]);
-    if (handle.empty()) {
-      reject(at, header[c_handle], "empty handle");
+    std::string_view fields[detail::kAttributionFields];
+    for (int f = 0; f < detail::kAttributionFields; ++f) fields[f] = columns[f] >= 0 ? cells[columns[f]] : "";
+    int bad_field = 0;
+    const std::string why = detail::add_attribution_row(table, fields, &bad_field);
+    if (!why.empty()) {
+      reject(at, header[columns[bad_field]], why);
       continue;
     }
-    // Every value kept must be text (valid UTF-8, no NUL) before it reaches a dictionary.
-    int bad_col = -1;
-    const char* bad = nullptr;
-    for (int col : {c_handle, c_org, c_country, c_region, c_type})
-      if (col >= 0 && (bad = detail::text_problem(cells[col])) != nullptr) {
-        bad_col = col;
-        break;
-      }
-    if (bad) {
-      reject(at, header[bad_col], bad);
-      continue;
-    }
-    if (table.handles.find(handle) != kNone) {
-      reject(at, header[c_handle], "duplicate handle: '" + std::string(handle) + "' (the first row is kept)");
-      continue;
-    }
-    table.handles.intern(handle);
-    table.organisation.push_back(value(table.organisations, c_org));
-    table.country.push_back(value(table.countries, c_country));
-    table.region.push_back(value(table.regions, c_region));
-    table.org_type.push_back(value(table.org_types, c_type));
     ++stats.accepted;
   }
   stats.bytes = lines.bytes_consumed();

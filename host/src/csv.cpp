@@ -25,6 +25,8 @@ int scan(std::string_view s, int state) {
 
 }  // namespace
 
+bool record_continues(std::string_view line) { return scan(line, kFieldStart) == kQuoted; }
+
 bool CsvRecordReader::next(std::string_view* record, Status* status) {
   std::string_view line;
   bool too_long = false;

@@ -35,6 +35,10 @@ class CsvRecordReader {
   uint64_t first_line_ = 0;
 };
 
+// True when a record starting with `line` continues on the next line (a quoted field is still
+// open at its end), by the same rules CsvRecordReader joins lines with.
+bool record_continues(std::string_view line);
+
 // Splits one record into fields. Views point into the record or into scratch (for fields whose
 // doubled quotes had to be undone); they stay valid until scratch or the record change.
 // Returns false when a quoted field is malformed (text after its closing quote, or no closing

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "csv.hpp"
+#include "download_records.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
 #include "text.hpp"
@@ -30,14 +31,6 @@ std::string_view trim_blanks(std::string_view s) {
 }
 
 }  // namespace
-
-int32_t parse_window_day(const std::string& s, const char* what) {
-  int32_t day = 0;
-  const auto st = detail::parse_day(s, kFirstDay, kLastDay, &day);
-  if (st == DateStatus::ok && s.size() == 10) return day;
-  throw UsageError(std::string(what) + ": '" + detail::printable(s) + "' is not a YYYY-MM-DD date from 1970-01-01 to " +
-                   day_label(kLastDay));
-}
 
 bool DownloadJob::add_total(uint64_t count) {
   if (count > ~uint64_t{0} - total_) return false;
@@ -125,6 +118,151 @@ bool DownloadJob::mark(uint32_t unit, int32_t day) {
   return seen;
 }
 
+// ---- DownloadRecords: the per-row rules every download producer shares ---------------------
+
+namespace detail {
+
+DownloadRecords::DownloadRecords(ReadStats& stats, RepoTable& repos, RejectLog& rejects, bool cumulative,
+                                 size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
+                                 const ReadOptions& options, DownloadJob& job)
+    : stats_(stats),
+      repos_(repos),
+      rejects_(rejects),
+      cumulative_(cumulative),
+      batch_capacity_(batch_capacity == 0 ? 1 : batch_capacity),
+      sink_(sink),
+      job_(job),
+      min_day_(std::max(options.min_day, kFirstDay)),
+      max_day_(std::min(options.max_day, kLastDay)),
+      reject_duplicates_(options.duplicates == DuplicatePolicy::reject) {
+  batch_.clear();
+  batch_.unit.reserve(std::min<size_t>(batch_capacity_, 1u << 22));
+  batch_.month.reserve(batch_.unit.capacity());
+  batch_.count.reserve(batch_.unit.capacity());
+}
+
+void DownloadRecords::set_fields(std::string repo, std::string date, std::string count) {
+  f_repo_ = std::move(repo);
+  f_date_ = std::move(date);
+  f_count_ = std::move(count);
+}
+
+void DownloadRecords::reject(uint64_t at, const std::string& field, const std::string& reason) {
+  ++stats_.rejected;
+  rejects_.add(stats_.file, at, field, reason);
+}
+
+std::string DownloadRecords::repo_problem(std::string_view repo) {
+  if (repo.empty()) return "empty repo id";
+  if (const char* why = repo_id_problem(repo))
+    return std::string("invalid repo id: ") + why + ": '" + printable(repo) + "'";
+  return "";
+}
+
+bool DownloadRecords::check_repo(std::string_view repo, uint64_t at) {
+  std::string why = repo_problem(repo);
+  if (why.empty()) return true;
+  reject(at, f_repo_, why);
+  return false;
+}
+
+bool DownloadRecords::check_day(int32_t day, std::string_view date_text, uint64_t at) {
+  if (day >= min_day_ && day <= max_day_) return true;
+  reject(at, f_date_, date_out_of_range(date_text.empty() ? day_label(day) : date_text, min_day_, max_day_));
+  return false;
+}
+
+void DownloadRecords::flush() {
+  if (batch_.size() == 0 && batch_.wide.empty()) return;
+  sink_(batch_);
+  batch_.clear();
+}
+
+void DownloadRecords::emit(uint32_t unit, Month month, uint64_t count) {
+  if (count == 0) return;
+  if (batch_.size() + batch_.wide.size() >= batch_capacity_) flush();
+  if (count > kMaxEventCount) {
+    batch_.push_wide(unit, month, count);  // one entry whatever the count (records.hpp, WideEvent)
+  } else {
+    batch_.push(unit, month, static_cast<uint32_t>(count));
+  }
+}
+
+// Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
+void DownloadRecords::add_total(uint64_t at, uint64_t count) {
+  if (!job_.add_total(count))
+    throw InputError(stats_.file, at, f_count_, "download counts sum past 2^64-1: totals would not be exact");
+}
+
+void DownloadRecords::add(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
+                          std::string_view date_text) {
+  if (cumulative_) return add_cumulative(at, unit, repo, day, month, value, date_text);
+  // The same repo and day counted before, in this input or an earlier one of the job?
+  if (!reject_duplicates_) {
+    job_.note_day(unit, day);  // counted as it is read; how many repeated is known at the end
+  } else if (job_.seen_before(unit, day)) {
+    reject(at, f_date_, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
+    return;
+  }
+  add_total(at, value);
+  emit(unit, month, value);
+  ++stats_.accepted;
+}
+
+void DownloadRecords::add_cumulative(uint64_t at, uint32_t u, std::string_view repo, int32_t day, Month month,
+                                     uint64_t value, std::string_view date_text) {
+  // The date as written, for messages only (no allocation on the accepted path).
+  auto date = [&] { return date_text.empty() ? day_label(day) : std::string(date_text); };
+  if (u >= last_day_.size()) {
+    last_day_.resize(std::max<size_t>(u + 1, last_day_.size() * 2), kNoDay);
+    last_value_.resize(last_day_.size(), 0);
+  }
+  if (last_day_[u] != kNoDay) {
+    if (day < last_day_[u]) {
+      reject(at, f_date_, "out-of-order date: " + date() + " after " + day_label(last_day_[u]) + " for '" +
+                              std::string(repo) + "'");
+      return;
+    }
+    if (day == last_day_[u]) {
+      // The same snapshot twice is a harmless duplicate; two values for one day are an anomaly.
+      if (value != last_value_[u]) {
+        reject(at, f_count_, "conflicting snapshot: " + std::to_string(value) + " on " + date() + " for '" +
+                                 std::string(repo) + "', which already has " + std::to_string(last_value_[u]) +
+                                 " on that date");
+        return;
+      }
+      if (reject_duplicates_) {
+        reject(at, f_date_, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
+        return;
+      }
+      job_.count_duplicate();
+      ++stats_.accepted;  // contributes nothing: its difference is 0
+      return;
+    }
+    if (value < last_value_[u]) {
+      reject(at, f_count_, "decreasing cumulative counter: " + std::to_string(value) + " after " +
+                               std::to_string(last_value_[u]) + " on " + day_label(last_day_[u]) + " for '" +
+                               std::string(repo) + "'");
+      return;
+    }
+    add_total(at, value - last_value_[u]);
+    emit(u, month, value - last_value_[u]);
+  } else {
+    add_total(at, value);
+    emit(u, month, value);  // the first snapshot carries everything counted up to its date
+  }
+  last_day_[u] = day;
+  last_value_[u] = value;
+  ++stats_.accepted;
+}
+
+void DownloadRecords::finish() {
+  flush();
+  job_.settle();
+}
+
+}  // namespace detail
+
 ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
                          size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                          const ProgressFn& progress) {
@@ -155,11 +293,6 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
   const char* err = nullptr;
   const uint64_t total = src.size_hint();
   uint64_t next_progress = options.progress_every;
-
-  auto reject = [&](uint64_t line, const std::string& field, const std::string& reason) {
-    ++stats.rejected;
-    rejects.add(stats.file, line, field, reason);
-  };
 
   // --- header (or a first data row when the file has none) -------------------------------
   bool have_first = false;
@@ -220,44 +353,14 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
     if (!missing.empty())
       throw InputError(stats.file, records.first_line(), "", "downloads header lacks a column for:" + missing);
   }
-  const std::string& f_repo = header[c_repo];
-  const std::string& f_date = header[c_date];
-  const std::string& f_count = header[c_count];
-
   // --- records -----------------------------------------------------------------------------
-  EventBatch batch;
-  batch.clear();
-  batch.unit.reserve(std::min<size_t>(batch_capacity, 1u << 22));
-  batch.month.reserve(batch.unit.capacity());
-  batch.count.reserve(batch.unit.capacity());
-  auto flush = [&] {
-    if (batch.size() == 0 && batch.wide.empty()) return;
-    sink(batch);
-    batch.clear();
+  detail::DownloadRecords out(stats, repos, rejects, cumulative, batch_capacity, sink, options, job);
+  out.set_fields(header[c_repo], header[c_date], header[c_count]);
+  const std::string& f_date = out.date_field();
+  const std::string& f_count = out.count_field();
+  auto reject = [&](uint64_t line, const std::string& field, const std::string& reason) {
+    out.reject(line, field, reason);
   };
-  auto emit = [&](uint32_t u, Month m, uint64_t c) {
-    if (c == 0) return;
-    if (batch.size() + batch.wide.size() >= batch_capacity) flush();
-    if (c > kMaxEventCount) {
-      batch.push_wide(u, m, c);  // one entry whatever the count (records.hpp, WideEvent)
-    } else {
-      batch.push(u, m, static_cast<uint32_t>(c));
-    }
-  };
-  // Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
-  auto add_total = [&](uint64_t at, const std::string& field, uint64_t c) {
-    if (!job.add_total(c))
-      throw InputError(stats.file, at, field, "download counts sum past 2^64-1: totals would not be exact");
-  };
-
-  // The plausible-date window, never wider than what a u16 month can hold.
-  const int32_t min_day = std::max(options.min_day, kFirstDay);
-  const int32_t max_day = std::min(options.max_day, kLastDay);
-  const bool reject_duplicates = options.duplicates == DuplicatePolicy::reject;
-
-  // Per-repo baseline of cumulative counters: last accepted snapshot's day and value.
-  std::vector<int32_t> last_day;
-  std::vector<uint64_t> last_value;
 
   // Caches: consecutive records usually share a repo (sorted exports) or a date.
   std::string last_repo;
@@ -275,35 +378,24 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
     const std::string_view repo = trim_blanks(cells[c_repo]);
     const bool same_repo = last_unit != kNone && repo.size() == last_repo.size() &&
                            std::memcmp(repo.data(), last_repo.data(), repo.size()) == 0;
-    if (!same_repo) {  // the cached repo was validated already
-      if (repo.empty()) {
-        reject(at, f_repo, "empty repo id");
-        return;
-      }
-      if (const char* why = detail::repo_id_problem(repo)) {
-        reject(at, f_repo, std::string("invalid repo id: ") + why + ": '" + detail::printable(repo) + "'");
-        return;
-      }
-    }
+    if (!same_repo && !out.check_repo(repo, at)) return;  // the cached repo was validated already
     std::string_view date = trim_blanks(cells[c_date]);
     if (date.size() != last_date.size() || std::memcmp(date.data(), last_date.data(), date.size()) != 0 ||
         cached_day == kNoDay) {
       int32_t d = 0;
-      const DateStatus ds = detail::parse_day(date, min_day, max_day, &d);
+      const DateStatus ds = detail::parse_day(date, out.min_day(), out.max_day(), &d);
       if (ds == DateStatus::malformed) {
         reject(at, f_date, "unparseable date: '" + detail::printable(date) + "'");
         return;
       }
       if (ds == DateStatus::out_of_range) {
-        reject(at, f_date, detail::date_out_of_range(date, min_day, max_day));
+        reject(at, f_date, detail::date_out_of_range(date, out.min_day(), out.max_day()));
         return;
       }
       last_date.assign(date.data(), date.size());
       cached_day = d;
       cached_month = month_of_day(d);
     }
-    const int32_t day = cached_day;
-    const Month month = cached_month;
     uint64_t value = 0;
     const NumStatus ns = detail::parse_count(cells[c_count], &value);
     if (ns != NumStatus::ok) {
@@ -320,60 +412,7 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
       last_repo.assign(repo.data(), repo.size());
       last_unit = u;
     }
-    if (!cumulative) {
-      // The same repo and day counted before, in this file or an earlier one of the job?
-      if (!reject_duplicates) {
-        job.note_day(u, day);  // counted as it is read; how many repeated is known at the end
-      } else if (job.seen_before(u, day)) {
-        reject(at, f_date, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
-        return;
-      }
-      add_total(at, f_count, value);
-      emit(u, month, value);
-      ++stats.accepted;
-      return;
-    }
-    if (u >= last_day.size()) {
-      last_day.resize(std::max<size_t>(u + 1, last_day.size() * 2), kNoDay);
-      last_value.resize(last_day.size(), 0);
-    }
-    if (last_day[u] != kNoDay) {
-      if (day < last_day[u]) {
-        reject(at, f_date, "out-of-order date: " + std::string(date) + " after " + day_label(last_day[u]) +
-                               " for '" + std::string(repo) + "'");
-        return;
-      }
-      if (day == last_day[u]) {
-        // The same snapshot twice is a harmless duplicate; two values for one day are an anomaly.
-        if (value != last_value[u]) {
-          reject(at, f_count, "conflicting snapshot: " + std::to_string(value) + " on " + std::string(date) +
-                                  " for '" + std::string(repo) + "', which already has " +
-                                  std::to_string(last_value[u]) + " on that date");
-          return;
-        }
-        if (reject_duplicates) {
-          reject(at, f_date, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
-          return;
-        }
-        job.count_duplicate();
-        ++stats.accepted;  // contributes nothing: its difference is 0
-        return;
-      }
-      if (value < last_value[u]) {
-        reject(at, f_count, "decreasing cumulative counter: " + std::to_string(value) + " after " +
-                                std::to_string(last_value[u]) + " on " + day_label(last_day[u]) + " for '" +
-                                std::string(repo) + "'");
-        return;
-      }
-      add_total(at, f_count, value - last_value[u]);
-      emit(u, month, value - last_value[u]);
-    } else {
-      add_total(at, f_count, value);
-      emit(u, month, value);  // the first snapshot carries everything counted up to its date
-    }
-    last_day[u] = day;
-    last_value[u] = value;
-    ++stats.accepted;
+    out.add(at, u, repo, cached_day, cached_month, value, date);
   };
 
   if (headerless) {
@@ -399,8 +438,7 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
       next_progress = lines.progress_bytes() + options.progress_every;
     }
   }
-  flush();
-  job.settle();
+  out.finish();
   stats.bytes = lines.bytes_consumed();
   if (progress) progress(lines.progress_bytes(), total);
   return stats;

@@ -6,11 +6,12 @@
 #include "csv.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
+#include "table_rows.hpp"
 #include "text.hpp"
 
 namespace ecostat::host {
 
-namespace {
+namespace detail {
 
 // A decimal count of billions ("671", "3.3", "0.125") as an exact whole count: at most 9
 // decimals (1e-9 billion = 1 parameter). Returns an empty string on success, else the reason.
@@ -48,7 +49,30 @@ std::string parse_whole(std::string_view s, uint64_t* out) {
   return std::string(detail::num_status_text(st)) + " count";
 }
 
-}  // namespace
+std::string parameter_id_problem(std::string_view id) {
+  if (trim(id).empty()) return "empty id";
+  if (const char* bad = text_problem(id)) return bad;  // never let it reach the dictionaries
+  return "";
+}
+
+std::string parameter_total_problem(uint64_t total) {
+  return total == 0 ? "zero count (an unknown count is an absent row)" : "";
+}
+
+bool add_parameter_row(ParameterTable& table, std::string_view id, uint64_t total, uint64_t active,
+                       std::string* why) {
+  id = trim(id);
+  if (table.ids.find(id) != kNone) {
+    *why = "duplicate id: '" + std::string(id) + "' (the first row is kept)";
+    return false;
+  }
+  table.ids.intern(id);
+  table.total.push_back(total);
+  table.active.push_back(active);
+  return true;
+}
+
+}  // namespace detail
 
 ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rejects) {
   return read_parameters(src, table, rejects, ReadOptions{});
@@ -75,11 +99,11 @@ ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rej
     stats.bytes = lines.bytes_consumed();
     return stats;  // empty input
   }
-  const int c_id = detail::find_column(header, {"model_id", "modelid", "id", "repo", "model"});
-  const int c_total_b = detail::find_column(header, {"total_params_b", "params_b", "parameters_b", "total_b"});
-  const int c_total = detail::find_column(header, {"parameters", "total_params", "parameter_count", "safetensors_total", "total"});
-  const int c_active_b = detail::find_column(header, {"active_params_b", "active_parameters_b"});
-  const int c_active = detail::find_column(header, {"active_parameters", "active_params"});
+  const int c_id = detail::find_column(header, detail::kParameterIdColumns);
+  const int c_total_b = detail::find_column(header, detail::kParameterBillionsColumns);
+  const int c_total = detail::find_column(header, detail::kParameterWholeColumns);
+  const int c_active_b = detail::find_column(header, detail::kActiveBillionsColumns);
+  const int c_active = detail::find_column(header, detail::kActiveWholeColumns);
   if (c_id < 0)
     throw InputError(stats.file, records.first_line(), "",
                      "parameters header has no id column (model_id, modelId, id, repo or model)");
@@ -113,36 +137,29 @@ ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rej
       continue;
     }
     const std::string_view id = trim(cells[c_id]);
-    if (id.empty()) {
-      reject(at, header[c_id], "empty id");
-      continue;
-    }
-    if (const char* bad = detail::text_problem(id)) {  // never let it reach the dictionaries
-      reject(at, header[c_id], bad);
+    if (std::string why = detail::parameter_id_problem(cells[c_id]); !why.empty()) {
+      reject(at, header[c_id], why);
       continue;
     }
     uint64_t total = 0;
-    std::string why = billions ? parse_billions(cells[c_count], &total) : parse_whole(cells[c_count], &total);
-    if (why.empty() && total == 0) why = "zero count (an unknown count is an absent row)";
+    std::string why = billions ? detail::parse_billions(cells[c_count], &total) : detail::parse_whole(cells[c_count], &total);
+    if (why.empty()) why = detail::parameter_total_problem(total);
     if (!why.empty()) {
       reject(at, header[c_count], why + ": '" + detail::printable(trim(cells[c_count])) + "'");
       continue;
     }
     uint64_t active = 0;
     if (c_act >= 0 && !trim(cells[c_act]).empty()) {
-      why = act_billions ? parse_billions(cells[c_act], &active) : parse_whole(cells[c_act], &active);
+      why = act_billions ? detail::parse_billions(cells[c_act], &active) : detail::parse_whole(cells[c_act], &active);
       if (!why.empty()) {
         reject(at, header[c_act], why + ": '" + detail::printable(trim(cells[c_act])) + "'");
         continue;
       }
     }
-    if (table.ids.find(id) != kNone) {
-      reject(at, header[c_id], "duplicate id: '" + std::string(id) + "' (the first row is kept)");
+    if (!detail::add_parameter_row(table, id, total, active, &why)) {
+      reject(at, header[c_id], why);
       continue;
     }
-    table.ids.intern(id);
-    table.total.push_back(total);
-    table.active.push_back(active);
     ++stats.accepted;
   }
   stats.bytes = lines.bytes_consumed();

@@ -16,6 +16,7 @@
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
 #include "json_array.hpp"
+#include "repo_record.hpp"
 #include "text.hpp"
 
 namespace ecostat::host {
@@ -25,28 +26,10 @@ namespace {
 using json = nlohmann::json;
 using detail::trim;
 
-// Why a record is rejected: the field (may be empty) and the reason.
-struct Fail {
-  std::string field, reason;
-};
-
-struct ParentRef {
-  std::string id;
-  Relation relation;
-};
-
-// One validated record, not yet in the table.
-struct RepoRecord {
-  std::string id;
-  std::string author;  // empty: from the id prefix
-  RepoKind kind = RepoKind::model;
-  int32_t created_day = kNoDay;
-  uint64_t likes = 0, downloads = 0, all_time = 0, parameters = 0;
-  bool has_all_time = false;
-  std::optional<std::string> pipeline_tag, library;
-  std::vector<std::string> tags;
-  std::vector<ParentRef> parents;
-};
+using detail::Fail;
+using detail::ParentRef;
+using detail::RepoRecord;
+using detail::Window;
 
 // Top-level keys the reader uses; every other key's value is discarded while parsing.
 bool wanted_key(const std::string& k) {
@@ -304,137 +287,121 @@ void read_card(const json& v, ParentList* parents) {
 
 // A string field's value, checked as text (a tag decoded from a Python-repr escape may hold
 // what a JSON string cannot: a NUL byte).
-std::optional<Fail> text_field(const char* name, const std::string& value) {
+std::optional<Fail> text_field(const char* name, std::string_view value) {
   if (const char* why = detail::text_problem(value)) return Fail{name, why};
   return std::nullopt;
 }
 
-// The plausible-date window a creation date must fall in (ReadOptions::min_day, max_day).
-struct Window {
-  int32_t min_day, max_day;
-};
-
-// createdAt: an ISO date string, or epoch milliseconds (pandas' to_json default) as a JSON
-// number or a string of digits. A number is always milliseconds, never seconds.
-std::optional<Fail> read_created(const json& v, const char* name, const Window& w, int32_t* day) {
-  using detail::DateStatus;
-  int64_t ms = 0;
-  std::string text;
-  if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    const auto st = detail::parse_day(s, w.min_day, w.max_day, day);
-    if (st == DateStatus::ok) return std::nullopt;
-    // Outside the window the whole record is rejected, as for any bad field: keeping it
-    // without its date would change the creation-year figures silently.
-    if (st == DateStatus::out_of_range) return Fail{name, detail::date_out_of_range(s, w.min_day, w.max_day)};
-    if (!detail::parse_epoch_ms(s, &ms)) return Fail{name, "unparseable date: '" + detail::printable(s) + "'"};
-    text = s;
-  } else if (v.is_number_integer() && !v.is_number_unsigned()) {
-    ms = v.get<int64_t>();
-    text = v.dump();
-  } else if (v.is_number()) {  // unsigned, or a float (floored to the millisecond)
-    const double d = v.get<double>();
-    text = v.dump();
-    if (!(d > -9.2e18 && d < 9.2e18)) return Fail{name, "date out of range: '" + text + "' as epoch milliseconds"};
-    ms = v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : static_cast<int64_t>(std::floor(d));
-  } else {
-    return Fail{name, std::string("wrong type: ") + v.type_name() + ", expected a date string or epoch milliseconds"};
-  }
-  if (detail::day_from_epoch_ms(ms, w.min_day, w.max_day, day) == DateStatus::ok) return std::nullopt;
-  return Fail{name, detail::epoch_ms_out_of_range(text, ms, w.min_day, w.max_day)};
+Fail wrong_type(const char* name, const json& v, const char* expected) {
+  return Fail{name, std::string("wrong type: ") + v.type_name() + ", expected " + expected};
 }
 
-std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord* rec) {
-  if (!j.is_object()) return Fail{"", std::string("not a JSON object: ") + j.type_name()};
-  const char* name = nullptr;
+}  // namespace
 
-  const json* v = field(j, {"id", "modelId", "model_id"}, &name);
-  if (!v) return Fail{"id", "missing id"};
-  if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
-  rec->id = v->get<std::string>();
-  if (rec->id.empty()) return Fail{name, "empty id"};
-  if (const char* why = detail::repo_id_problem(rec->id)) return Fail{name, std::string("invalid id: ") + why};
+// ---- Field rules shared by every repository producer (repo_record.hpp).
 
-  if ((v = field(j, {"author"}, &name))) {
-    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
-    rec->author = v->get<std::string>();
-    if (auto f = text_field(name, rec->author)) return f;
+namespace detail {
+
+std::optional<Fail> set_repo_id(std::string_view id, const char* name, RepoRecord* rec) {
+  if (id.empty()) return Fail{name, "empty id"};
+  if (const char* why = repo_id_problem(id)) return Fail{name, std::string("invalid id: ") + why};
+  rec->id.assign(id.data(), id.size());
+  return std::nullopt;
+}
+
+std::optional<Fail> set_author(std::string_view author, const char* name, RepoRecord* rec) {
+  if (auto f = text_field(name, author)) return f;
+  rec->author.assign(author.data(), author.size());
+  return std::nullopt;
+}
+
+std::optional<Fail> set_kind(std::string_view kind, const char* name, RepoRecord* rec) {
+  bool ok = false;
+  rec->kind = parse_repo_kind(std::string(kind), &ok);
+  if (!ok) return Fail{name, "unknown repository kind: '" + std::string(kind) + "'"};
+  return std::nullopt;
+}
+
+// createdAt: an ISO date string, or epoch milliseconds (pandas' to_json default) as a number or
+// a string of digits. A number is always milliseconds, never seconds.
+std::optional<Fail> set_created_text(std::string_view s, const char* name, const Window& w, RepoRecord* rec) {
+  const auto st = parse_day(s, w.min_day, w.max_day, &rec->created_day);
+  if (st == DateStatus::ok) return std::nullopt;
+  // Outside the window the whole record is rejected, as for any bad field: keeping it
+  // without its date would change the creation-year figures silently.
+  if (st == DateStatus::out_of_range) return Fail{name, date_out_of_range(s, w.min_day, w.max_day)};
+  int64_t ms = 0;
+  if (!parse_epoch_ms(s, &ms)) return Fail{name, "unparseable date: '" + printable(s) + "'"};
+  return set_created_epoch_ms(ms, s, name, w, rec);
+}
+
+std::optional<Fail> set_created_epoch_ms(int64_t ms, std::string_view text, const char* name, const Window& w,
+                                         RepoRecord* rec) {
+  if (day_from_epoch_ms(ms, w.min_day, w.max_day, &rec->created_day) == DateStatus::ok) return std::nullopt;
+  return Fail{name, epoch_ms_out_of_range(text, ms, w.min_day, w.max_day)};
+}
+
+std::optional<Fail> set_created_day(int32_t day, const char* name, const Window& w, RepoRecord* rec) {
+  if (day < w.min_day || day > w.max_day) return Fail{name, date_out_of_range(day_label(day), w.min_day, w.max_day)};
+  rec->created_day = day;
+  return std::nullopt;
+}
+
+std::optional<Fail> set_optional_text(std::string_view text, const char* name, std::optional<std::string>* out) {
+  if (text.empty()) return std::nullopt;
+  if (auto f = text_field(name, text)) return f;
+  *out = std::string(text);
+  return std::nullopt;
+}
+
+std::optional<Fail> set_tags(std::vector<std::string> tags, const char* name, RepoRecord* rec) {
+  for (const auto& t : tags)
+    if (auto f = text_field(name, t)) return f;
+  rec->tags = std::move(tags);
+  dedup_tags(&rec->tags);  // a tag listed twice counts once
+  return std::nullopt;
+}
+
+// Tags as one string: a Python-repr list, JSON text (with escapes the repr parser does not
+// take), or one tag.
+std::optional<Fail> set_tags_text(std::string_view text, const char* name, RepoRecord* rec) {
+  const std::string_view s = trim(text);
+  std::vector<std::string> tags;
+  if (!s.empty() && s.front() == '[') {
+    if (!parse_python_string_list(s, &tags) && !json_string_list(s, &tags)) return Fail{name, "unparseable tag list"};
+  } else if (!s.empty()) {
+    tags.emplace_back(s);
   }
-  if ((v = field(j, {"kind", "repoType", "repo_type", "type"}, &name))) {
-    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
-    bool ok = false;
-    rec->kind = parse_repo_kind(v->get<std::string>(), &ok);
-    if (!ok) return Fail{name, "unknown repository kind: '" + v->get<std::string>() + "'"};
-  }
-  if ((v = field(j, {"createdAt", "created_at"}, &name)))
-    if (auto f = read_created(*v, name, window, &rec->created_day)) return f;
+  return set_tags(std::move(tags), name, rec);
+}
+
+std::optional<Fail> set_safetensors(const json& value, const char* name, RepoRecord* rec) {
+  json from_text;
+  const json* v = &value;
+  if (auto f = unwrap_json_text(v, name, &from_text)) return f;
+  if (!v) return std::nullopt;
+  if (!v->is_object()) return wrong_type(name, *v, "an object");
+  auto t = v->find("total");
   std::string why;
-  if ((v = field(j, {"likes"}, &name)) && !json_u64(*v, &rec->likes, &why)) return Fail{name, "bad count: " + why};
-  if ((v = field(j, {"downloads"}, &name)) && !json_u64(*v, &rec->downloads, &why))
-    return Fail{name, "bad count: " + why};
-  if ((v = field(j, {"downloadsAllTime", "downloads_all_time"}, &name))) {
-    if (!json_u64(*v, &rec->all_time, &why)) return Fail{name, "bad count: " + why};
-    rec->has_all_time = true;
-  }
-  if ((v = field(j, {"pipeline_tag", "pipelineTag"}, &name))) {
-    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
-    if (!v->get_ref<const std::string&>().empty()) rec->pipeline_tag = v->get<std::string>();
-    if (rec->pipeline_tag)
-      if (auto f = text_field(name, *rec->pipeline_tag)) return f;
-  }
-  if ((v = field(j, {"library_name", "libraryName"}, &name))) {
-    if (!v->is_string()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a string"};
-    if (!v->get_ref<const std::string&>().empty()) rec->library = v->get<std::string>();
-    if (rec->library)
-      if (auto f = text_field(name, *rec->library)) return f;
-  }
+  if (t != v->end() && !t->is_null() && !json_u64(*t, &rec->parameters, &why))
+    return Fail{"safetensors.total", "bad count: " + why};
+  return std::nullopt;
+}
+
+// Base models. Three sources, each in listed order: `baseModels` (the Hub's resolved
+// lineage), `base_model:` tags (also resolved by the Hub) and the card's `base_model` (what
+// the author wrote). The first source that names any parent decides the parents and their
+// order; the others only supply a relation for a parent it left unknown. (A card may list a
+// parent the Hub did not resolve: the real lineage extract has one such record.)
+std::optional<Fail> set_parents(const json* base_models, const char* base_name, const json* card,
+                                const char* card_name, RepoRecord* rec) {
   json from_text;  // a nested field given as JSON text, parsed
-  if ((v = field(j, {"safetensors"}, &name))) {
-    if (auto f = unwrap_json_text(v, name, &from_text)) return f;
-  }
-  if (v) {
-    if (!v->is_object()) return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected an object"};
-    auto t = v->find("total");
-    if (t != v->end() && !t->is_null() && !json_u64(*t, &rec->parameters, &why))
-      return Fail{"safetensors.total", "bad count: " + why};
-  }
-
-  // Tags: a JSON list of strings, or a string holding a Python-repr list, or one tag.
-  if ((v = field(j, {"tags"}, &name))) {
-    if (v->is_array()) {
-      rec->tags.reserve(v->size());
-      for (const auto& t : *v) {
-        if (!t.is_string()) return Fail{name, "wrong type: expected a list of strings"};
-        rec->tags.push_back(t.get<std::string>());
-      }
-    } else if (v->is_string()) {
-      std::string_view s = trim(v->get_ref<const std::string&>());
-      if (!s.empty() && s.front() == '[') {
-        // A Python repr list, or JSON text (with escapes the repr parser does not take).
-        if (!detail::parse_python_string_list(s, &rec->tags) && !json_string_list(s, &rec->tags))
-          return Fail{name, "unparseable tag list"};
-      } else if (!s.empty()) {
-        rec->tags.emplace_back(s);
-      }
-    } else {
-      return Fail{name, std::string("wrong type: ") + v->type_name() + ", expected a list of strings"};
-    }
-    for (const auto& t : rec->tags)
-      if (auto f = text_field(name, t)) return f;
-    dedup_tags(&rec->tags);  // a tag listed twice counts once
-  }
-
-  // Base models. Three sources, each in listed order: `baseModels` (the Hub's resolved
-  // lineage), `base_model:` tags (also resolved by the Hub) and the card's `base_model` (what
-  // the author wrote). The first source that names any parent decides the parents and their
-  // order; the others only supply a relation for a parent it left unknown. (A card may list a
-  // parent the Hub did not resolve: the real lineage extract has one such record.)
   std::vector<ParentRef> from_base_models, from_tags, from_card;
-  if ((v = field(j, {"baseModels", "base_models"}, &name))) {
-    if (auto f = unwrap_json_text(v, name, &from_text)) return f;
+  if (const json* v = base_models) {
+    if (auto f = unwrap_json_text(v, base_name, &from_text)) return f;
     ParentList list(&from_base_models);
     if (v)
-      if (auto f = read_base_models(*v, name, &list)) return f;
+      if (auto f = read_base_models(*v, base_name, &list)) return f;
   }
   {
     ParentList list(&from_tags);
@@ -451,12 +418,12 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
       }
     }
   }
-  if ((v = field(j, {"card_data", "cardData"}, &name))) {
+  if (const json* v = card) {
     // A string is the card's YAML text, unless it opens with '{': then it is the card data
     // object as JSON text.
     if (v->is_string() && !trim(v->get_ref<const std::string&>()).empty() &&
         trim(v->get_ref<const std::string&>()).front() == '{')
-      if (auto f = unwrap_json_text(v, name, &from_text)) return f;
+      if (auto f = unwrap_json_text(v, card_name, &from_text)) return f;
     ParentList list(&from_card);
     if (v) read_card(*v, &list);
   }
@@ -476,32 +443,96 @@ std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord*
   return std::nullopt;
 }
 
+}  // namespace detail
+
+namespace {
+
+// One JSON record, field by field through the shared rules.
+std::optional<Fail> read_record(const json& j, const Window& window, RepoRecord* rec) {
+  if (!j.is_object()) return Fail{"", std::string("not a JSON object: ") + j.type_name()};
+  const char* name = nullptr;
+
+  const json* v = field(j, {"id", "modelId", "model_id"}, &name);
+  if (!v) return Fail{"id", "missing id"};
+  if (!v->is_string()) return wrong_type(name, *v, "a string");
+  if (auto f = detail::set_repo_id(v->get_ref<const std::string&>(), name, rec)) return f;
+
+  if ((v = field(j, {"author"}, &name))) {
+    if (!v->is_string()) return wrong_type(name, *v, "a string");
+    if (auto f = detail::set_author(v->get_ref<const std::string&>(), name, rec)) return f;
+  }
+  if ((v = field(j, {"kind", "repoType", "repo_type", "type"}, &name))) {
+    if (!v->is_string()) return wrong_type(name, *v, "a string");
+    if (auto f = detail::set_kind(v->get_ref<const std::string&>(), name, rec)) return f;
+  }
+  if ((v = field(j, {"createdAt", "created_at"}, &name))) {
+    if (v->is_string()) {
+      if (auto f = detail::set_created_text(v->get_ref<const std::string&>(), name, window, rec)) return f;
+    } else if (v->is_number_integer() && !v->is_number_unsigned()) {
+      if (auto f = detail::set_created_epoch_ms(v->get<int64_t>(), v->dump(), name, window, rec)) return f;
+    } else if (v->is_number()) {  // unsigned, or a float (floored to the millisecond)
+      const double d = v->get<double>();
+      const std::string text = v->dump();
+      if (!(d > -9.2e18 && d < 9.2e18)) return Fail{name, "date out of range: '" + text + "' as epoch milliseconds"};
+      const int64_t ms =
+          v->is_number_unsigned() ? static_cast<int64_t>(v->get<uint64_t>()) : static_cast<int64_t>(std::floor(d));
+      if (auto f = detail::set_created_epoch_ms(ms, text, name, window, rec)) return f;
+    } else {
+      return wrong_type(name, *v, "a date string or epoch milliseconds");
+    }
+  }
+  std::string why;
+  if ((v = field(j, {"likes"}, &name)) && !json_u64(*v, &rec->likes, &why)) return Fail{name, "bad count: " + why};
+  if ((v = field(j, {"downloads"}, &name)) && !json_u64(*v, &rec->downloads, &why))
+    return Fail{name, "bad count: " + why};
+  if ((v = field(j, {"downloadsAllTime", "downloads_all_time"}, &name))) {
+    if (!json_u64(*v, &rec->all_time, &why)) return Fail{name, "bad count: " + why};
+    rec->has_all_time = true;
+  }
+  if ((v = field(j, {"pipeline_tag", "pipelineTag"}, &name))) {
+    if (!v->is_string()) return wrong_type(name, *v, "a string");
+    if (auto f = detail::set_optional_text(v->get_ref<const std::string&>(), name, &rec->pipeline_tag)) return f;
+  }
+  if ((v = field(j, {"library_name", "libraryName"}, &name))) {
+    if (!v->is_string()) return wrong_type(name, *v, "a string");
+    if (auto f = detail::set_optional_text(v->get_ref<const std::string&>(), name, &rec->library)) return f;
+  }
+  if ((v = field(j, {"safetensors"}, &name)))
+    if (auto f = detail::set_safetensors(*v, name, rec)) return f;
+
+  // Tags: a JSON list of strings, or a string holding a Python-repr list, or one tag.
+  if ((v = field(j, {"tags"}, &name))) {
+    if (v->is_array()) {
+      std::vector<std::string> tags;
+      tags.reserve(v->size());
+      for (const auto& t : *v) {
+        if (!t.is_string()) return Fail{name, "wrong type: expected a list of strings"};
+        tags.push_back(t.get<std::string>());
+      }
+      if (auto f = detail::set_tags(std::move(tags), name, rec)) return f;
+    } else if (v->is_string()) {
+      if (auto f = detail::set_tags_text(v->get_ref<const std::string&>(), name, rec)) return f;
+    } else {
+      return wrong_type(name, *v, "a list of strings");
+    }
+  }
+
+  const char* base_name = nullptr;
+  const char* card_name = nullptr;
+  const json* base_models = field(j, {"baseModels", "base_models"}, &base_name);
+  const json* card = field(j, {"card_data", "cardData"}, &card_name);
+  return detail::set_parents(base_models, base_name, card, card_name, rec);
+}
+
+// JSON text to records: parses each record (keeping only the keys the reader uses) and hands
+// it to the table writer.
 class RepoReader {
  public:
   RepoReader(RepoTable& repos, RejectLog& rejects, ReadStats& stats, const ReadOptions& options)
-      : repos_(repos),
-        rejects_(rejects),
-        stats_(stats),
-        window_{std::max(options.min_day, kFirstDay), std::min(options.max_day, kLastDay)} {
-    // Records read before (an earlier file of the job) count towards the same sums.
-    for (uint32_t u = 0; u < repos_.size(); ++u) {
-      sum_30d_ += repos_.downloads_30d[u];  // within u64: each file kept it so
-      sum_all_time_ += repos_.downloads_all_time[u];
-    }
-  }
-  // When a strict RejectLog throws mid-file, the rows filled so far still get their tags.
-  ~RepoReader() {
-    try {
-      finish();
-    } catch (...) {
-    }
-  }
-  RepoReader(const RepoReader&) = delete;
-  RepoReader& operator=(const RepoReader&) = delete;
+      : writer_(repos, rejects, stats, options) {}
 
   void reject(uint64_t line, const std::string& field, const std::string& reason) {
-    ++stats_.rejected;
-    rejects_.add(stats_.file, line, field, reason);
+    writer_.reject(line, field, reason);
   }
 
   void record(std::string_view text, uint64_t line) {
@@ -523,116 +554,149 @@ class RepoReader {
       return;
     }
     RepoRecord rec;
-    if (auto f = read_record(j, window_, &rec)) {
+    if (auto f = read_record(j, writer_.window(), &rec)) {
       reject(line, f->field, f->reason);
       return;
     }
-    const uint32_t existing = repos_.ids.find(rec.id);
-    if (existing != kNone && !repos_.placeholder[existing]) {
-      reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
-      return;
-    }
-    add_to_sum(&sum_30d_, rec.downloads, line, "downloads");
-    add_to_sum(&sum_all_time_, rec.all_time, line, "downloads_all_time");
-    commit(rec, existing);
-    ++stats_.accepted;
+    writer_.add(rec, line);
   }
 
-  // Rebuilds the tag CSR when rows that existed before (placeholders) received tags.
-  void finish() {
-    if (late_tags_.empty()) return;
-    std::vector<uint32_t> offsets{0}, ids;
-    offsets.reserve(repos_.size() + 1);
-    ids.reserve(repos_.tag_ids.size() + late_count_);
-    size_t next = 0;
-    for (uint32_t u = 0; u < repos_.size(); ++u) {
-      if (next < late_tags_.size() && late_tags_[next].first == u) {
-        ids.insert(ids.end(), late_tags_[next].second.begin(), late_tags_[next].second.end());
-        ++next;
-      } else {
-        ids.insert(ids.end(), repos_.tag_ids.begin() + repos_.tag_offsets[u],
-                   repos_.tag_ids.begin() + repos_.tag_offsets[u + 1]);
-      }
-      offsets.push_back(static_cast<uint32_t>(ids.size()));
-    }
-    repos_.tag_offsets.swap(offsets);
-    repos_.tag_ids.swap(ids);
-    late_tags_.clear();
-  }
+  void finish() { writer_.finish(); }
 
  private:
-  // Sums over all records must stay exact in u64 (every total the engine forms is a subset sum).
-  void add_to_sum(uint64_t* sum, uint64_t value, uint64_t line, const char* field) {
-    if (value > ~uint64_t{0} - *sum)
-      throw InputError(stats_.file, line, field, "download counts sum past 2^64-1: totals would not be exact");
-    *sum += value;
-  }
-
-  void commit(const RepoRecord& rec, uint32_t existing) {
-    RepoTable& t = repos_;
-    uint32_t u;
-    bool late = false;
-    if (existing == kNone) {
-      u = t.ids.intern(rec.id);
-      t.push_defaults();
-    } else {
-      u = existing;  // a placeholder (named before as a parent or by downloads) gets its record
-      late = true;
-    }
-    t.placeholder[u] = 0;
-    t.in_downloads_only[u] = 0;
-    if (!rec.author.empty()) {
-      t.author[u] = t.authors.intern(rec.author);
-    } else {
-      const size_t slash = rec.id.find('/');
-      t.author[u] = (slash != std::string::npos && slash > 0) ? t.authors.intern(std::string_view(rec.id).substr(0, slash)) : kNone;
-    }
-    t.kind[u] = rec.kind;
-    t.created_day[u] = rec.created_day;
-    t.likes[u] = rec.likes;
-    t.downloads_30d[u] = rec.downloads;
-    t.downloads_all_time[u] = rec.all_time;
-    t.has_all_time[u] = rec.has_all_time ? 1 : 0;
-    t.parameters[u] = rec.parameters;
-    t.pipeline_tag[u] = rec.pipeline_tag ? t.pipeline_tags.intern(*rec.pipeline_tag) : kNone;
-    t.library[u] = rec.library ? t.libraries.intern(*rec.library) : kNone;
-    if (!late) {
-      // u is the last row: its tags go at the end of the CSR.
-      for (const auto& tag : rec.tags) t.tag_ids.push_back(t.tags.intern(tag));
-      t.tag_offsets[u + 1] = static_cast<uint32_t>(t.tag_ids.size());
-    } else if (!rec.tags.empty()) {
-      std::vector<uint32_t> ids;
-      ids.reserve(rec.tags.size());
-      for (const auto& tag : rec.tags) ids.push_back(t.tags.intern(tag));
-      late_count_ += ids.size();
-      insert_late(u, std::move(ids));
-    }
-    // Parents after the row's tags: a new placeholder row appends after u.
-    for (size_t i = 0; i < rec.parents.size(); ++i) {
-      const uint32_t p = t.ensure(rec.parents[i].id, false);
-      t.edges.push_back(BaseEdge{u, p, rec.parents[i].relation, static_cast<uint16_t>(i)});
-    }
-  }
-
-  void insert_late(uint32_t u, std::vector<uint32_t> ids) {
-    // Kept sorted by unit; records usually fill placeholders in increasing order.
-    auto pos = late_tags_.end();
-    while (pos != late_tags_.begin() && (pos - 1)->first > u) --pos;
-    late_tags_.insert(pos, {u, std::move(ids)});
-  }
-
-  RepoTable& repos_;
-  RejectLog& rejects_;
-  ReadStats& stats_;
-  const Window window_;
-  uint64_t sum_30d_ = 0, sum_all_time_ = 0;
-  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> late_tags_;
-  size_t late_count_ = 0;
+  detail::RepoTableWriter writer_;
   const json::parser_callback_t filter_ = [](int depth, json::parse_event_t ev, json& parsed) {
     if (depth == 1 && ev == json::parse_event_t::key) return wanted_key(parsed.get_ref<const std::string&>());
     return true;
   };
 };
+
+}  // namespace
+
+// ---- RepoTableWriter (repo_record.hpp)
+
+namespace detail {
+
+RepoTableWriter::RepoTableWriter(RepoTable& repos, RejectLog& rejects, ReadStats& stats, const ReadOptions& options)
+    : repos_(repos),
+      rejects_(rejects),
+      stats_(stats),
+      window_{std::max(options.min_day, kFirstDay), std::min(options.max_day, kLastDay)} {
+  // Records read before (an earlier input of the job) count towards the same sums.
+  for (uint32_t u = 0; u < repos_.size(); ++u) {
+    sum_30d_ += repos_.downloads_30d[u];  // within u64: each input kept it so
+    sum_all_time_ += repos_.downloads_all_time[u];
+  }
+}
+
+RepoTableWriter::~RepoTableWriter() {
+  try {
+    finish();
+  } catch (...) {
+  }
+}
+
+void RepoTableWriter::reject(uint64_t line, const std::string& field, const std::string& reason) {
+  ++stats_.rejected;
+  rejects_.add(stats_.file, line, field, reason);
+}
+
+void RepoTableWriter::add(const RepoRecord& rec, uint64_t line) {
+  const uint32_t existing = repos_.ids.find(rec.id);
+  if (existing != kNone && !repos_.placeholder[existing]) {
+    reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
+    return;
+  }
+  add_to_sum(&sum_30d_, rec.downloads, line, "downloads");
+  add_to_sum(&sum_all_time_, rec.all_time, line, "downloads_all_time");
+  commit(rec, existing);
+  ++stats_.accepted;
+}
+
+void RepoTableWriter::finish() {
+  if (late_tags_.empty()) return;
+  std::vector<uint32_t> offsets{0}, ids;
+  offsets.reserve(repos_.size() + 1);
+  ids.reserve(repos_.tag_ids.size() + late_count_);
+  size_t next = 0;
+  for (uint32_t u = 0; u < repos_.size(); ++u) {
+    if (next < late_tags_.size() && late_tags_[next].first == u) {
+      ids.insert(ids.end(), late_tags_[next].second.begin(), late_tags_[next].second.end());
+      ++next;
+    } else {
+      ids.insert(ids.end(), repos_.tag_ids.begin() + repos_.tag_offsets[u],
+                 repos_.tag_ids.begin() + repos_.tag_offsets[u + 1]);
+    }
+    offsets.push_back(static_cast<uint32_t>(ids.size()));
+  }
+  repos_.tag_offsets.swap(offsets);
+  repos_.tag_ids.swap(ids);
+  late_tags_.clear();
+}
+
+// Sums over all records must stay exact in u64 (every total the engine forms is a subset sum).
+void RepoTableWriter::add_to_sum(uint64_t* sum, uint64_t value, uint64_t line, const char* field) {
+  if (value > ~uint64_t{0} - *sum)
+    throw InputError(stats_.file, line, field, "download counts sum past 2^64-1: totals would not be exact");
+  *sum += value;
+}
+
+void RepoTableWriter::commit(const RepoRecord& rec, uint32_t existing) {
+  RepoTable& t = repos_;
+  uint32_t u;
+  bool late = false;
+  if (existing == kNone) {
+    u = t.ids.intern(rec.id);
+    t.push_defaults();
+  } else {
+    u = existing;  // a placeholder (named before as a parent or by downloads) gets its record
+    late = true;
+  }
+  t.placeholder[u] = 0;
+  t.in_downloads_only[u] = 0;
+  if (!rec.author.empty()) {
+    t.author[u] = t.authors.intern(rec.author);
+  } else {
+    const size_t slash = rec.id.find('/');
+    t.author[u] = (slash != std::string::npos && slash > 0) ? t.authors.intern(std::string_view(rec.id).substr(0, slash)) : kNone;
+  }
+  t.kind[u] = rec.kind;
+  t.created_day[u] = rec.created_day;
+  t.likes[u] = rec.likes;
+  t.downloads_30d[u] = rec.downloads;
+  t.downloads_all_time[u] = rec.all_time;
+  t.has_all_time[u] = rec.has_all_time ? 1 : 0;
+  t.parameters[u] = rec.parameters;
+  t.pipeline_tag[u] = rec.pipeline_tag ? t.pipeline_tags.intern(*rec.pipeline_tag) : kNone;
+  t.library[u] = rec.library ? t.libraries.intern(*rec.library) : kNone;
+  if (!late) {
+    // u is the last row: its tags go at the end of the CSR.
+    for (const auto& tag : rec.tags) t.tag_ids.push_back(t.tags.intern(tag));
+    t.tag_offsets[u + 1] = static_cast<uint32_t>(t.tag_ids.size());
+  } else if (!rec.tags.empty()) {
+    std::vector<uint32_t> ids;
+    ids.reserve(rec.tags.size());
+    for (const auto& tag : rec.tags) ids.push_back(t.tags.intern(tag));
+    late_count_ += ids.size();
+    insert_late(u, std::move(ids));
+  }
+  // Parents after the row's tags: a new placeholder row appends after u.
+  for (size_t i = 0; i < rec.parents.size(); ++i) {
+    const uint32_t p = t.ensure(rec.parents[i].id, false);
+    t.edges.push_back(BaseEdge{u, p, rec.parents[i].relation, static_cast<uint16_t>(i)});
+  }
+}
+
+void RepoTableWriter::insert_late(uint32_t u, std::vector<uint32_t> ids) {
+  // Kept sorted by unit; records usually fill placeholders in increasing order.
+  auto pos = late_tags_.end();
+  while (pos != late_tags_.begin() && (pos - 1)->first > u) --pos;
+  late_tags_.insert(pos, {u, std::move(ids)});
+}
+
+}  // namespace detail
+
+namespace {
 
 std::string_view strip_bom(std::string_view s) {
   if (s.size() >= 3 && std::memcmp(s.data(), "\xEF\xBB\xBF", 3) == 0) s.remove_prefix(3);

@@ -12,6 +12,7 @@
 
 #include "decompress.hpp"
 #include "ecostat/errors.hpp"
+#include "ecostat/host/parquet.hpp"
 
 namespace ecostat::host {
 
@@ -139,6 +140,21 @@ const char* format_name(InputFormat f) {
   return "unknown";
 }
 
+bool is_parquet_file(const std::string& path) {
+  if (path == "-") return false;
+  int fd;
+  do {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return false;
+  struct stat st {};
+  char magic[4];
+  const bool parquet = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::pread(fd, magic, sizeof magic, 0) == sizeof magic &&
+                       sniff_format(std::string_view(magic, sizeof magic)) == InputFormat::parquet;
+  ::close(fd);
+  return parquet;
+}
+
 namespace {
 
 constexpr size_t kSniffBytes = 8;
@@ -162,7 +178,9 @@ std::string read_head(ByteSource& src) {
   std::string why = std::string("a ") + format_name(f) + " file" + (inside_compressed ? " inside compressed data" : "") +
                     ", not JSON Lines or CSV text";
   if (f == InputFormat::parquet)
-    why += ": Parquet input needs a build with ECOSTAT_PARQUET (not built in, or this input cannot take it)";
+    why += parquet_supported() ? ": Parquet is read from a file path given as repositories or downloads, not from "
+                                 "standard input, compressed data or this input"
+                               : std::string(": ") + kParquetNotBuilt;
   else if (f == InputFormat::arrow_ipc)
     why += ": Arrow IPC files are not read; give Parquet, or pass Arrow data through the library API";
   else if (f == InputFormat::gzip || f == InputFormat::zstd)

@@ -11,6 +11,7 @@
 
 #include "ecostat/backend.hpp"
 #include "memory.hpp"
+#include "policy.hpp"
 #include "wire.hpp"
 
 namespace ecostat {
@@ -25,6 +26,7 @@ class Context {
   void activate() const;  // makes this device current for the calling thread
   int device() const { return device_; }
   const DeviceProps& props() const { return props_; }
+  const TuningPolicy& policy() const { return select_policy(props_); }  // this device's row (policy.hpp)
   stream_t stream() const { return stream_.get(); }
   // CUB / rocPRIM temporary storage, grow-only; valid until the next call. Never null (a null
   // pointer asks the primitive for its size only).
@@ -64,10 +66,10 @@ enum class GroupByVariant { atomic, hot_slot, hot_hash };
 
 struct GroupByOptions {
   GroupByVariant variant = GroupByVariant::hot_hash;
-  uint32_t hot_keys = 8192;      // H: keys kept in shared memory (hot_slot: <= 32768)
+  uint32_t hot_keys = 0;         // H: keys kept in shared memory (hot_slot: <= 32768); 0 = the policy's
   uint32_t table_slots = 0;      // hot_hash: slots, a power of two > H; 0 = 2 H rounded up
   uint32_t sample_stride = 256;
-  int block_threads = 1024;
+  int block_threads = 0;         // 0 = the policy's (policy.hpp: per target and shared memory)
 };
 
 class DenseGroupBy {
@@ -113,7 +115,8 @@ struct DeviceTables {  // finish_device's output, device-resident, GroupMonthTab
 class DeviceAccumulator final : public EventAccumulator {
  public:
   static constexpr int kRing = 3;
-  static constexpr uint32_t kChunkEvents = 1u << 23;  // events per chunk (ECOSTAT_DEVICE_CHUNK_EVENTS overrides)
+  // The largest chunk (events); the policy's chunk_events is used, ECOSTAT_DEVICE_CHUNK_EVENTS overrides.
+  static constexpr uint32_t kChunkEvents = 1u << 23;
 
   explicit DeviceAccumulator(std::shared_ptr<Context> ctx);
   ~DeviceAccumulator() override;
@@ -141,6 +144,10 @@ class DeviceAccumulator final : public EventAccumulator {
     Event copied, consumed;
   };
   void reserve(uint32_t unit_bound, Month lo, Month hi);
+  void grow_units(uint32_t unit_bound);
+  void add_months(uint32_t first, uint32_t end);
+  void publish_slab_pointers();
+  void reserve_ring(size_t chunks, size_t events);
   wire::Chunk pack(const EventBatch& b, size_t off, size_t len, Slot& slot);
   void enqueue(const wire::Chunk& c, Slot& slot, bool copy);
   void launch_accumulate(const wire::Chunk& c, const uint8_t* dev_data);

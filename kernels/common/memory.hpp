@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <exception>
 #include <functional>
 #include <mutex>
@@ -19,15 +21,56 @@
 namespace ecostat {
 namespace ECOSTAT_DEV_NS {
 
+// The device memory this process holds through DeviceMemory (every device allocation of the
+// backend goes through it), and the cap ECOSTAT_DEVICE_MEMORY_LIMIT puts on it (bytes; a K, M
+// or G suffix multiplies by 2^10, 2^20, 2^30; unset or 0: no cap). The cap is read at every
+// allocation, so tests can set it between calls; it is how "the device is full" is tested
+// without a full device.
+struct DeviceMemoryBudget {
+  static std::atomic<size_t>& held() {
+    static std::atomic<size_t> b{0};
+    return b;
+  }
+  static size_t limit() {
+    const char* e = std::getenv("ECOSTAT_DEVICE_MEMORY_LIMIT");
+    if (!e || !*e) return 0;
+    char* end = nullptr;
+    size_t v = std::strtoull(e, &end, 10);
+    if (end && (*end == 'K' || *end == 'k')) v <<= 10;
+    if (end && (*end == 'M' || *end == 'm')) v <<= 20;
+    if (end && (*end == 'G' || *end == 'g')) v <<= 30;
+    return v;
+  }
+};
+
+// An allocation that failed, or would pass the cap, throws ecostat::DeviceError saying what
+// was asked, what this process holds and what the device (or the cap) leaves free.
+[[noreturn]] inline void throw_out_of_memory(size_t asked, size_t limit, const char* file, int line) {
+  size_t free_b = 0, total_b = 0;
+  const bool known = mem_get_info(&free_b, &total_b) == kSuccess;
+  (void)get_last_error();
+  std::string m = "out of device memory: asked " + std::to_string(asked) + " bytes, this process holds " +
+                  std::to_string(DeviceMemoryBudget::held().load()) + " bytes";
+  if (limit) m += " of ECOSTAT_DEVICE_MEMORY_LIMIT=" + std::to_string(limit);
+  if (known) m += "; the device reports " + std::to_string(free_b) + " of " + std::to_string(total_b) + " bytes free";
+  throw DeviceError(ECOSTAT_DEV_BACKEND, ECOSTAT_DEV_API_PREFIX "Malloc", file, line, m);
+}
+
 // Where an OwnedArray's memory comes from: device memory, or page-locked host memory (what the
 // copy engines read at full speed). Each checks its own call, so errors name it.
 struct DeviceMemory {
   static void* allocate(size_t bytes) {
+    const size_t limit = DeviceMemoryBudget::limit();
+    if (limit && DeviceMemoryBudget::held().load() + bytes > limit) throw_out_of_memory(bytes, limit, __FILE__, __LINE__);
     void* p = nullptr;
-    ECOSTAT_CHECK(dev_malloc(&p, bytes));
+    if (dev_malloc(&p, bytes) != kSuccess) throw_out_of_memory(bytes, limit, __FILE__, __LINE__);
+    DeviceMemoryBudget::held() += bytes;
     return p;
   }
-  static void release(void* p) noexcept { (void)dev_free(p); }
+  static void release(void* p, size_t bytes) noexcept {
+    (void)dev_free(p);
+    DeviceMemoryBudget::held() -= bytes;
+  }
 };
 struct PinnedHostMemory {
   static void* allocate(size_t bytes) {
@@ -35,7 +78,7 @@ struct PinnedHostMemory {
     ECOSTAT_CHECK(host_alloc_pinned(&p, bytes));
     return p;
   }
-  static void release(void* p) noexcept { (void)host_free_pinned(p); }
+  static void release(void* p, size_t) noexcept { (void)host_free_pinned(p); }
 };
 
 // Memory that only grows. reserve_discard(n) keeps the old contents only when no
@@ -69,7 +112,7 @@ class OwnedArray {
   void release() noexcept {
     if (p_) {
       (void)device_synchronize();
-      Memory::release(p_);
+      Memory::release(p_, cap_ * sizeof(T));
     }
     p_ = nullptr, cap_ = 0;
   }

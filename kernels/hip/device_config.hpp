@@ -55,6 +55,8 @@ static_assert(kWarpSize == 32 || kWarpSize == 64, "AMD wavefronts have 32 or 64 
 // runs this build (kernels/common/backend.inc asks this instead of comparing with kWarpSize).
 #define ECOSTAT_DEV_WARP_SIZE_PER_ARCH 1
 inline bool warp_size_supported(int w) { return w == 32 || w == 64; }
+// Tuning: HIP's own table in kernels/common/policy.hpp (64 KiB of LDS: fewer hot keys than CUDA).
+#define ECOSTAT_DEV_POLICY_TARGET ::ecostat::PolicyTarget::hip
 using lane_mask_t = uint64_t;  // one bit per lane; wave32 uses the low 32 bits
 constexpr lane_mask_t kFullMask = kWarpSize == 64 ? ~lane_mask_t(0) : lane_mask_t(0xffffffffu);
 

@@ -18,6 +18,7 @@
 
 #include "conformance/backend_under_test.hpp"
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 
 using namespace ecostat;
 using namespace ecostat::conformance;

@@ -314,3 +314,191 @@ TEST_CASE("device group-by: every variant equals plain sums (emulator)", "[cuda]
   }
 }
 #endif
+
+#if defined(ECOSTAT_DEVICE_EMULATOR)
+// ---- the emulated target and the risks of issue 12, on the shared device code ----------------
+#include <chrono>
+#include <future>
+
+namespace {
+
+using namespace ecostat::emudev;
+
+// A narrow chunk of events (unit, month offset from month_base, count) in 16-byte-aligned
+// host memory, as a reader that packs its own chunks (add_wire) would hand it over.
+struct PackedChunk {
+  std::vector<uint4> storage;
+  wire::Chunk chunk;
+  PackedChunk(const std::vector<std::array<uint32_t, 3>>& events, Month base, Month lo, Month hi, uint32_t unit_bound) {
+    const size_t n = events.size();
+    const wire::Layout L = wire::layout(wire::Format::narrow, n);
+    storage.assign(L.bytes / 16 + 1, uint4{0, 0, 0, 0});
+    auto* bytes = reinterpret_cast<uint8_t*>(storage.data());
+    for (size_t i = 0; i < n; ++i) {
+      reinterpret_cast<uint32_t*>(bytes + L.unit_off)[i] = events[i][0];
+      bytes[L.month_off + i] = static_cast<uint8_t>(events[i][1]);
+      reinterpret_cast<uint16_t*>(bytes + L.count_off)[i] = static_cast<uint16_t>(events[i][2]);
+    }
+    chunk.format = wire::Format::narrow;
+    chunk.n = static_cast<uint32_t>(n);
+    chunk.month_base = base;
+    chunk.month_lo = lo;
+    chunk.month_hi = hi;
+    chunk.unit_bound = unit_bound;
+    chunk.data = storage.data();
+  }
+};
+
+struct MemoryLimitEnv {  // ECOSTAT_DEVICE_MEMORY_LIMIT for one scope
+  explicit MemoryLimitEnv(size_t bytes) { setenv("ECOSTAT_DEVICE_MEMORY_LIMIT", std::to_string(bytes).c_str(), 1); }
+  ~MemoryLimitEnv() { unsetenv("ECOSTAT_DEVICE_MEMORY_LIMIT"); }
+};
+
+EventBatch batch_of(uint32_t n, uint32_t units, Month lo, uint32_t span, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  EventBatch b;
+  for (uint32_t i = 0; i < n; ++i)
+    b.push(static_cast<uint32_t>(rng() % units), Month(lo + rng() % span), static_cast<uint32_t>(1 + rng() % 50));
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("emulator: the emulated target is the one the build asked for", "[cuda][emulator]") {
+  CHECK(kWarpSize == ECOSTAT_EMU_WARP);
+  CHECK(sizeof(lane_mask_t) * 8 == size_t(ECOSTAT_EMU_WARP));
+  Context ctx(0);
+  CHECK(ctx.props().warp_size == ECOSTAT_EMU_WARP);
+  CHECK(ctx.props().smem_per_block_optin == size_t(ECOSTAT_EMU_SMEM));
+  // The policy row fits the device it was picked for.
+  const TuningPolicy& p = ctx.policy();
+  INFO(p.name);
+  CHECK(hot_hash_smem_bytes(p.hot_keys) <= ctx.props().smem_per_block_optin);
+  CHECK(p.groupby_block % kWarpSize == 0);
+}
+
+TEST_CASE("device policy tables: every row's group-by fits the shared memory the row asks for", "[cuda][emulator]") {
+  auto check_rows = [](const TuningPolicy* rows, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      INFO(rows[i].name);
+      const size_t limit = rows[i].min_smem_optin ? rows[i].min_smem_optin : size_t(32) << 10;
+      CHECK(hot_hash_smem_bytes(rows[i].hot_keys) <= limit);
+      CHECK(rows[i].groupby_block % 64 == 0);
+      CHECK(rows[i].chunk_events <= DeviceAccumulator::kChunkEvents);
+      if (i > 0) CHECK(rows[i].min_smem_optin < rows[i - 1].min_smem_optin);  // first match = best row
+    }
+  };
+  check_rows(kCudaPolicies, sizeof(kCudaPolicies) / sizeof(kCudaPolicies[0]));
+  check_rows(kHipPolicies, sizeof(kHipPolicies) / sizeof(kHipPolicies[0]));
+  DeviceProps amd;
+  amd.smem_per_block_optin = 64 << 10;
+  CHECK(hot_hash_smem_bytes(select_policy(amd, PolicyTarget::hip).hot_keys) <= (64u << 10));
+  DeviceProps h200;
+  h200.smem_per_block_optin = 227 << 10;
+  CHECK(select_policy(h200, PolicyTarget::cuda).hot_keys == 8192);  // the measured H200 setting
+}
+
+TEST_CASE("device group-by: the default options run on the emulated target (64 KiB LDS too)", "[cuda][emulator]") {
+  Context ctx(0);
+  std::mt19937_64 rng(5);
+  const uint32_t n_keys = 20000;
+  const size_t n = 50000;
+  std::vector<uint32_t> keys(n), counts(n);
+  std::vector<uint64_t> want(n_keys, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const double r = std::uniform_real_distribution<double>(0, 1)(rng);
+    keys[i] = std::min<uint32_t>(n_keys - 1, static_cast<uint32_t>(n_keys * r * r * r));
+    counts[i] = static_cast<uint32_t>(1 + rng() % 9);
+    want[keys[i]] += counts[i];
+  }
+  GroupByOptions o;  // hot_keys and block from the policy (CUDA's H = 8192 needs 128 KiB)
+  o.sample_stride = 8;
+  DenseGroupBy gb(ctx, o);
+  INFO(gb.describe());
+  CHECK(gb.smem_bytes() <= ctx.props().smem_per_block_optin);
+  std::vector<uint64_t> out(n_keys, 0);
+  gb.select_hot(keys.data(), n, n_keys, ctx.stream());
+  gb.run(keys.data(), counts.data(), n, n_keys, out.data(), ctx.stream());
+  ctx.check_flags(ctx.stream(), "group-by");
+  CHECK(out == want);
+}
+
+TEST_CASE("device accumulator: a pre-packed chunk outside its declared bounds throws", "[cuda][emulator]") {
+  auto ctx = std::make_shared<Context>(0);
+  SECTION("a month past month_hi, inside the table") {
+    DeviceAccumulator acc(ctx);
+    acc.prepare(100, 600, 610);  // slabs for 600..610: month 605 would land in one
+    PackedChunk c({{1, 0, 3}, {2, 1, 4}, {3, 5, 7}}, 600, 600, 601, 100);
+    acc.add_wire(c.chunk);
+    CHECK_THROWS_WITH(acc.finish(100, {}), Catch::Contains("month"));
+  }
+  SECTION("a unit at or past unit_bound, inside the table") {
+    DeviceAccumulator acc(ctx);
+    acc.prepare(100, 600, 601);
+    PackedChunk c({{1, 0, 3}, {50, 1, 4}}, 600, 600, 601, 10);
+    acc.add_device_wire(c.chunk);  // host memory is device memory on the emulator
+    CHECK_THROWS_WITH(acc.finish(100, {}), Catch::Contains("unit"));
+  }
+  SECTION("a chunk inside its bounds is summed") {
+    DeviceAccumulator acc(ctx);
+    acc.prepare(100, 600, 610);
+    PackedChunk c({{1, 0, 3}, {2, 1, 4}, {1, 1, 5}}, 600, 600, 601, 10);
+    acc.add_wire(c.chunk);
+    const EventTotals t = acc.finish(10, {});
+    CHECK(t.month_first == 600);
+    CHECK(t.n_months == 2);
+    CHECK(t.unit_total[1] == 8);
+    CHECK(t.unit_total[2] == 4);
+  }
+}
+
+TEST_CASE("device accumulator: finish holds the context mutex (shared staging buffers)", "[cuda][emulator]") {
+  auto ctx = std::make_shared<Context>(0);
+  DeviceAccumulator acc(ctx);
+  acc.add(batch_of(1000, 50, 600, 3, 1));
+  std::unique_lock<std::mutex> held(ctx->mutex());  // another Backend call in progress
+  auto done = std::async(std::launch::async, [&] { return acc.finish(50, {}); });
+  CHECK(done.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);
+  held.unlock();
+  CHECK(done.get().events == 1000);
+}
+
+TEST_CASE("device accumulator: an allocation failure mid-batch adds nothing of the batch", "[cuda][emulator]") {
+  ChunkEnv env("1024");  // a batch of 3000 events: 3 chunks, one per ring slot
+  auto ctx = std::make_shared<Context>(0);
+  auto cpu_acc = cpu().make_accumulator();
+  DeviceAccumulator acc(ctx);
+  const EventBatch first = batch_of(1000, 200, 600, 4, 2);  // one chunk: ring slot 0 only
+  const EventBatch second = batch_of(3000, 200, 600, 4, 3);  // same bounds: slots 1 and 2 are new
+  acc.add(first);
+  cpu_acc->add(first);
+  const size_t slot_bytes = wire::layout(wire::Format::wide, 2048).bytes;
+  {
+    // Room for one more ring slot, not two: the batch's second chunk cannot get its buffer.
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + slot_bytes + slot_bytes / 2);
+    try {
+      acc.add(second);
+      FAIL("the capped allocation did not fail");
+    } catch (const DeviceError& e) {
+      INFO(e.what());
+      CHECK(std::string(e.what()).find("asked") != std::string::npos);
+      CHECK(std::string(e.what()).find("ECOSTAT_DEVICE_MEMORY_LIMIT") != std::string::npos);
+    }
+  }
+  const std::vector<GroupMap> maps{{"unit", {}, 200}};
+  same_totals(acc.finish(200, maps), cpu_acc->finish(200, maps));  // the first batch, whole, alone
+  SECTION("the accumulator is still usable once memory is back") {
+    DeviceAccumulator again(ctx);
+    auto cpu_again = cpu().make_accumulator();
+    again.add(first);
+    cpu_again->add(first);
+    {
+      MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + slot_bytes / 2);
+      CHECK_THROWS_AS(again.add(batch_of(500, 5000, 590, 30, 4)), DeviceError);  // the table must grow
+    }
+    again.add(second);
+    cpu_again->add(second);
+    same_totals(again.finish(200, maps), cpu_again->finish(200, maps));
+  }
+}
+#endif

@@ -14,6 +14,7 @@
 
 #include "ecostat/backend.hpp"
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "support/temp_files.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/generator.hpp"

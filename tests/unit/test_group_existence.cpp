@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "support/temp_files.hpp"
 
 using namespace ecostat;

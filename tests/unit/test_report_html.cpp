@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/study.hpp"
 
 using namespace ecostat;

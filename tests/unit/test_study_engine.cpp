@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/errors.hpp"
 
 using namespace ecostat;

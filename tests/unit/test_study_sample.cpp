@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecostat/engine.hpp"
+#include "ecostat/job.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/study.hpp"
 

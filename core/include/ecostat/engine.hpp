@@ -22,10 +22,9 @@ Measure parse_measure(const std::string& s);  // "auto", "records", "all_time", 
 // Every group a share table can be computed by (the `model` group is the unit itself).
 const std::vector<std::string>& all_group_names();
 
-struct JobSpec {
-  // Inputs: paths, "-" for standard input, empty for none. With all three empty the engine
-  // runs on the embedded sample data.
-  std::string repos_path, downloads_path, orgs_path;
+// What a job computes and how its producers read: every option but where the inputs are.
+// A Session takes these; JobSpec adds the paths for the host-side driver (ecostat/job.hpp).
+struct EngineOptions {
   std::string downloads_format = "detect";  // detect | per_period | cumulative
   Measure measure = Measure::automatic;     // auto: records when downloads are given, else all_time
                                             // when any repo has it, else 30d
@@ -43,22 +42,28 @@ struct JobSpec {
                                        "gemma3", "phi", "phi3", "deepseek", "falcon", "gpt2", "bert", "t5"};
   size_t batch_capacity = 1u << 20;    // events per batch
   bool strict = false;
-  std::string rejects_path;            // write every rejection there as CSV
   // Plausible-date window (YYYY-MM-DD, inclusive, within 1970-01-01..7431-03-31): download
   // dates and creation dates outside it are rejected ("date out of range").
   std::string min_date = "2000-01-01", max_date = "2040-12-31";
   std::string duplicates = "count";    // exact duplicate download rows: count (and report) | reject
-  // Progress on long work: stage name, bytes done, bytes total (0 when unknown).
-  std::function<void(const std::string&, uint64_t, uint64_t)> progress;
-  // The study (docs/study-*.md). params_path: a parameters table (model id -> parameter count,
-  // host::read_parameters); with no input at all the sample's params.csv is read.
-  std::string params_path;
-  std::string params_prefer = "table";  // table | safetensors: which count wins when both exist
+  std::string params_prefer = "table";  // table | safetensors: which parameter count wins when both exist
   // Attribution (organisation, country, region, org_type) of a unit whose own value is unknown
   // is taken from its first attributed ancestor along primary parents.
   bool inherit_attribution = false;
   StudySpec study;
   void validate() const;               // throws UsageError
+};
+
+struct JobSpec : EngineOptions {
+  // Inputs: paths, "-" for standard input, empty for none. With all of them empty (and no Arrow
+  // stream) the job runs on the embedded sample data.
+  std::string repos_path, downloads_path, orgs_path;
+  // The study's parameters table (model id -> parameter count, host::read_parameters); with no
+  // input at all the sample's params.csv is read.
+  std::string params_path;
+  std::string rejects_path;            // write every rejection there as CSV
+  // Progress on long work: stage name, bytes done, bytes total (0 when unknown).
+  std::function<void(const std::string&, uint64_t, uint64_t)> progress;
 };
 
 struct FileSummary {
@@ -135,9 +140,8 @@ struct Results {
   StudyResults study;                   // JSON: study.*, share.<group>_x_year
 };
 
-// Runs a job end to end. Throws InputError (strict mode, unreadable file), UsageError, or a
-// backend error.
-Results run_job(const JobSpec& spec);
+// Running a job: Session (ecostat/session.hpp) for library callers that push their own data;
+// run_job (ecostat/job.hpp, the host-side driver) for files and Arrow streams.
 
 // Adds download events whose counts exceed u32 (EventBatch::wide, which no backend sees) to the
 // totals an accumulator's finish() returned for the same maps, exactly: unit totals, the event

@@ -64,6 +64,14 @@ struct AttributionTable {
   std::vector<uint32_t> org_type;
 };
 
+// Parameter counts by model id (a parameters table, e.g. the tracked-models project's
+// model_parameters.csv): what the study's size classes use for models without safetensors.total.
+struct ParameterTable {
+  Dictionary ids;
+  std::vector<uint64_t> total;
+  std::vector<uint64_t> active;  // 0 when not given
+};
+
 // A download record whose count does not fit in u32 (rare in real data). It travels beside the
 // batch's u32 columns and is added exactly on the host by the engine, so a count of 2^64-1
 // costs one entry, not 2^32 events. Backends' accumulators never see it.

@@ -32,6 +32,10 @@ Month month_of_day(int32_t day);
 // Parses "YYYY-MM-DD" optionally followed by a time ("T..." or " ..."); false when malformed.
 bool parse_date(const char* s, size_t len, int32_t* day_out);
 
+// A plausible-date window bound as --min-date/--max-date give it: "YYYY-MM-DD" between
+// 1970-01-01 and 7431-03-31. Throws UsageError naming `what` otherwise.
+int32_t parse_window_day(const std::string& s, const char* what);
+
 constexpr uint32_t kNone = 0xffffffffu;  // absent dense id
 
 }  // namespace ecostat

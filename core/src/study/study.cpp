@@ -2,12 +2,11 @@
 // tables it asks the accumulator for, and the run of each part.
 #include <algorithm>
 
-#include "ecostat/host/sample.hpp"
 #include "study_internal.hpp"
 
 namespace ecostat::study {
 
-ParameterSources apply_parameter_table(RepoTable& repos, const host::ParameterTable& table, const std::string& prefer) {
+ParameterSources apply_parameter_table(RepoTable& repos, const ParameterTable& table, const std::string& prefer) {
   ParameterSources s;
   s.prefer = prefer;
   const bool prefer_table = prefer != "safetensors";
@@ -39,7 +38,7 @@ ParameterSources apply_parameter_table(RepoTable& repos, const host::ParameterTa
   return s;
 }
 
-std::vector<GroupMap> month_maps(const JobSpec& spec, GroupMapBuilder& groups, const std::vector<std::string>& month_groups,
+std::vector<GroupMap> month_maps(const EngineOptions& spec, GroupMapBuilder& groups, const std::vector<std::string>& month_groups,
                                  std::vector<std::string>* names) {
   std::vector<GroupMap> maps;
   const StudySpec& s = spec.study;

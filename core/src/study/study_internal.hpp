@@ -9,7 +9,7 @@
 
 #include "ecostat/backend.hpp"
 #include "ecostat/engine.hpp"
-#include "ecostat/host/readers.hpp"
+#include "ecostat/records.hpp"
 #include "ecostat/lineage.hpp"
 #include "ecostat/records.hpp"
 #include "ecostat/study.hpp"
@@ -18,16 +18,16 @@
 namespace ecostat::study {
 
 // Sets RepoTable::parameters from the table (before any group map is built); counts sources.
-ParameterSources apply_parameter_table(RepoTable& repos, const host::ParameterTable& table, const std::string& prefer);
+ParameterSources apply_parameter_table(RepoTable& repos, const ParameterTable& table, const std::string& prefer);
 
 // The month tables the study needs from the accumulator, to pass to finish() after the
 // job's own: `model` (identity: the unit x month table) when size, adoption or lifetime run,
 // and each year group that the job's month groups lack. names[i] names maps[i].
-std::vector<GroupMap> month_maps(const JobSpec& spec, GroupMapBuilder& groups, const std::vector<std::string>& month_groups,
+std::vector<GroupMap> month_maps(const EngineOptions& spec, GroupMapBuilder& groups, const std::vector<std::string>& month_groups,
                                  std::vector<std::string>* names);
 
 struct Context {
-  const JobSpec& spec;
+  const EngineOptions& spec;
   const RepoTable& repos;
   const LineageGraph& graph;
   GroupMapBuilder& groups;

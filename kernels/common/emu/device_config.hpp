@@ -20,6 +20,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -58,9 +59,25 @@ struct dim3 {
 namespace ecostat {
 namespace emudev {
 
-constexpr int kWarpSize = 32;
-using lane_mask_t = uint32_t;
-constexpr lane_mask_t kFullMask = 0xffffffffu;
+// The warp width and the shared-memory limit are compile-time parameters, so that one source
+// emulates both targets: 32 lanes and 227 KiB (an NVIDIA H100/H200, the default) or
+// -DECOSTAT_EMU_WARP=64 -DECOSTAT_EMU_SMEM=65536 (an AMD CDNA GPU: 64-lane wavefronts, 64-bit
+// lane masks, 64 KiB of LDS per workgroup, as kernels/hip/device_config.hpp has them).
+#ifndef ECOSTAT_EMU_WARP
+#define ECOSTAT_EMU_WARP 32
+#endif
+#ifndef ECOSTAT_EMU_SMEM
+#define ECOSTAT_EMU_SMEM (227 << 10)
+#endif
+static_assert(ECOSTAT_EMU_WARP == 32 || ECOSTAT_EMU_WARP == 64, "the emulator runs 32- or 64-lane warps");
+constexpr int kWarpSize = ECOSTAT_EMU_WARP;
+using lane_mask_t = std::conditional_t<kWarpSize == 64, uint64_t, uint32_t>;
+constexpr lane_mask_t kFullMask = ~lane_mask_t(0);
+constexpr size_t kSmemOptin = ECOSTAT_EMU_SMEM;                        // per block, after opting in
+// Without opting in: 48 KiB on NVIDIA; AMD has nothing to opt in to (all of the LDS).
+constexpr size_t kSmemDefault = kWarpSize == 64 || kSmemOptin < (48u << 10) ? kSmemOptin : size_t(48) << 10;
+// The emulated target's tuning table (kernels/common/policy.hpp): HIP's for 64 lanes.
+#define ECOSTAT_DEV_POLICY_TARGET (::ecostat::emudev::kWarpSize == 64 ? ::ecostat::PolicyTarget::hip : ::ecostat::PolicyTarget::cuda)
 
 using dev_error_t = int;
 using stream_t = void*;
@@ -116,8 +133,25 @@ inline dev_error_t get_device_count(int* n) {
 }
 inline dev_error_t set_device(int) { return kSuccess; }
 inline dev_error_t device_synchronize() { return kSuccess; }
+// Device memory: host memory, 16 GiB nominal; every block's size is kept so that the bytes in
+// use are known (mem_get_info reports the rest as free, as a device does).
+constexpr size_t kEmuDeviceBytes = size_t(16) << 30;
+inline std::map<void*, size_t>& live_blocks() {
+  static std::map<void*, size_t> m;
+  return m;
+}
+inline size_t& live_bytes() {
+  static size_t b = 0;
+  return b;
+}
+inline std::mutex& alloc_mutex() {  // backend calls may come from several host threads
+  static std::mutex m;
+  return m;
+}
 inline dev_error_t mem_get_info(size_t* f, size_t* t) {
-  *f = *t = size_t(16) << 30;
+  std::lock_guard<std::mutex> lk(alloc_mutex());
+  *t = kEmuDeviceBytes;
+  *f = kEmuDeviceBytes - std::min(live_bytes(), kEmuDeviceBytes);
   return kSuccess;
 }
 inline dev_error_t get_device_props(int, DeviceProps* p) {
@@ -125,26 +159,43 @@ inline dev_error_t get_device_props(int, DeviceProps* p) {
   p->sm_count = 2;
   p->cc_major = 9;
   p->cc_minor = 0;
-  p->smem_per_block = 48 << 10;
-  p->smem_per_block_optin = 227 << 10;
-  p->smem_per_sm = 228 << 10;
+  p->smem_per_block = kSmemDefault;
+  p->smem_per_block_optin = kSmemOptin;
+  p->smem_per_sm = kSmemOptin + (1 << 10);
   p->l2_bytes = 50 << 20;
-  p->global_bytes = size_t(16) << 30;
+  p->global_bytes = kEmuDeviceBytes;
   p->warp_size = kWarpSize;
   p->max_threads_per_sm = 2048;
   return kSuccess;
 }
 
 inline dev_error_t dev_malloc(void** p, size_t bytes) {
+  std::lock_guard<std::mutex> lk(alloc_mutex());
+  *p = nullptr;
+  if (bytes > kEmuDeviceBytes - std::min(live_bytes(), kEmuDeviceBytes))
+    return fail(kErrOutOfMemory, "out of memory (" + std::to_string(bytes) + " bytes asked)");
   *p = std::malloc(bytes ? bytes : 1);
-  return *p ? kSuccess : fail(kErrOutOfMemory, "malloc failed");
+  if (!*p) return fail(kErrOutOfMemory, "malloc failed");
+  live_blocks()[*p] = bytes;
+  live_bytes() += bytes;
+  return kSuccess;
 }
 inline dev_error_t dev_free(void* p) {
+  if (!p) return kSuccess;
+  std::lock_guard<std::mutex> lk(alloc_mutex());
+  const auto it = live_blocks().find(p);
+  if (it != live_blocks().end()) live_bytes() -= it->second, live_blocks().erase(it);
   std::free(p);
   return kSuccess;
 }
-inline dev_error_t host_alloc_pinned(void** p, size_t bytes) { return dev_malloc(p, bytes); }
-inline dev_error_t host_free_pinned(void* p) { return dev_free(p); }
+inline dev_error_t host_alloc_pinned(void** p, size_t bytes) {
+  *p = std::malloc(bytes ? bytes : 1);
+  return *p ? kSuccess : fail(kErrOutOfMemory, "malloc failed");
+}
+inline dev_error_t host_free_pinned(void* p) {
+  std::free(p);
+  return kSuccess;
+}
 inline dev_error_t memcpy_h2d_async(void* d, const void* s, size_t b, stream_t) {
   if (b) std::memmove(d, s, b);
   return kSuccess;
@@ -190,14 +241,16 @@ inline std::map<const void*, int>& smem_allowed() {
 }
 template <class Kernel>
 inline dev_error_t set_max_dynamic_smem(Kernel* kernel, int bytes) {
-  if (bytes > (227 << 10)) return fail(kErrInvalidValue, "more than 227 KB of dynamic shared memory");
+  if (size_t(bytes) > kSmemOptin)
+    return fail(kErrInvalidValue, std::to_string(bytes) + " bytes of dynamic shared memory, more than the device's " +
+                                      std::to_string(kSmemOptin));
   smem_allowed()[reinterpret_cast<const void*>(kernel)] = bytes;
   return kSuccess;
 }
 template <class Kernel>
 inline dev_error_t occupancy_blocks_per_sm(int* blocks, Kernel*, int block_threads, size_t smem) {
   int b = 2048 / std::max(1, block_threads);
-  if (smem) b = std::min<int>(b, int((228u << 10) / smem));
+  if (smem) b = std::min<int>(b, int((kSmemOptin + (1 << 10)) / smem));
   *blocks = std::max(0, b);
   return kSuccess;
 }
@@ -339,7 +392,7 @@ struct Launch {
       return;
     }
     const auto it = smem_allowed().find(reinterpret_cast<const void*>(k));
-    const size_t allowed = it == smem_allowed().end() ? size_t(48 << 10) : size_t(it->second);
+    const size_t allowed = it == smem_allowed().end() ? kSmemDefault : size_t(it->second);
     if (smem > allowed) {
       fail(kErrInvalidConfig, "dynamic shared memory " + std::to_string(smem) + " over the kernel's limit " +
                                   std::to_string(allowed));
@@ -395,9 +448,9 @@ inline lane_mask_t warp_ballot(bool p) {
   warp_barrier();
   return m;
 }
-inline int mask_popc(lane_mask_t m) { return __builtin_popcount(m); }
+inline int mask_popc(lane_mask_t m) { return __builtin_popcountll(m); }
 inline lane_mask_t lanes_below() { return (lane_mask_t(1) << lane_id()) - 1; }
-inline int mask_first_lane(lane_mask_t m) { return __builtin_ctz(m); }
+inline int mask_first_lane(lane_mask_t m) { return __builtin_ctzll(m); }
 inline uint32_t warp_shfl(uint32_t v, int src) { return uint32_t(warp_exchange_get(v, src)); }
 inline uint64_t warp_shfl(uint64_t v, int src) { return warp_exchange_get(v, src); }
 inline uint32_t warp_shfl_down(uint32_t v, int d) {

@@ -23,9 +23,7 @@ constexpr int32_t kDefaultMinDay = 10957;  // 2000-01-01
 constexpr int32_t kDefaultMaxDay = 25932;  // 2040-12-31
 constexpr int32_t kFirstDay = 0;           // 1970-01-01: month 0
 constexpr int32_t kLastDay = 1994678;      // 7431-03-31: the last day of month 0xfffe (0xffff marks "no month")
-// A window bound as the options --min-date/--max-date give it: "YYYY-MM-DD" between 1970-01-01
-// and 7431-03-31. Throws UsageError naming `what` otherwise.
-int32_t parse_window_day(const std::string& s, const char* what);
+using ecostat::parse_window_day;  // a window bound as --min-date/--max-date give it (types.hpp)
 
 // What an exact duplicate download row does (same repo, same date, per-period format; for
 // cumulative files: the same snapshot twice): count it (once per row, as written, and
@@ -40,6 +38,11 @@ struct ReadOptions {
   int32_t min_day = kDefaultMinDay;  // plausible-date window, inclusive (see above)
   int32_t max_day = kDefaultMaxDay;
   DuplicatePolicy duplicates = DuplicatePolicy::count;  // download rows only
+  // Downloads CSV from a plain file: read with `threads` threads (0 = one) when the file has at
+  // least parallel_min_bytes, in chunks of about parallel_chunk_bytes per thread.
+  unsigned threads = 0;
+  size_t parallel_min_bytes = 8u << 20;
+  size_t parallel_chunk_bytes = 4u << 20;
 };
 
 // Hub-style JSON Lines repository records (camelCase and snake_case). Also accepts the CSV
@@ -116,11 +119,7 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
 // active_parameters (same units). Other columns are ignored. Rejected, with file, line and
 // field: an empty id, a duplicate id (the first row wins), a missing, zero, negative or
 // malformed count, a wrong column count.
-struct ParameterTable {
-  Dictionary ids;
-  std::vector<uint64_t> total;
-  std::vector<uint64_t> active;  // 0 when not given
-};
+using ecostat::ParameterTable;  // records.hpp
 ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rejects);
 ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rejects, const ReadOptions& options);
 

@@ -1,0 +1,160 @@
+// The ranks of an MPI launch (cluster.hpp). Everything MPI is in this file, behind
+// ECOSTAT_HAVE_MPI; without it a Cluster is one rank.
+#include "cluster.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "ecostat/errors.hpp"
+
+#ifdef ECOSTAT_HAVE_MPI
+// The C API only: the deprecated C++ bindings (and their warnings) stay out.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#endif
+
+namespace ecostat::cli {
+
+namespace {
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : 0;
+}
+
+#ifdef ECOSTAT_HAVE_MPI
+void check(int rc, const char* what) {
+  if (rc != MPI_SUCCESS) {
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, text, &len);
+    throw Error(std::string("MPI ") + what + ": " + std::string(text, size_t(len)));
+  }
+}
+
+// The largest message: 1 GiB, or less through ECOSTAT_MPI_MAX_MESSAGE (bytes; tests use it to
+// exercise the chunked path on small partials).
+uint64_t max_message_bytes() {
+  const char* v = std::getenv("ECOSTAT_MPI_MAX_MESSAGE");
+  if (!v || !*v) return Cluster::kMaxMessageBytes;
+  const unsigned long long n = std::strtoull(v, nullptr, 10);
+  return n == 0 ? Cluster::kMaxMessageBytes : std::min<uint64_t>(n, Cluster::kMaxMessageBytes);
+}
+
+constexpr int kTagLength = 1, kTagChunk = 2;
+// Messages sent with a failure are cut here: they are one line each.
+constexpr size_t kMaxOutcomeMessage = 4096;
+#endif
+
+}  // namespace
+
+int launched_world_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (const int n = env_int(name); n > 0) return n;
+  return std::getenv("PMIX_RANK") ? 1 : 0;
+}
+
+bool built_with_mpi() {
+#ifdef ECOSTAT_HAVE_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+Cluster::Cluster() {
+#ifdef ECOSTAT_HAVE_MPI
+  if (launched_world_size() == 0) return;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) check(MPI_Init(nullptr, nullptr), "MPI_Init");
+  // Errors come back as codes (and become exceptions) instead of aborting the job.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  mpi_ = true;
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+  check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+#endif
+}
+
+Cluster::~Cluster() {
+#ifdef ECOSTAT_HAVE_MPI
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (mpi_ && !finalized) MPI_Finalize();
+#endif
+}
+
+std::vector<RankOutcome> Cluster::gather_outcomes(const RankOutcome& mine) {
+  if (!mpi_) return {mine};
+#ifdef ECOSTAT_HAVE_MPI
+  const std::string text = mine.message.substr(0, kMaxOutcomeMessage);
+  const int pair[2] = {mine.code, int(text.size())};
+  std::vector<int> pairs(rank_ == 0 ? 2 * size_t(size_) : 0);
+  check(MPI_Gather(pair, 2, MPI_INT, pairs.data(), 2, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Gather");
+  std::vector<int> lengths, offsets;
+  std::string all;
+  if (rank_ == 0) {
+    for (int r = 0; r < size_; ++r) {
+      offsets.push_back(int(all.size()));
+      lengths.push_back(pairs[2 * size_t(r) + 1]);
+      all.resize(all.size() + size_t(lengths.back()));
+    }
+  }
+  check(MPI_Gatherv(text.data(), int(text.size()), MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
+                    MPI_COMM_WORLD),
+        "MPI_Gatherv");
+  std::vector<RankOutcome> out;
+  if (rank_ == 0)
+    for (int r = 0; r < size_; ++r) out.push_back({pairs[2 * size_t(r)], all.substr(size_t(offsets[r]), size_t(lengths[r]))});
+  return out;
+#else
+  return {mine};
+#endif
+}
+
+int Cluster::broadcast(int value) {
+#ifdef ECOSTAT_HAVE_MPI
+  if (mpi_) check(MPI_Bcast(&value, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+#endif
+  return value;
+}
+
+void Cluster::send_to_root([[maybe_unused]] const std::string& bytes) {
+  if (!mpi_ || rank_ == 0) throw std::logic_error("send_to_root: not a rank > 0 of an MPI job");
+#ifdef ECOSTAT_HAVE_MPI
+  const uint64_t length = bytes.size();
+  check(MPI_Send(&length, 1, MPI_UINT64_T, 0, kTagLength, MPI_COMM_WORLD), "MPI_Send");
+  const uint64_t chunk = max_message_bytes();
+  for (uint64_t at = 0; at < length; at += chunk) {
+    const int n = int(std::min(chunk, length - at));
+    check(MPI_Send(bytes.data() + at, n, MPI_BYTE, 0, kTagChunk, MPI_COMM_WORLD), "MPI_Send");
+  }
+  bytes_moved_ += length;
+#endif
+}
+
+std::string Cluster::receive_from([[maybe_unused]] int from) {
+  if (!mpi_ || rank_ != 0) throw std::logic_error("receive_from: not rank 0 of an MPI job");
+  std::string bytes;
+#ifdef ECOSTAT_HAVE_MPI
+  uint64_t length = 0;
+  check(MPI_Recv(&length, 1, MPI_UINT64_T, from, kTagLength, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+  bytes.resize(length);
+  // The sender chose the chunk size: each receive takes what one message holds.
+  for (uint64_t at = 0; at < length;) {
+    const int room = int(std::min(Cluster::kMaxMessageBytes, length - at));
+    MPI_Status status;
+    check(MPI_Recv(bytes.data() + at, room, MPI_BYTE, from, kTagChunk, MPI_COMM_WORLD, &status), "MPI_Recv");
+    int got = 0;
+    check(MPI_Get_count(&status, MPI_BYTE, &got), "MPI_Get_count");
+    if (got <= 0) throw Error("MPI_Recv: an empty chunk from rank " + std::to_string(from));
+    at += uint64_t(got);
+  }
+  bytes_moved_ += length;
+#endif
+  return bytes;
+}
+
+}  // namespace ecostat::cli

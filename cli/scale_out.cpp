@@ -1,0 +1,315 @@
+// `ecostat run` over several download files and MPI ranks (scale_out.hpp, docs/scale-out.md).
+#include "scale_out.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <new>
+#include <optional>
+#include <sstream>
+
+#include "cluster.hpp"
+#include "ecostat/detail/output_file.hpp"
+#include "ecostat/errors.hpp"
+#include "ecostat/job.hpp"
+#include "ecostat/partial.hpp"
+#include "job_io.hpp"
+#include "progress.hpp"
+
+namespace ecostat::cli {
+
+namespace {
+
+// The jobs of the work items (scale_out.hpp): item 0 keeps every input but the download files
+// after the first; the others read one download file and nothing else, so that the repository,
+// attribution and parameter files are read (and counted) once, by rank 0. A download naming a
+// repository that rank 0 holds the record of becomes a placeholder on its rank, and the merge
+// keeps rank 0's record (a record beats a placeholder).
+std::vector<JobSpec> work_items(const JobSpec& job, const std::vector<std::string>& downloads) {
+  std::vector<JobSpec> items(std::max<size_t>(1, downloads.size()), job);
+  items[0].downloads_path = downloads.empty() ? std::string() : downloads[0];
+  for (size_t i = 1; i < items.size(); ++i) {
+    JobSpec& d = items[i];
+    d.repos_path.clear();
+    d.orgs_path.clear();
+    d.params_path.clear();
+    d.downloads_path = downloads[i];
+  }
+  for (JobSpec& item : items) item.progress = nullptr;
+  return items;
+}
+
+std::vector<size_t> items_of_rank(size_t n_items, int rank, int ranks) {
+  std::vector<size_t> mine;
+  for (size_t i = size_t(rank); i < n_items; i += size_t(ranks)) mine.push_back(i);
+  return mine;
+}
+
+// A download file this rank must read, checked before any work so that a missing file stops the
+// job at once (the reader's own message, see host/src/source.cpp). Non-blocking: a FIFO is fine.
+void check_readable(const std::string& path) {
+  if (path.empty() || path == "-") return;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw InputError(path, 0, "", std::string("cannot open: ") + std::strerror(errno));
+  ::close(fd);
+}
+
+// A temporary rejects file for one work item (each rank writes its own, locally); read back
+// without its header, and removed, by take().
+class ItemRejects {
+ public:
+  explicit ItemRejects(bool wanted) {
+    if (!wanted) return;
+    const char* dir = std::getenv("TMPDIR");
+    std::string pattern = std::string(dir && *dir ? dir : "/tmp") + "/ecostat-rejects-XXXXXX";
+    const int fd = ::mkstemp(pattern.data());
+    if (fd < 0) throw Error("cannot create a temporary rejects file in " + pattern + ": " + std::strerror(errno));
+    ::close(fd);
+    path_ = pattern;
+  }
+  ~ItemRejects() {
+    if (!path_.empty()) std::remove(path_.c_str());
+  }
+  ItemRejects(const ItemRejects&) = delete;
+  ItemRejects& operator=(const ItemRejects&) = delete;
+  const std::string& path() const { return path_; }
+  std::string take() {
+    std::ifstream in(path_, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    const size_t header_end = text.find('\n');
+    return header_end == std::string::npos ? std::string() : text.substr(header_end + 1);
+  }
+
+ private:
+  std::string path_;
+};
+
+// What a rank hands to rank 0: its merged partial and the rejects rows of each of its items.
+struct RankResult {
+  std::optional<Partial> partial;
+  std::map<size_t, std::string> rejects;  // item -> rows (CSV, no header)
+};
+
+RankResult run_items(const std::vector<JobSpec>& items, const std::vector<size_t>& mine, bool want_rejects,
+                     Progress* progress) {
+  RankResult out;
+  for (size_t i : mine) {
+    JobSpec spec = items[i];
+    ItemRejects rejects(want_rejects);
+    spec.rejects_path = rejects.path();
+    if (progress && progress->enabled())
+      spec.progress = [progress](const std::string& stage, uint64_t done, uint64_t total) {
+        progress->update(stage, done, total);
+      };
+    Partial p = run_partial(spec);
+    if (want_rejects) out.rejects[i] = rejects.take();
+    if (!out.partial) {
+      out.partial = std::move(p);
+    } else {
+      std::vector<Partial> two;
+      two.push_back(std::move(*out.partial));
+      two.push_back(std::move(p));
+      out.partial = merge(std::move(two));
+    }
+  }
+  return out;
+}
+
+// The wire form of a RankResult: u64 rejects count, then (u64 item, u64 length, bytes) each,
+// then the partial's own binary form (empty when the rank had no item).
+void put_u64(std::string& s, uint64_t v) {
+  for (int b = 0; b < 8; ++b) s.push_back(char((v >> (8 * b)) & 0xff));
+}
+
+std::string encode(const RankResult& r) {
+  std::string s;
+  put_u64(s, r.rejects.size());
+  for (const auto& [item, rows] : r.rejects) {
+    put_u64(s, item);
+    put_u64(s, rows.size());
+    s += rows;
+  }
+  if (r.partial) s += r.partial->serialize();
+  return s;
+}
+
+RankResult decode(const std::string& s, int from) {
+  size_t at = 0;
+  auto get_u64 = [&]() {
+    if (s.size() - at < 8) throw Error("rank " + std::to_string(from) + " sent a truncated result");
+    uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) v |= uint64_t(uint8_t(s[at + size_t(b)])) << (8 * b);
+    at += 8;
+    return v;
+  };
+  RankResult r;
+  const uint64_t n = get_u64();
+  for (uint64_t k = 0; k < n; ++k) {
+    const uint64_t item = get_u64(), length = get_u64();
+    if (s.size() - at < length) throw Error("rank " + std::to_string(from) + " sent a truncated result");
+    r.rejects[item] = s.substr(at, length);
+    at += length;
+  }
+  if (at < s.size()) r.partial = Partial::deserialize(std::string_view(s).substr(at));
+  return r;
+}
+
+// The exit code and message a failure gives (as cli/main.cpp would print them).
+RankOutcome outcome_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const UsageError& e) {
+    return {kExitUsage, e.what()};
+  } catch (const std::bad_alloc&) {
+    return {kExitError, "error: out of memory (fewer --threads or a smaller --batch may fit)"};
+  } catch (const std::exception& e) {
+    return {kExitError, std::string("error: ") + e.what()};
+  }
+}
+
+// "ecostat: error: rank 2: <cause>" (a usage error: "ecostat: rank 2: <cause>").
+void print_failure(size_t rank, const std::string& message) {
+  if (message.rfind("error: ", 0) == 0)
+    std::fprintf(stderr, "ecostat: error: rank %zu: %s\n", rank, message.c_str() + 7);
+  else
+    std::fprintf(stderr, "ecostat: rank %zu: %s\n", rank, message.c_str());
+}
+
+// Runs `step` on every rank; then all ranks learn whether every rank succeeded. Rank 0 prints
+// each failure with its rank. Returns 0 or the exit code of the first failing rank.
+template <class Step>
+int on_every_rank(Cluster& cluster, Step&& step) {
+  RankOutcome mine;
+  try {
+    step();
+  } catch (...) {
+    if (!cluster.distributed()) throw;  // one process: reported as the one-process route does
+    mine = outcome_of(std::current_exception());
+  }
+  const std::vector<RankOutcome> all = cluster.gather_outcomes(mine);
+  int code = 0;
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r].code == 0) continue;
+    print_failure(r, all[r].message);
+    if (code == 0) code = all[r].code;
+  }
+  return cluster.broadcast(code);
+}
+
+// Rank 0: its own result, then each other rank's in rank order, merged. Every rank's message is
+// received even after a bad one, so that no sender is left blocked.
+RankResult collect(Cluster& cluster, RankResult own) {
+  RankResult all = std::move(own);
+  std::optional<Error> failure;
+  for (int r = 1; r < cluster.size(); ++r) {
+    std::string bytes = cluster.receive_from(r);
+    if (failure) continue;
+    try {
+      RankResult got = decode(bytes, r);
+      bytes.clear();
+      bytes.shrink_to_fit();
+      all.rejects.merge(got.rejects);
+      if (!got.partial) continue;
+      if (!all.partial) {
+        all.partial = std::move(got.partial);
+        continue;
+      }
+      std::vector<Partial> two;
+      two.push_back(std::move(*all.partial));
+      two.push_back(std::move(*got.partial));
+      all.partial = merge(std::move(two));
+    } catch (const std::exception& e) {
+      failure = Error("rank " + std::to_string(r) + ": " + e.what());
+    }
+  }
+  if (failure) throw *failure;
+  return all;
+}
+
+// Rank 0, after the merge: the outputs, as the one-process route writes them.
+int finish_and_write(RankResult all, const JobSpec& job, const RunOutputs& out) {
+  Results r = finish(std::move(*all.partial), job);  // rank 0 always has item 0
+  if (!job.rejects_path.empty()) {
+    std::string text = "file,line,field,reason\n";
+    for (const auto& [item, rows] : all.rejects) text += rows;
+    write_file_atomically(job.rejects_path, text);
+  }
+  if (!out.json_path.empty()) write_file_atomically(out.json_path, results_to_json(r));
+  if (!out.csv_dir.empty()) write_results_csv(r, out.csv_dir);
+  if (!out.quiet && out.json_path != "-") write_stdout(results_to_text(r, out.table_rows));
+  return check_rejects(r, job, out.max_reject_fraction);
+}
+
+void check_outputs(const JobSpec& job, const std::vector<std::string>& downloads, const RunOutputs& out) {
+  const std::vector<OutputPath> outputs{{"--json", out.json_path}, {"--rejects", job.rejects_path}};
+  if (downloads.size() > 1)
+    for (const auto& d : downloads)
+      if (d == "-") throw UsageError("--downloads: standard input (-) cannot be one of several download files");
+  for (size_t i = 0; i < std::max<size_t>(1, downloads.size()); ++i) {
+    JobSpec one = job;
+    one.downloads_path = downloads.empty() ? std::string() : downloads[i];
+    check_job_files(one, outputs, out.csv_dir);
+  }
+}
+
+}  // namespace
+
+bool scale_out_wanted(const std::vector<std::string>& downloads) {
+  const int launched = launched_world_size();
+  if (launched > 1 && !built_with_mpi())
+    throw UsageError("launched as " + std::to_string(launched) +
+                     " MPI ranks, but this ecostat was built without MPI (ECOSTAT_MPI=OFF or no MPI found): every rank "
+                     "would run the whole job; rebuild with MPI (docs/scale-out.md) or run one process");
+  return downloads.size() > 1 || (launched > 0 && built_with_mpi());
+}
+
+int run_scaled(const JobSpec& job, const std::vector<std::string>& downloads, const RunOutputs& out) {
+  Cluster cluster;
+  const std::vector<JobSpec> items = work_items(job, downloads);
+  const std::vector<size_t> mine = items_of_rank(items.size(), cluster.rank(), cluster.size());
+
+  // 1. Before any work: rank 0 checks the outputs, every rank that it can open its files.
+  if (int code = on_every_rank(cluster, [&] {
+        if (cluster.rank() == 0) check_outputs(job, downloads, out);
+        for (size_t i : mine) check_readable(items[i].downloads_path);
+      }))
+    return code;
+
+  // 2. Each rank's items into one partial (progress on rank 0 only).
+  RankResult own;
+  if (int code = on_every_rank(cluster, [&] {
+        std::optional<Progress> progress;
+        if (cluster.rank() == 0) progress.emplace();
+        own = run_items(items, mine, !job.rejects_path.empty(), progress ? &*progress : nullptr);
+        if (progress) progress->finish();
+      }))
+    return code;
+
+  // 3. To rank 0, merged in rank order, finished, written.
+  int code = 0;
+  try {
+    if (cluster.rank() == 0) {
+      code = finish_and_write(collect(cluster, std::move(own)), job, out);
+    } else {
+      const std::string bytes = encode(own);
+      own = RankResult{};
+      cluster.send_to_root(bytes);
+    }
+  } catch (...) {
+    if (!cluster.distributed()) throw;
+    const RankOutcome o = outcome_of(std::current_exception());
+    print_failure(size_t(cluster.rank()), o.message);
+    code = o.code;
+  }
+  return cluster.broadcast(code);
+}
+
+}  // namespace ecostat::cli

@@ -1,0 +1,124 @@
+// The push-style session: producers fill the tables and push download batches; finish()
+// reduces, to_partial() stops before the reduction (docs/library.md).
+#include "ecostat/session.hpp"
+
+#include "ecostat/errors.hpp"
+#include "engine_internal.hpp"
+
+namespace ecostat {
+
+struct Session::State {
+  EngineOptions options;
+  std::unique_ptr<Backend> backend;
+  BackendInfo info;
+  std::unique_ptr<EventAccumulator> accumulator;
+  RepoTable repos;
+  AttributionTable attribution;
+  ParameterTable params;
+  InputSummary input;
+  std::vector<WideEvent> wide;  // counts above u32: the backends never see them
+  std::string downloads_source;  // for messages, set when the stream ends
+  bool batches_added = false;
+  bool spent = false;
+  std::vector<Timing> timings;
+  detail::StageTimer timer{timings};
+
+  bool have_downloads() const {
+    if (batches_added) return true;
+    for (const FileSummary& f : input.files)
+      if (f.role == "downloads") return true;
+    return false;
+  }
+  void check_live(const char* call) const {
+    if (spent) throw Error(std::string("Session::") + call + ": the session is finished");
+  }
+  // The accumulator's tables for `maps`, with the wide events added exactly.
+  EventTotals month_tables(uint32_t n_units, const std::vector<GroupMap>& maps) {
+    EventTotals totals = accumulator->finish(n_units, maps);
+    add_wide_events(totals, wide, maps, repos.ids, downloads_source);
+    return totals;
+  }
+};
+
+Session::Session(const EngineOptions& options) : s_(std::make_unique<State>()) {
+  options.validate();
+  s_->options = options;
+  s_->backend = select_backend(options.backend, options.threads);
+  s_->info = s_->backend->info();
+  s_->accumulator = s_->backend->make_accumulator();
+  s_->timer.mark("select_backend");
+}
+
+Session::~Session() = default;
+
+const EngineOptions& Session::options() const { return s_->options; }
+const BackendInfo& Session::backend() const { return s_->info; }
+RepoTable& Session::repositories() { return s_->repos; }
+AttributionTable& Session::attribution() { return s_->attribution; }
+ParameterTable& Session::parameters() { return s_->params; }
+InputSummary& Session::input() { return s_->input; }
+void Session::mark(const std::string& stage) { s_->timer.mark(stage); }
+
+void Session::add_downloads(const EventBatch& batch) {
+  s_->check_live("add_downloads");
+  if (batch.unit_bound > s_->repos.size())
+    throw Error("Session::add_downloads: the batch names unit " + std::to_string(batch.unit_bound - 1) + " but only " +
+                std::to_string(s_->repos.size()) + " repositories exist (add them with repositories().ensure first)");
+  s_->batches_added = true;
+  if (batch.size() > 0) s_->accumulator->add(batch);
+  s_->wide.insert(s_->wide.end(), batch.wide.begin(), batch.wide.end());
+}
+
+Results Session::finish() {
+  s_->check_live("finish");
+  s_->spent = true;
+  s_->downloads_source = detail::source_of(s_->input, "downloads");
+  const bool have_downloads = s_->have_downloads();
+  Results res;
+  res.backend = s_->info;
+  res.concentration_spec = s_->options.concentration;
+  res.input = std::move(s_->input);
+  detail::ReduceInput in{s_->options, *s_->backend, s_->repos, s_->attribution, s_->params, have_downloads,
+                         [this](uint32_t n, const std::vector<GroupMap>& maps) { return s_->month_tables(n, maps); }};
+  res.timings = std::move(s_->timings);
+  detail::StageTimer timer(res.timings);
+  detail::reduce(in, res, timer);
+  return res;
+}
+
+Partial Session::to_partial() {
+  s_->check_live("to_partial");
+  const bool have_downloads = s_->have_downloads();
+  s_->spent = true;
+  s_->downloads_source = detail::source_of(s_->input, "downloads");
+  Partial p;
+  const uint32_t n = s_->repos.size();
+  // The unit x month table: the identity map (group = unit).
+  const std::vector<GroupMap> identity{GroupMap{"model", {}, n}};
+  EventTotals totals = s_->month_tables(n, identity);
+  p.unit_total = std::move(totals.unit_total);
+  p.unit_total.resize(n, 0);
+  p.month_first = totals.month_first;
+  p.n_months = totals.n_months;
+  p.events = totals.events;
+  // The non-zero cells, by unit then month, reading the month-major table in order twice
+  // (count per unit, then place) instead of striding across it once per unit.
+  const GroupMonthTable& um = totals.group_month.at(0);
+  std::vector<uint64_t> start(size_t(n) + 1, 0);
+  for (uint32_t mi = 0; mi < um.n_months; ++mi)
+    for (uint32_t u = 0; u < n; ++u) start[u + 1] += um.sums[size_t(mi) * n + u] != 0;
+  for (uint32_t u = 0; u < n; ++u) start[u + 1] += start[u];
+  p.unit_month.resize(start[n]);
+  for (uint32_t mi = 0; mi < um.n_months; ++mi)
+    for (uint32_t u = 0; u < n; ++u)
+      if (const uint64_t v = um.sums[size_t(mi) * n + u]) p.unit_month[start[u]++] = {u, Month(um.month_first + mi), v};
+  p.repos = std::move(s_->repos);
+  p.attribution = std::move(s_->attribution);
+  p.params = std::move(s_->params);
+  p.input = std::move(s_->input);
+  detail::canonical_input_order(&p.input);
+  p.have_downloads = have_downloads;
+  return p;
+}
+
+}  // namespace ecostat

@@ -1,0 +1,179 @@
+// An Arrow stream of download records: repo, date and a count column, read through the same
+// per-row rules as the CSV reader (download_records.hpp: repo-id rule, date window,
+// duplicates, cumulative differencing, the job's total). A dictionary-encoded repo column is
+// resolved once per dictionary entry and batch, not once per row.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arrow_input.hpp"
+#include "csv.hpp"
+#include "download_records.hpp"
+#include "ecostat/host/arrow_readers.hpp"
+#include "text.hpp"
+
+namespace ecostat::host {
+
+namespace {
+
+using arrow::Cell;
+using arrow::kNullRequired;
+
+// A repo id's standing in a batch: a unit id, or one of these (unit ids stay below them).
+constexpr uint32_t kUnseen = 0xffffffffu;     // not judged yet
+constexpr uint32_t kValid = 0xfffffffeu;      // a valid id, no accepted row yet (no unit)
+constexpr uint32_t kBad = 0xfffffffdu;        // not an id, or a corrupt cell
+constexpr uint32_t kNullEntry = 0xfffffffcu;  // a null
+
+class DownloadBatchReader {
+ public:
+  DownloadBatchReader(detail::DownloadRecords& out, RepoTable& repos) : out_(out), repos_(repos) {}
+
+  void read(const detail::ArrowBatch& b, int c_repo, int c_date, int c_count) {
+    const arrow::StringColumn repo = b.view.strings(c_repo);
+    const arrow::DayColumn date = b.view.days(c_date);
+    const arrow::IntColumn count = b.view.integers(c_count);
+    start_batch(repo);
+    int32_t cached_day = kNoDay;
+    Month cached_month = 0;
+    std::string why;
+    for (int64_t r = 0; r < b.view.num_rows(); ++r) {
+      const uint64_t at = b.line(r);
+      std::string_view id;
+      uint32_t* standing = repo.is_dictionary() ? dictionary_standing(repo, r, &id) : plain_standing(repo, r, &id);
+      if (*standing == kNullEntry || *standing == kBad) {
+        out_.reject(at, out_.repo_field(), *standing == kNullEntry ? std::string(kNullRequired) : repo_problem(repo, r));
+        continue;
+      }
+      int32_t day = 0;
+      const Cell dc = date.get(r, &day, &why);
+      if (dc != Cell::value) {
+        out_.reject(at, out_.date_field(), dc == Cell::null ? std::string(kNullRequired) : why);
+        continue;
+      }
+      if (day != cached_day) {
+        if (!out_.check_day(day, "", at)) continue;
+        cached_day = day;
+        cached_month = month_of_day(day);
+      }
+      uint64_t value = 0;
+      const Cell cc = count.get_uint64(r, &value, &why);
+      if (cc != Cell::value) {
+        out_.reject(at, out_.count_field(), cc == Cell::null ? std::string(kNullRequired) : "bad count: " + why);
+        continue;
+      }
+      if (*standing == kValid) *standing = repos_.ensure(id, true);  // once per id and batch
+      out_.add(at, *standing, id, cached_day, cached_month, value, "");
+    }
+  }
+
+ private:
+  // A dictionary's codes are judged on first use in each batch (a batch may bring its own
+  // dictionary). Only the codes the previous batch touched are reset, so a large dictionary
+  // costs nothing per batch beyond its rows.
+  void start_batch(const arrow::StringColumn& repo) {
+    for (const int64_t code : touched_) by_code_[static_cast<size_t>(code)] = kUnseen;
+    touched_.clear();
+    if (repo.is_dictionary() && by_code_.size() < static_cast<size_t>(repo.dictionary_size()))
+      by_code_.resize(static_cast<size_t>(repo.dictionary_size()), kUnseen);
+    last_ = kUnseen;
+  }
+
+  static uint32_t judge(Cell c, std::string_view id) {
+    if (c == Cell::null) return kNullEntry;
+    if (c == Cell::bad || !detail::DownloadRecords::repo_problem(id).empty()) return kBad;
+    return kValid;
+  }
+
+  uint32_t* dictionary_standing(const arrow::StringColumn& repo, int64_t r, std::string_view* id) {
+    int64_t code = 0;
+    const Cell c = repo.code(r, &code);
+    if (c != Cell::value) {
+      null_or_bad_ = c == Cell::null ? kNullEntry : kBad;
+      return &null_or_bad_;
+    }
+    uint32_t& standing = by_code_[static_cast<size_t>(code)];
+    const Cell e = repo.dictionary_entry(code, id);  // two loads: no hashing per row
+    if (standing == kUnseen) {
+      touched_.push_back(code);
+      standing = judge(e, *id);
+    }
+    return &standing;
+  }
+
+  // A plain column: consecutive rows with the same id (sorted exports) share its standing.
+  uint32_t* plain_standing(const arrow::StringColumn& repo, int64_t r, std::string_view* id) {
+    const Cell c = repo.get(r, id);
+    if (c == Cell::value && last_ != kUnseen && *id == last_id_) return &last_;
+    last_id_ = c == Cell::value ? *id : std::string_view();
+    last_ = judge(c, *id);
+    if (last_ != kValid) {
+      null_or_bad_ = last_;
+      last_ = kUnseen;  // never shared: the next row is judged again
+      return &null_or_bad_;
+    }
+    return &last_;
+  }
+
+  // The reject reason of row r's repo id (rows of a bad id only).
+  static std::string repo_problem(const arrow::StringColumn& repo, int64_t r) {
+    std::string_view id;
+    std::string why;
+    if (repo.get(r, &id, &why) == Cell::bad) return why;
+    return detail::DownloadRecords::repo_problem(id);
+  }
+
+  detail::DownloadRecords& out_;
+  RepoTable& repos_;
+  std::vector<uint32_t> by_code_;   // dictionary code -> standing, this batch
+  std::vector<int64_t> touched_;    // codes judged this batch
+  uint32_t last_ = kUnseen;         // plain column: the previous row's standing ...
+  std::string_view last_id_;        // ... and id
+  uint32_t null_or_bad_ = kBad;     // the standing of a row that shares none
+};
+
+}  // namespace
+
+ReadStats read_downloads_arrow(ArrowArrayStream* stream, const std::string& name, DownloadFormat format,
+                               RepoTable& repos, RejectLog& rejects, size_t batch_capacity,
+                               const std::function<void(const EventBatch&)>& sink, const ReadOptions& options,
+                               DownloadJob& job) {
+  int c_repo = -1, c_date = -1, c_count = -1;
+  std::optional<detail::DownloadRecords> out;
+  std::optional<DownloadBatchReader> reader;
+  // The CSV reader's column names and format detection, on the stream's schema.
+  auto start = [&](const ArrowSchema& schema, ReadStats& stats) {
+    const auto header = detail::normalised_column_names(schema);
+    c_repo = detail::find_column(header, {"repo", "repo_id", "id", "model", "model_id", "modelid"});
+    c_date = detail::find_column(header, {"date", "day", "timestamp"});
+    const int c_period = detail::find_column(header, {"downloads", "count"});
+    const int c_cumul = detail::find_column(header, {"downloads_all_time", "downloadsalltime"});
+    bool cumulative = false;
+    if (format == DownloadFormat::detect) {
+      cumulative = c_cumul >= 0;
+      c_count = cumulative ? c_cumul : c_period;
+    } else if (format == DownloadFormat::per_period) {
+      c_count = c_period;
+    } else {
+      cumulative = true;
+      c_count = c_cumul >= 0 ? c_cumul : c_period;
+    }
+    if (c_repo < 0)
+      throw arrow::ArrowBatchError(stats.file, 0, "repo", "no repo column (repo, repo_id, id, model, model_id)");
+    if (c_date < 0) throw arrow::ArrowBatchError(stats.file, 0, "date", "no date column (date, day, timestamp)");
+    if (c_count < 0)
+      throw arrow::ArrowBatchError(stats.file, 0, "downloads",
+                                   format == DownloadFormat::per_period
+                                       ? "no count column (downloads, count)"
+                                       : "no count column (downloads, count, downloads_all_time)");
+    out.emplace(stats, repos, rejects, cumulative, batch_capacity, sink, options, job);
+    out->set_fields(detail::column_name(schema, c_repo), detail::column_name(schema, c_date),
+                    detail::column_name(schema, c_count));
+    reader.emplace(*out, repos);
+  };
+  auto batch = [&](const detail::ArrowBatch& b, ReadStats&) { reader->read(b, c_repo, c_date, c_count); };
+  return detail::read_arrow_stream(stream, name, start, batch, [&](ReadStats&) { out->finish(); });
+}
+
+}  // namespace ecostat::host

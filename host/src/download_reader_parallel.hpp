@@ -1,0 +1,29 @@
+// The downloads CSV readers' shared record loop and the parallel reader of plain files
+// (download_reader_parallel.cpp). Internal to host/.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "csv.hpp"
+#include "download_records.hpp"
+#include "download_rows.hpp"
+#include "ecostat/host/readers.hpp"
+
+namespace ecostat::host::detail {
+
+// Reads `path` with `threads` threads when it is a plain (uncompressed) regular file of at least
+// options.parallel_min_bytes with an unquoted header, filling *stats; returns false, having read
+// nothing, when it is not (stdin, a pipe, a compressed or small file): the caller reads it with
+// the sequential reader then. Results, unit ids and rejects equal the sequential reader's.
+bool read_downloads_parallel(const std::string& path, DownloadFormat format, RepoTable& repos, RejectLog& rejects,
+                             size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
+                             const ProgressFn& progress, const ReadOptions& options, DownloadJob& job,
+                             unsigned threads, ReadStats* stats);
+
+// The record loop of the sequential reader: every record `records` gives (line numbers shifted
+// by line_offset) parsed, checked and handed to `out`. after_record (optional) runs after each.
+void read_download_records(CsvRecordReader& records, uint64_t line_offset, const DownloadLayout& layout,
+                           RepoTable& repos, DownloadRecords& out, const ReadOptions& options, ReadStats& stats,
+                           const std::function<void(uint64_t)>& after_record = {});
+
+}  // namespace ecostat::host::detail

@@ -1,0 +1,72 @@
+// What every download producer (the CSV reader, the Arrow reader) shares once a row's repo,
+// day and count are read: the repo-id rule, the date window, per-period duplicate checks,
+// cumulative differencing, the job's grand total, and events batched to the sink. Internal to
+// the host readers.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ecostat/host/readers.hpp"
+
+namespace ecostat::host::detail {
+
+class DownloadRecords {
+ public:
+  DownloadRecords(ReadStats& stats, RepoTable& repos, RejectLog& rejects, bool cumulative, size_t batch_capacity,
+                  const std::function<void(const EventBatch&)>& sink, const ReadOptions& options, DownloadJob& job);
+
+  // The column names rejects name (the file's header cells, or the Arrow column names).
+  void set_fields(std::string repo, std::string date, std::string count);
+  const std::string& repo_field() const { return f_repo_; }
+  const std::string& date_field() const { return f_date_; }
+  const std::string& count_field() const { return f_count_; }
+
+  // The plausible-date window, never wider than what a u16 month can hold.
+  int32_t min_day() const { return min_day_; }
+  int32_t max_day() const { return max_day_; }
+
+  void reject(uint64_t at, const std::string& field, const std::string& reason);
+  // The repo-id rule; false (and the row rejected) when repo cannot be an id.
+  bool check_repo(std::string_view repo, uint64_t at);
+  // Why repo cannot be an id ("" when it can): the reject reason check_repo uses.
+  static std::string repo_problem(std::string_view repo);
+  // The window; false (and the row rejected) when day is outside it. date_text: the date as
+  // written, for the message (empty: the day's label).
+  bool check_day(int32_t day, std::string_view date_text, uint64_t at);
+
+  // A row whose repo (already interned as unit), day and count are valid: per period, the
+  // duplicate check then the event; cumulative, differencing against the repo's previous
+  // snapshot. Counts the row accepted or rejects it.
+  void add(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
+           std::string_view date_text);
+
+  // Flushes the last events and settles the job's duplicate count.
+  void finish();
+
+ private:
+  void emit(uint32_t unit, Month month, uint64_t count);
+  void flush();
+  void add_total(uint64_t at, uint64_t count);
+  void add_cumulative(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
+                      std::string_view date_text);
+
+  ReadStats& stats_;
+  RepoTable& repos_;
+  RejectLog& rejects_;
+  const bool cumulative_;
+  const size_t batch_capacity_;
+  const std::function<void(const EventBatch&)>& sink_;
+  DownloadJob& job_;
+  const int32_t min_day_, max_day_;
+  const bool reject_duplicates_;
+  std::string f_repo_ = "repo", f_date_ = "date", f_count_ = "downloads";
+  EventBatch batch_;
+  // Per-repo baseline of cumulative counters: last accepted snapshot's day and value.
+  std::vector<int32_t> last_day_;
+  std::vector<uint64_t> last_value_;
+};
+
+}  // namespace ecostat::host::detail

@@ -1,0 +1,110 @@
+#include "download_rows.hpp"
+
+#include <cstring>
+
+#include "csv.hpp"
+#include "download_records.hpp"
+#include "ecostat/errors.hpp"
+#include "text.hpp"
+
+namespace ecostat::host::detail {
+
+std::string_view trim_blanks(std::string_view s) {
+  if (!s.empty() && (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t'))
+    return trim(s);
+  return s;
+}
+
+DownloadLayout download_layout(const std::vector<std::string_view>& cells, DownloadFormat format,
+                               const std::string& file, uint64_t line) {
+  DownloadLayout l;
+  l.n_columns = cells.size();
+  int32_t d;
+  uint64_t v;
+  if (cells.size() >= 3 && parse_day(cells[1], INT32_MIN, INT32_MAX, &d) == DateStatus::ok &&
+      parse_count(cells[2], &v) == NumStatus::ok) {
+    // No header: the documented column order repo,date,count.
+    l.headerless = true;
+    l.repo = 0, l.date = 1, l.count = 2;
+    l.cumulative = format == DownloadFormat::cumulative;
+    l.header = {"repo", "date", l.cumulative ? "downloads_all_time" : "downloads"};
+    while (l.header.size() < cells.size()) l.header.push_back("column" + std::to_string(l.header.size() + 1));
+    return l;
+  }
+  for (auto c : cells) l.header.push_back(normalise_header(c));
+  l.repo = find_column(l.header, {"repo", "repo_id", "id", "model", "model_id", "modelid"});
+  l.date = find_column(l.header, {"date", "day", "timestamp"});
+  const int c_period = find_column(l.header, {"downloads", "count"});
+  const int c_cumul = find_column(l.header, {"downloads_all_time", "downloadsalltime"});
+  if (format == DownloadFormat::detect) {
+    l.cumulative = c_cumul >= 0;
+    l.count = l.cumulative ? c_cumul : c_period;
+  } else if (format == DownloadFormat::per_period) {
+    l.count = c_period;
+  } else {
+    l.cumulative = true;
+    l.count = c_cumul >= 0 ? c_cumul : c_period;
+  }
+  std::string missing;
+  if (l.repo < 0) missing += " repo (repo, repo_id, id, model, model_id)";
+  if (l.date < 0) missing += " date (date, day, timestamp)";
+  if (l.count < 0)
+    missing += format == DownloadFormat::per_period ? " count (downloads, count)"
+                                                    : " count (downloads, count, downloads_all_time)";
+  if (!missing.empty()) throw InputError(file, line, "", "downloads header lacks a column for:" + missing);
+  return l;
+}
+
+DownloadRowParser::DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day)
+    : layout_(layout), min_day_(min_day), max_day_(max_day) {}
+
+bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* row, Problem* problem) {
+  if (cells.size() != layout_.n_columns) {
+    problem->field = nullptr;
+    problem->reason = "wrong column count: expected " + std::to_string(layout_.n_columns) + ", got " +
+                      std::to_string(cells.size());
+    return false;
+  }
+  const std::string_view repo = trim_blanks(cells[layout_.repo]);
+  const bool same_repo = have_repo_ && repo.size() == last_repo_.size() &&
+                         std::memcmp(repo.data(), last_repo_.data(), repo.size()) == 0;
+  if (!same_repo) {
+    std::string why = DownloadRecords::repo_problem(repo);
+    if (!why.empty()) {
+      problem->field = &layout_.header[layout_.repo];
+      problem->reason = std::move(why);
+      return false;
+    }
+  }
+  const std::string_view date = trim_blanks(cells[layout_.date]);
+  if (date.size() != last_date_.size() || std::memcmp(date.data(), last_date_.data(), date.size()) != 0 ||
+      cached_day_ == kNoDay) {
+    int32_t d = 0;
+    const DateStatus ds = parse_day(date, min_day_, max_day_, &d);
+    if (ds != DateStatus::ok) {
+      problem->field = &layout_.header[layout_.date];
+      problem->reason = ds == DateStatus::malformed ? "unparseable date: '" + printable(date) + "'"
+                                                    : date_out_of_range(date, min_day_, max_day_);
+      return false;
+    }
+    last_date_.assign(date.data(), date.size());
+    cached_day_ = d;
+    cached_month_ = month_of_day(d);
+  }
+  uint64_t value = 0;
+  const NumStatus ns = parse_count(cells[layout_.count], &value);
+  if (ns != NumStatus::ok) {
+    problem->field = &layout_.header[layout_.count];
+    problem->reason = std::string(ns == NumStatus::empty ? "missing count" : "bad count") + ": " + num_status_text(ns) +
+                      (ns == NumStatus::empty ? "" : " '" + printable(trim_blanks(cells[layout_.count])) + "'");
+    return false;
+  }
+  if (!same_repo) {
+    last_repo_.assign(repo.data(), repo.size());
+    have_repo_ = true;
+  }
+  *row = Row{repo, date, cached_day_, cached_month_, value};
+  return true;
+}
+
+}  // namespace ecostat::host::detail

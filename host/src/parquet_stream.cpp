@@ -1,0 +1,254 @@
+// Parquet files as Arrow C streams, through Arrow C++'s Parquet reader (the pyarrow wheel's
+// headers and libraries; cmake/EcostatParquet.cmake). The only C++20 translation unit and the
+// only one that sees Arrow headers. Row groups are decoded in parallel: worker w reads row
+// groups w, w + W, w + 2W, ... through its own FileReader (sharing the parsed footer) into its
+// one-row-group slot; the stream hands the slots out in file order, so at most W row groups
+// are decoded ahead of the consumer.
+//
+// ecostat/host/parquet.hpp comes first on purpose: it declares the C ABI structs (arrow_c.hpp)
+// before arrow/c/abi.h, whose identical guards must then skip its own copy.
+#include "ecostat/host/parquet.hpp"
+
+#include <arrow/c/bridge.h>
+#include <arrow/record_batch.h>
+#include <arrow/status.h>
+#include <arrow/type.h>
+#include <parquet/arrow/reader.h>
+#include <parquet/exception.h>
+#include <parquet/file_reader.h>
+#include <parquet/metadata.h>
+#include <parquet/schema.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "ecostat/errors.hpp"
+
+namespace ecostat::host {
+
+namespace {
+
+constexpr int64_t kBatchRows = 64 * 1024;
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+  throw InputError(path, 0, "", "Parquet: " + why);
+}
+
+// A top-level (not nested) UTF-8 string column: the only kind read back as a dictionary.
+bool top_level_string(const parquet::ColumnDescriptor& column) {
+  if (column.max_repetition_level() != 0 || column.path()->ToDotVector().size() != 1) return false;
+  if (column.physical_type() != parquet::Type::BYTE_ARRAY) return false;
+  return column.logical_type()->is_string() || column.converted_type() == parquet::ConvertedType::UTF8;
+}
+
+// True when every row group stores the column's data pages dictionary-encoded (no fallback
+// to plain pages): then the file's dictionaries are kept, and the consumer looks each entry up
+// once per batch. A column that fell back is read plain, so no dictionary is rebuilt from it.
+bool stored_as_dictionary(const parquet::FileMetaData& metadata, int column) {
+  if (metadata.num_row_groups() == 0) return false;
+  for (int rg = 0; rg < metadata.num_row_groups(); ++rg) {
+    const auto chunk = metadata.RowGroup(rg)->ColumnChunk(column);
+    if (!chunk->has_dictionary_page()) return false;
+    for (const parquet::PageEncodingStats& s : chunk->encoding_stats()) {
+      const bool data_page = s.page_type == parquet::PageType::DATA_PAGE || s.page_type == parquet::PageType::DATA_PAGE_V2;
+      const bool dictionary = s.encoding == parquet::Encoding::PLAIN_DICTIONARY || s.encoding == parquet::Encoding::RLE_DICTIONARY;
+      if (data_page && !dictionary && s.count > 0) return false;
+    }
+  }
+  return true;
+}
+
+parquet::ArrowReaderProperties reader_properties(const parquet::FileMetaData& metadata, bool column_threads) {
+  parquet::ArrowReaderProperties props(column_threads);
+  props.set_batch_size(kBatchRows);
+  const parquet::SchemaDescriptor& schema = *metadata.schema();
+  for (int c = 0; c < schema.num_columns(); ++c)
+    if (top_level_string(*schema.Column(c)) && stored_as_dictionary(metadata, c)) props.set_read_dictionary(c, true);
+  return props;
+}
+
+arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> open_reader(const std::string& path,
+                                                                       const std::shared_ptr<parquet::FileMetaData>& metadata,
+                                                                       const parquet::ArrowReaderProperties& props) {
+  parquet::arrow::FileReaderBuilder builder;
+  ARROW_RETURN_NOT_OK(builder.OpenFile(path, /*memory_map=*/false, parquet::default_reader_properties(), metadata));
+  builder.properties(props);
+  return builder.Build();
+}
+
+// Every batch of one row group.
+arrow::Status read_row_group(parquet::arrow::FileReader& reader, int row_group,
+                             std::vector<std::shared_ptr<arrow::RecordBatch>>* out) {
+  ARROW_ASSIGN_OR_RAISE(auto batches, reader.GetRecordBatchReader(std::vector<int>{row_group}));
+  for (;;) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(batches->ReadNext(&batch));
+    if (!batch) return arrow::Status::OK();
+    out->push_back(std::move(batch));
+  }
+}
+
+class RowGroupStream final : public arrow::RecordBatchReader {
+ public:
+  RowGroupStream(std::string path, std::shared_ptr<parquet::FileMetaData> metadata, parquet::ArrowReaderProperties props,
+                 std::shared_ptr<arrow::Schema> schema, unsigned workers)
+      : path_(std::move(path)),
+        metadata_(std::move(metadata)),
+        props_(std::move(props)),
+        schema_(std::move(schema)),
+        row_groups_(metadata_->num_row_groups()),
+        slots_(workers) {
+    for (unsigned w = 0; w < workers; ++w) threads_.emplace_back([this, w] { work(w); });
+  }
+  ~RowGroupStream() override { stop(); }
+  RowGroupStream(const RowGroupStream&) = delete;
+  RowGroupStream& operator=(const RowGroupStream&) = delete;
+
+  std::shared_ptr<arrow::Schema> schema() const override { return schema_; }
+
+  arrow::Status ReadNext(std::shared_ptr<arrow::RecordBatch>* out) override {
+    while (next_batch_ == current_.size()) {
+      if (!failed_.ok()) return failed_;
+      if (next_row_group_ == row_groups_) {
+        *out = nullptr;
+        return arrow::Status::OK();
+      }
+      take_next_row_group();
+    }
+    *out = std::move(current_[next_batch_++]);
+    return arrow::Status::OK();
+  }
+
+  arrow::Status Close() override {
+    stop();
+    return arrow::Status::OK();
+  }
+
+ private:
+  struct Slot {
+    bool full = false;
+    arrow::Status status;
+    std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+  };
+
+  // Waits for row group next_row_group_ (in its worker's slot) and makes it current.
+  void take_next_row_group() {
+    Slot& slot = slots_[next_row_group_ % slots_.size()];
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return slot.full; });
+    current_ = std::move(slot.batches);
+    next_batch_ = 0;
+    if (!slot.status.ok())
+      failed_ = arrow::Status::IOError("Parquet: row group ", next_row_group_, " of ", row_groups_, ": ", slot.status.message());
+    slot = Slot{};
+    ++next_row_group_;
+    changed_.notify_all();
+  }
+
+  void work(unsigned w) {
+    Slot& slot = slots_[w];
+    std::unique_ptr<parquet::arrow::FileReader> reader;
+    for (int rg = static_cast<int>(w); rg < row_groups_; rg += static_cast<int>(slots_.size())) {
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [&] { return !slot.full || stopping_; });
+        if (stopping_) return;
+      }
+      std::vector<std::shared_ptr<arrow::RecordBatch>> batches;
+      const arrow::Status status = read_guarded(reader, rg, &batches);
+      std::lock_guard lock(mutex_);
+      slot.full = true;
+      slot.status = status;
+      slot.batches = std::move(batches);
+      changed_.notify_all();
+      if (!status.ok()) return;  // the stream stops at the first failed row group
+    }
+  }
+
+  // Reads one row group; no exception leaves a worker thread.
+  arrow::Status read_guarded(std::unique_ptr<parquet::arrow::FileReader>& reader, int rg,
+                             std::vector<std::shared_ptr<arrow::RecordBatch>>* out) {
+    try {
+      if (!reader) {
+        auto opened = open_reader(path_, metadata_, props_);
+        if (!opened.ok()) return opened.status();
+        reader = std::move(*opened);
+      }
+      return read_row_group(*reader, rg, out);
+    } catch (const std::exception& e) {
+      return arrow::Status::IOError(e.what());
+    }
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      changed_.notify_all();
+    }
+    for (std::thread& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  const std::string path_;
+  const std::shared_ptr<parquet::FileMetaData> metadata_;
+  const parquet::ArrowReaderProperties props_;
+  const std::shared_ptr<arrow::Schema> schema_;
+  const int row_groups_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Slot> slots_;  // one per worker, guarded by mutex_
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+
+  // The consumer's side (one thread at a time, as the C stream contract says).
+  int next_row_group_ = 0;
+  std::vector<std::shared_ptr<arrow::RecordBatch>> current_;
+  size_t next_batch_ = 0;
+  arrow::Status failed_;
+};
+
+std::shared_ptr<parquet::FileMetaData> read_footer(const std::string& path) {
+  try {
+    return parquet::ParquetFileReader::OpenFile(path)->metadata();
+  } catch (const std::exception& e) {
+    fail(path, e.what());
+  }
+}
+
+}  // namespace
+
+bool parquet_supported() { return true; }
+
+void open_parquet_stream(const std::string& path, unsigned threads, ArrowArrayStream* out) {
+  const std::shared_ptr<parquet::FileMetaData> metadata = read_footer(path);
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(metadata->num_row_groups())));
+  // One row group at a time (one worker) still decodes its columns in parallel, in Arrow's pool.
+  const parquet::ArrowReaderProperties props = reader_properties(*metadata, workers == 1 && threads > 1);
+
+  // The schema, read here so that a file Arrow cannot map is an error now, not mid-stream.
+  std::shared_ptr<arrow::Schema> schema;
+  try {
+    auto reader = open_reader(path, metadata, props);
+    if (!reader.ok()) fail(path, reader.status().message());
+    const arrow::Status status = (*reader)->GetSchema(&schema);
+    if (!status.ok()) fail(path, status.message());
+  } catch (const parquet::ParquetException& e) {
+    fail(path, e.what());
+  }
+
+  auto stream = std::make_shared<RowGroupStream>(path, metadata, props, schema, workers);
+  const arrow::Status exported = arrow::ExportRecordBatchReader(std::move(stream), out);
+  if (!exported.ok()) fail(path, exported.message());
+}
+
+}  // namespace ecostat::host

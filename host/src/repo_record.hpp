@@ -1,0 +1,105 @@
+// One repository record and the rules for each of its fields, shared by every producer of
+// repository records (JSON Lines / JSON array / CSV-with-metadata, and Arrow columns): each
+// field is validated by one function whatever form it came in, and one writer adds the record
+// to the RepoTable (duplicate ids, exact sums, placeholders filled late). Internal to the host
+// readers; the rules are docs/input-formats.md's.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ecostat/host/readers.hpp"
+
+namespace ecostat::host::detail {
+
+// Why a record is rejected: the field (may be empty) and the reason.
+struct Fail {
+  std::string field, reason;
+};
+
+struct ParentRef {
+  std::string id;
+  Relation relation;
+};
+
+// One validated record, not yet in the table.
+struct RepoRecord {
+  std::string id;
+  std::string author;  // empty: from the id prefix
+  RepoKind kind = RepoKind::model;
+  int32_t created_day = kNoDay;
+  uint64_t likes = 0, downloads = 0, all_time = 0, parameters = 0;
+  bool has_all_time = false;
+  std::optional<std::string> pipeline_tag, library;
+  std::vector<std::string> tags;
+  std::vector<ParentRef> parents;
+};
+
+// The plausible-date window a creation date must fall in (ReadOptions::min_day, max_day).
+struct Window {
+  int32_t min_day, max_day;
+};
+
+// ---- Field rules. `name` is the field as the input names it (for the reject).
+
+std::optional<Fail> set_repo_id(std::string_view id, const char* name, RepoRecord* rec);
+std::optional<Fail> set_author(std::string_view author, const char* name, RepoRecord* rec);
+std::optional<Fail> set_kind(std::string_view kind, const char* name, RepoRecord* rec);
+// createdAt as text: an ISO date, or epoch milliseconds written as digits.
+std::optional<Fail> set_created_text(std::string_view text, const char* name, const Window& w, RepoRecord* rec);
+// createdAt as epoch milliseconds (a number); text is how the input wrote it.
+std::optional<Fail> set_created_epoch_ms(int64_t ms, std::string_view text, const char* name, const Window& w,
+                                         RepoRecord* rec);
+// createdAt as a day already (an Arrow date or timestamp): only the window applies.
+std::optional<Fail> set_created_day(int32_t day, const char* name, const Window& w, RepoRecord* rec);
+// pipeline_tag / library_name: empty text leaves the field absent.
+std::optional<Fail> set_optional_text(std::string_view text, const char* name, std::optional<std::string>* out);
+// tags as one string: a Python-repr or JSON list, or a single tag.
+std::optional<Fail> set_tags_text(std::string_view text, const char* name, RepoRecord* rec);
+// tags as a list (each checked as text; repeated and empty tags dropped).
+std::optional<Fail> set_tags(std::vector<std::string> tags, const char* name, RepoRecord* rec);
+// safetensors: an object {total}, or the object as JSON text.
+std::optional<Fail> set_safetensors(const nlohmann::json& v, const char* name, RepoRecord* rec);
+// The parents from baseModels (may be null), the record's base_model: tags (set_tags first)
+// and card data (may be null), each as the JSON reader takes them (JSON text included).
+std::optional<Fail> set_parents(const nlohmann::json* base_models, const char* base_name, const nlohmann::json* card,
+                                const char* card_name, RepoRecord* rec);
+
+// ---- Adding records to the table.
+
+class RepoTableWriter {
+ public:
+  RepoTableWriter(RepoTable& repos, RejectLog& rejects, ReadStats& stats, const ReadOptions& options);
+  // When a strict RejectLog throws mid-input, the rows filled so far still get their tags.
+  ~RepoTableWriter();
+  RepoTableWriter(const RepoTableWriter&) = delete;
+  RepoTableWriter& operator=(const RepoTableWriter&) = delete;
+
+  const Window& window() const { return window_; }
+  void reject(uint64_t line, const std::string& field, const std::string& reason);
+  // A validated record: rejected as a duplicate id, or added (counted accepted). The sums of
+  // downloads and of downloads_all_time over the table stay within 2^64-1 (InputError else).
+  void add(const RepoRecord& rec, uint64_t line);
+  // Rebuilds the tag CSR when rows that existed before (placeholders) received tags.
+  void finish();
+
+ private:
+  void add_to_sum(uint64_t* sum, uint64_t value, uint64_t line, const char* field);
+  void commit(const RepoRecord& rec, uint32_t existing);
+  void insert_late(uint32_t u, std::vector<uint32_t> ids);
+
+  RepoTable& repos_;
+  RejectLog& rejects_;
+  ReadStats& stats_;
+  const Window window_;
+  uint64_t sum_30d_ = 0, sum_all_time_ = 0;
+  std::vector<std::pair<uint32_t, std::vector<uint32_t>>> late_tags_;
+  size_t late_count_ = 0;
+};
+
+}  // namespace ecostat::host::detail

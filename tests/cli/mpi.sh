@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Scale-out of `ecostat run` (docs/scale-out.md).
+#   mpi.sh ECOSTAT FIXTURES SAMPLE_DIR shards   several download files in one process: the same
+#                                               results as one concatenated file (no MPI needed)
+#   mpi.sh ECOSTAT FIXTURES SAMPLE_DIR mpi WITH_MPI
+#                                               mpirun -np 1..4: results JSON, CSV tables and the
+#                                               rejects file byte-identical to the one-process run
+#                                               (timings aside); failures name the rank, leave no
+#                                               output. Exit 77 (ctest: skipped) with the reason
+#                                               when MPI is not built or mpirun is absent.
+set -u
+ecostat=$1 fixtures=$2 sample=$3 mode=$4 with_mpi=${5:-OFF}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { echo "ok   $1"; pass=$((pass+1)); }
+bad() { echo "FAIL $1"; [ -f "$tmp/out" ] && sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); }
+
+# Results JSON without timings (and, with a 3rd argument, without the input file list and the
+# first rejects, which name the files, and the count of duplicate rows, which are found within
+# each file: docs/scale-out.md): equal or not.
+same_json() {
+  python3 - "$1" "$2" "${3:-}" <<'EOF'
+import json, sys
+def load(p, drop_files):
+    d = json.load(open(p))
+    d.pop("timings_ms", None)
+    if drop_files:
+        d["input"].pop("files", None)
+        d["input"].pop("first_rejects", None)
+        d["input"].pop("duplicate_download_rows", None)
+    return d
+a, b = load(sys.argv[1], sys.argv[3]), load(sys.argv[2], sys.argv[3])
+if a != b:
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k): print("differs:", k)
+    sys.exit(1)
+EOF
+}
+
+# run NAME -- command: exit 0 expected, output kept in $tmp/out.
+run_ok() {
+  local name=$1; shift 2
+  if "$@" >"$tmp/out" 2>&1; then return 0; fi
+  bad "$name: exit $?"
+  return 1
+}
+
+if [ "$mode" = mpi ]; then
+  if [ "$with_mpi" != ON ]; then echo "SKIPPED: ecostat was built without MPI (ECOSTAT_MPI; install libopenmpi-dev)"; exit 77; fi
+  if ! command -v mpirun >/dev/null; then echo "SKIPPED: mpirun not found (Debian: openmpi-bin)"; exit 77; fi
+fi
+
+# Generated data: 5,000 models, 60,000 records, the downloads split in 5 files at line
+# boundaries (each with the header), plus the concatenation as one file.
+gen=$tmp/gen
+"$ecostat" gen --out "$gen" --records 60000 --models 5000 --seed 7 -q || { echo "FAIL gen"; exit 1; }
+tail -n +2 "$gen/downloads.csv" >"$gen/rows"
+split -n l/5 -d "$gen/rows" "$gen/part" && rm "$gen/rows"
+parts=()
+for p in "$gen"/part0*; do { head -1 "$gen/downloads.csv"; cat "$p"; } >"$p.csv"; rm "$p"; parts+=("$p.csv"); done
+gen_files=$(IFS=,; echo "${parts[*]}")
+gen_args=(--backend cpu -q --repos "$gen/repos.jsonl" --orgs "$gen/orgs.csv")
+
+# The sample's tracked models (CSV repository records, parameters) and two download files.
+sample_files="$sample/downloads.csv,$sample/downloads_generated.csv"
+sample_args=(--backend cpu -q --repos "$sample/repos.csv" --orgs "$sample/orgs.csv" --params "$sample/params.csv"
+             --max-reject-fraction 1)
+
+# The engine fixture's downloads (a reject on line 7) split in two files.
+fx=$tmp/fx
+mkdir -p "$fx"
+head -5 "$fixtures/engine/downloads.csv" >"$fx/d1.csv"
+{ head -1 "$fixtures/engine/downloads.csv"; tail -n +6 "$fixtures/engine/downloads.csv"; } >"$fx/d2.csv"
+fx_args=(--backend cpu -q --repos "$fixtures/engine/repos.jsonl" --orgs "$fixtures/engine/orgs.csv" --max-reject-fraction 1)
+
+if [ "$mode" = shards ]; then
+  # One process, several files = one process, one file (the input file list aside).
+  if run_ok "gen one file" -- "$ecostat" run "${gen_args[@]}" --downloads "$gen/downloads.csv" --json "$tmp/one.json" &&
+     run_ok "gen 5 files" -- "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/five.json"; then
+    if same_json "$tmp/one.json" "$tmp/five.json" drop-files >"$tmp/out"; then ok "5 download files = their concatenation"
+    else bad "5 download files differ from their concatenation"; fi
+    files=$(python3 -c "import json,sys; print(sum(f['role']=='downloads' for f in json.load(open(sys.argv[1]))['input']['files']))" "$tmp/five.json")
+    [ "$files" = 5 ] && ok "input.files lists the 5 download files" || bad "input.files lists $files download files, not 5"
+  fi
+  # Repeated --downloads is the same as a comma-separated list.
+  repeated=(); for p in "${parts[@]}"; do repeated+=(--downloads "$p"); done
+  if run_ok "repeated" -- "$ecostat" run "${gen_args[@]}" "${repeated[@]}" --json "$tmp/rep.json"; then
+    cmp -s "$tmp/five.json" "$tmp/rep.json" || same_json "$tmp/five.json" "$tmp/rep.json" >"$tmp/out" &&
+      ok "repeated --downloads = comma-separated" || bad "repeated --downloads differs"
+  fi
+  # The sample, two files: the same as one file holding both.
+  { cat "$sample/downloads.csv"; tail -n +2 "$sample/downloads_generated.csv"; } >"$tmp/sample_dl.csv"
+  if run_ok "sample one file" -- "$ecostat" run "${sample_args[@]}" --downloads "$tmp/sample_dl.csv" --json "$tmp/s1.json" &&
+     run_ok "sample 2 files" -- "$ecostat" run "${sample_args[@]}" --downloads "$sample_files" --json "$tmp/s2.json"; then
+    same_json "$tmp/s1.json" "$tmp/s2.json" drop-files >"$tmp/out" && ok "sample: 2 download files = their concatenation" ||
+      bad "sample: 2 download files differ from their concatenation"
+  fi
+  # Rejects of several files: each file's own line numbers, in file order.
+  if "$ecostat" run "${fx_args[@]}" --downloads "$fx/d1.csv,$fx/d2.csv" --rejects "$tmp/rej.csv" >"$tmp/out" 2>&1; then
+    grep -q "d2.csv,3," "$tmp/rej.csv" && ok "rejects name the file and its own line" || bad "rejects: $(cat "$tmp/rej.csv")"
+  else bad "fixture 2 files"; fi
+  # A missing file: exit 1, the file named, no output.
+  "$ecostat" run "${gen_args[@]}" --downloads "${parts[0]},$tmp/no-such.csv" --json "$tmp/miss.json" >"$tmp/out" 2>&1
+  rc=$?
+  [ $rc = 1 ] && grep -q "no-such.csv" "$tmp/out" && [ ! -e "$tmp/miss.json" ] && ok "missing file: exit 1, named, no output" ||
+    bad "missing file: exit $rc"
+  # Standard input cannot be one of several files; report takes one file.
+  "$ecostat" run --downloads "-,${parts[0]}" >"$tmp/out" 2>&1; rc=$?
+  [ $rc = 2 ] && grep -q "standard input" "$tmp/out" && ok "stdin among several: usage error" || bad "stdin among several: exit $rc"
+  "$ecostat" report --out "$tmp/r.html" --downloads "$gen_files" >"$tmp/out" 2>&1; rc=$?
+  [ $rc = 2 ] && grep -q "ecostat run" "$tmp/out" && ok "report with several files: usage error" || bad "report several: exit $rc"
+  echo "$pass passed, $fail failed"
+  [ "$fail" -eq 0 ]
+  exit
+fi
+
+# --- MPI ---
+mpi=(mpirun --oversubscribe --bind-to none)
+[ "$(id -u)" = 0 ] && mpi+=(--allow-run-as-root)
+# Containers often forbid the cross-memory attach OpenMPI's shared-memory transport tries first.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
+# Under ASan (scripts/sanitize.sh) OpenMPI's own allocations would count as leaks; the same
+# code without MPI runs with leak checks in the `shards` mode.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+# Small messages: the chunked transfer path runs here too (docs/scale-out.md).
+export ECOSTAT_MPI_MAX_MESSAGE=65536
+
+# The reference runs: one process.
+run_ok "reference gen" -- "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/ref_gen.json" --csv "$tmp/ref_gen_csv" || exit 1
+run_ok "reference sample" -- "$ecostat" run "${sample_args[@]}" --downloads "$sample_files" --json "$tmp/ref_sample.json" || exit 1
+run_ok "reference one file" -- "$ecostat" run "${sample_args[@]}" --downloads "$sample/downloads.csv" --json "$tmp/ref_single.json" || exit 1
+"$ecostat" run "${fx_args[@]}" --downloads "$fx/d1.csv,$fx/d2.csv" --rejects "$tmp/ref_rej.csv" --json "$tmp/ref_fx.json" >/dev/null 2>&1
+
+for n in 1 2 3 4; do
+  if run_ok "gen np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/gen$n.json" --csv "$tmp/gen${n}_csv"; then
+    same_json "$tmp/ref_gen.json" "$tmp/gen$n.json" >"$tmp/out" && ok "np $n: generated data, 5 files: results JSON identical" ||
+      bad "np $n: generated results differ"
+    diff -r "$tmp/ref_gen_csv" "$tmp/gen${n}_csv" >"$tmp/out" && ok "np $n: CSV tables identical" || bad "np $n: CSV tables differ"
+  fi
+  if run_ok "sample np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${sample_args[@]}" --downloads "$sample_files" --json "$tmp/sample$n.json"; then
+    same_json "$tmp/ref_sample.json" "$tmp/sample$n.json" >"$tmp/out" && ok "np $n: sample, 2 files: results JSON identical" ||
+      bad "np $n: sample results differ"
+  fi
+  if run_ok "single np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${sample_args[@]}" --downloads "$sample/downloads.csv" --json "$tmp/single$n.json"; then
+    same_json "$tmp/ref_single.json" "$tmp/single$n.json" >"$tmp/out" && ok "np $n: one download file: results JSON identical" ||
+      bad "np $n: one-file results differ"
+  fi
+  "${mpi[@]}" -np $n "$ecostat" run "${fx_args[@]}" --downloads "$fx/d1.csv,$fx/d2.csv" --rejects "$tmp/rej$n.csv" --json "$tmp/fx$n.json" >"$tmp/out" 2>&1
+  cmp -s "$tmp/ref_rej.csv" "$tmp/rej$n.csv" && same_json "$tmp/ref_fx.json" "$tmp/fx$n.json" >>"$tmp/out" &&
+    ok "np $n: rejects file and results identical" || bad "np $n: rejects file or results differ"
+done
+
+# Input summary counted once: the repositories of the generated data, 5 download files.
+python3 - "$tmp/gen4.json" <<'EOF' >"$tmp/out" && ok "np 4: repositories and files counted once" || bad "np 4: input summary"
+import json, sys
+i = json.load(open(sys.argv[1]))["input"]
+roles = [f["role"] for f in i["files"]]
+assert i["repositories"] == 5000, i["repositories"]
+assert roles.count("repos") == 1 and roles.count("orgs") == 1 and roles.count("downloads") == 5, roles
+EOF
+
+# Only rank 0 prints: the tables once.
+if run_ok "np 3 text" -- "${mpi[@]}" -np 3 "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --downloads "$gen_files"; then
+  c=$(grep -c "Concentration by model" "$tmp/out")
+  [ "$c" = 1 ] && ok "np 3: the tables are printed once" || bad "np 3: tables printed $c times"
+fi
+
+# A download file missing (on rank 2): non-zero exit, the rank and the file named, no output.
+"${mpi[@]}" -np 3 "$ecostat" run "${gen_args[@]}" --downloads "${parts[0]},${parts[1]},$tmp/no-such.csv" --json "$tmp/miss.json" >"$tmp/out" 2>&1
+rc=$?
+[ $rc -ne 0 ] && grep -q "rank 2: .*no-such.csv" "$tmp/out" && [ ! -e "$tmp/miss.json" ] &&
+  ok "missing file on rank 2: exit $rc, rank and file named, no output" || bad "missing file on rank 2: exit $rc"
+# A rank failing mid-job (--strict, a reject in the file of rank 1).
+"${mpi[@]}" -np 2 "$ecostat" run "${fx_args[@]}" --strict --downloads "$fx/d1.csv,$fx/d2.csv" --json "$tmp/strict.json" >"$tmp/out" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q "rank 1: .*d2.csv:3" "$tmp/out" && [ ! -e "$tmp/strict.json" ] &&
+  ok "--strict reject on rank 1: exit 1, rank and line named, no output" || bad "--strict on rank 1: exit $rc"
+# A usage error found by rank 0 (an output over an input) stops every rank with exit 2.
+"${mpi[@]}" -np 2 "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "${parts[1]}" >"$tmp/out" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "refusing to overwrite" "$tmp/out" && ok "usage error on rank 0: exit 2 on every rank" || bad "usage error: exit $rc"
+# The exit code of rejects beyond the limit (3) is every rank's.
+"${mpi[@]}" -np 2 "$ecostat" run --backend cpu -q --repos "$fixtures/engine/repos.jsonl" --downloads "$fx/d1.csv,$fx/d2.csv" >"$tmp/out" 2>&1
+rc=$?
+[ $rc = 3 ] && ok "rejects beyond the limit: exit 3" || bad "rejects beyond the limit: exit $rc"
+
+# A rank killed mid-job: rank 1 blocks reading a FIFO (held open, no data) and is killed;
+# mpirun ends the job naming the rank, and no output is written.
+mkfifo "$tmp/hang.csv"
+exec 3<>"$tmp/hang.csv"  # a writer that never writes: rank 1's read blocks
+timeout 120 "${mpi[@]}" -np 2 "$ecostat" run "${gen_args[@]}" --downloads "${parts[0]},$tmp/hang.csv" --json "$tmp/killed.json" >"$tmp/out" 2>&1 3>&- &
+job=$!
+victim=""
+for _ in $(seq 1 200); do
+  for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" = $$ ] && continue
+    ls -l "$p/fd" 2>/dev/null | grep -q "hang.csv" && victim=${p#/proc/} && break
+  done
+  [ -n "$victim" ] && break
+  sleep 0.1
+done
+[ -n "$victim" ] && kill -9 "$victim"
+wait $job; rc=$?
+exec 3>&-
+[ -n "$victim" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "rank 1" "$tmp/out" && [ ! -e "$tmp/killed.json" ] &&
+  ok "rank 1 killed: exit $rc, rank named, no output" || bad "rank 1 killed (pid '${victim}'): exit $rc"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

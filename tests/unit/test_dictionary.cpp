@@ -1,0 +1,32 @@
+// Dictionary::find_many answers exactly as find, for any batch length (the prefetch pipeline's
+// edges: fewer ids than its depth, lengths around it) and for absent ids.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "ecostat/dictionary.hpp"
+#include "ecostat/types.hpp"
+
+using ecostat::Dictionary;
+
+TEST_CASE("dictionary: find_many agrees with find", "[dictionary]") {
+  Dictionary d;
+  std::vector<std::string> present, absent;
+  for (int i = 0; i < 5000; ++i) present.push_back("org" + std::to_string(i % 97) + "/model-" + std::to_string(i));
+  for (const auto& s : present) d.intern(s);
+  for (int i = 0; i < 300; ++i) absent.push_back("nobody/" + std::to_string(i));
+  std::vector<std::string_view> ids;
+  for (size_t i = 0; i < 4000; ++i) ids.push_back(i % 7 == 3 ? std::string_view(absent[i % absent.size()]) : std::string_view(present[(i * 7919) % present.size()]));
+  for (size_t n : {size_t(0), size_t(1), size_t(7), size_t(8), size_t(9), size_t(15), size_t(16), size_t(17), size_t(33), ids.size()}) {
+    std::vector<uint32_t> got(n + 1, 12345);
+    d.find_many(ids.data(), n, got.data());
+    for (size_t i = 0; i < n; ++i) REQUIRE(got[i] == d.find(ids[i]));
+    CHECK(got[n] == 12345u);  // nothing written past n
+  }
+  Dictionary empty;
+  uint32_t out[2] = {0, 0};
+  empty.find_many(ids.data(), 2, out);
+  CHECK(out[0] == ecostat::kNone);
+  CHECK(out[1] == ecostat::kNone);
+}

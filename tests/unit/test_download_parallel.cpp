@@ -1,0 +1,152 @@
+// The parallel downloads reader (host/src/download_reader_parallel.cpp) against the sequential
+// one on the same files: the same units in the same order, the same events, the same rejects
+// (file, line, field, reason), the same counts, for any thread count and chunk size, also with
+// quoted fields, records spanning lines, blank lines, CRLF, over-long lines, a BOM, no header,
+// cumulative counters and unknown repositories.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <random>
+#include <tuple>
+
+#include "download_reader_parallel.hpp"
+#include "ecostat/host/readers.hpp"
+#include "ecostat/host/rejects.hpp"
+#include "ecostat/host/source.hpp"
+#include "support/temp_files.hpp"
+
+using namespace ecostat;
+using namespace ecostat::host;
+
+namespace {
+
+struct Outcome {
+  std::vector<std::string> units;
+  std::map<std::tuple<uint32_t, Month>, uint64_t> sums;
+  std::vector<std::tuple<std::string, uint64_t, std::string, std::string>> rejects;
+  uint64_t read = 0, accepted = 0, rejected = 0, bytes = 0, duplicates = 0, batches = 0;
+};
+
+RepoTable known_repos() {
+  RepoTable t;
+  for (int i = 0; i < 40; ++i) t.ensure("org" + std::to_string(i % 5) + "/m" + std::to_string(i), false);
+  return t;
+}
+
+Outcome read(const std::string& path, DownloadFormat format, unsigned threads, size_t chunk) {
+  Outcome o;
+  RepoTable repos = known_repos();
+  RejectLog rejects;
+  DownloadJob job;
+  ReadOptions opt;
+  opt.max_line = 60;
+  opt.parallel_min_bytes = 0;
+  opt.parallel_chunk_bytes = chunk;
+  auto sink = [&](const EventBatch& b) {
+    ++o.batches;
+    for (size_t i = 0; i < b.size(); ++i) o.sums[{b.unit[i], b.month[i]}] += b.count[i];
+    for (const auto& w : b.wide) o.sums[{w.unit, w.month}] += w.count;
+  };
+  ReadStats st;
+  if (threads == 0) {
+    auto src = open_source(path);
+    st = read_downloads(*src, format, repos, rejects, 7, sink, {}, opt, job);
+  } else {
+    REQUIRE(detail::read_downloads_parallel(path, format, repos, rejects, 7, sink, {}, opt, job, threads, &st));
+  }
+  for (uint32_t u = 0; u < repos.size(); ++u) o.units.push_back(repos.ids.at(u));
+  for (const auto& r : rejects.first()) o.rejects.emplace_back(r.file, r.line, r.field, r.reason);
+  o.read = st.read, o.accepted = st.accepted, o.rejected = st.rejected, o.bytes = st.bytes;
+  o.duplicates = job.duplicate_rows();
+  return o;
+}
+
+void same(const Outcome& a, const Outcome& b) {
+  CHECK(a.units == b.units);
+  CHECK(a.sums == b.sums);
+  CHECK(a.rejects == b.rejects);
+  CHECK(a.read == b.read);
+  CHECK(a.accepted == b.accepted);
+  CHECK(a.rejected == b.rejected);
+  CHECK(a.bytes == b.bytes);
+  CHECK(a.duplicates == b.duplicates);
+}
+
+// A messy per-period file: known and unknown repos, bad dates and counts, duplicates, quotes,
+// a record spanning two lines at `multiline_at` (or none), blank lines, CRLF, an over-long line.
+std::string messy(unsigned seed, int multiline_at, bool header = true, bool bom = false) {
+  std::mt19937 rng(seed);
+  std::string s = bom ? "\xEF\xBB\xBF" : "";
+  if (header) s += "repo,date,downloads\n";
+  for (int i = 0; i < 400; ++i) {
+    const int kind = int(rng() % 20);
+    const std::string repo = rng() % 4 ? "org" + std::to_string(rng() % 5) + "/m" + std::to_string(rng() % 40)
+                                       : "new" + std::to_string(rng() % 30) + "/x";
+    const std::string date = "2024-0" + std::to_string(1 + rng() % 9) + "-1" + std::to_string(rng() % 10);
+    std::string line = repo + "," + date + "," + std::to_string(rng() % 1000);
+    if (kind == 0) line = repo + ",2024-13-01,5";
+    if (kind == 1) line = repo + "," + date + ",-3";
+    if (kind == 2) line = "\"" + repo + "\"," + date + ",7";              // quoted, one line
+    if (kind == 3) line = "";                                               // blank
+    if (kind == 4) line += "\r";                                            // CRLF
+    if (kind == 5) line = repo + "," + date + "," + std::string(80, '9');   // over max_line
+    if (kind == 6) line = repo + "," + date;                                // wrong column count
+    if (kind == 7) line = "a\"b," + date + ",5";                            // a quote inside a field
+    if (i == 390) line = "a/b," + date + ",\"unterminated";                 // open to the end (or a later quote)
+    if (i == multiline_at) line = "\"org1/m\nx\"," + date + ",5";           // spans two lines
+    s += line + "\n";
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("parallel downloads: same as sequential for any threads and chunk size", "[downloads][parallel]") {
+  const std::string dir = test::temp_dir("parallel-downloads");
+  struct Case {
+    const char* name;
+    std::string text;
+    DownloadFormat format;
+  };
+  std::vector<Case> cases{
+      {"plain", messy(1, -1), DownloadFormat::detect},
+      {"multiline-early", messy(2, 3), DownloadFormat::detect},
+      {"multiline-late", messy(3, 380), DownloadFormat::detect},
+      {"bom", messy(4, -1, true, true), DownloadFormat::detect},
+      {"headerless", messy(5, -1, false), DownloadFormat::per_period},
+      {"no-final-newline", messy(6, -1).substr(0, messy(6, -1).size() - 1), DownloadFormat::detect},
+      {"cumulative", "repo,date,downloads_all_time\n" + messy(7, -1, false), DownloadFormat::detect},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir + "/" + c.name + ".csv";
+    test::write_file(path, c.text);
+    const Outcome expected = read(path, c.format, 0, 0);
+    REQUIRE(expected.read > 250);
+    REQUIRE(expected.rejected > 10);
+    for (unsigned threads : {2u, 3u, 8u})
+      for (size_t chunk : {size_t(1), size_t(37), size_t(500), size_t(1) << 20}) {
+        INFO(c.name << ": " << threads << " threads, chunks of " << chunk << " bytes");
+        same(read(path, c.format, threads, chunk), expected);
+      }
+  }
+}
+
+TEST_CASE("parallel downloads: files it does not take are left to the sequential reader", "[downloads][parallel]") {
+  const std::string dir = test::temp_dir("parallel-downloads-skip");
+  RepoTable repos;
+  RejectLog rejects;
+  DownloadJob job;
+  ReadOptions opt;
+  opt.parallel_min_bytes = 0;
+  ReadStats st;
+  auto sink = [](const EventBatch&) {};
+  test::write_file(dir + "/gz.csv", std::string("\x1f\x8b\x08\x00", 4) + "not really");
+  test::write_file(dir + "/quoted-header.csv", "\"repo\",date,downloads\na/b,2024-01-01,1\n");
+  for (const std::string& path : {dir + "/gz.csv", dir + "/quoted-header.csv", std::string("-"), dir + "/missing.csv"})
+    CHECK_FALSE(detail::read_downloads_parallel(path, DownloadFormat::detect, repos, rejects, 8, sink, {}, opt, job, 2, &st));
+  CHECK(repos.size() == 0);
+  CHECK(rejects.total() == 0);
+  opt.parallel_min_bytes = 1 << 20;  // small files: not worth the threads
+  test::write_file(dir + "/small.csv", "repo,date,downloads\na/b,2024-01-01,1\n");
+  CHECK_FALSE(detail::read_downloads_parallel(dir + "/small.csv", DownloadFormat::detect, repos, rejects, 8, sink, {}, opt, job, 2, &st));
+}
