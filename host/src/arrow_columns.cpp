@@ -402,6 +402,55 @@ IntColumn RecordBatchView::integers(int64_t index) const {
   return c;
 }
 
+bool StringColumn::same_dictionary_values(const StringColumn& other) const {
+  if (!dictionary_ || !other.dictionary_ || values_.length != other.values_.length) return false;
+  const detail::StringValues& a = values_;
+  const detail::StringValues& b = other.values_;
+  if (a.layout == b.layout && a.layout != detail::StringLayout::view && !a.validity.bits && !b.validity.bits) {
+    // Offsets then bytes, compared as blocks: ~10 GB/s instead of one entry at a time.
+    const size_t width = a.layout == detail::StringLayout::utf8 ? 4 : 8;
+    auto offset_at = [&](const detail::StringValues& v, int64_t i) {
+      return width == 4 ? int64_t(load<int32_t>(v.offsets_or_views, v.offset + i))
+                        : load<int64_t>(v.offsets_or_views, v.offset + i);
+    };
+    const int64_t a0 = offset_at(a, 0), b0 = offset_at(b, 0);
+    const int64_t a1 = offset_at(a, a.length), b1 = offset_at(b, b.length);
+    if (a1 - a0 != b1 - b0 || a0 < 0 || b0 < 0 || a1 < a0) return false;
+    if (a0 == b0 && std::memcmp(static_cast<const char*>(a.offsets_or_views) + width * size_t(a.offset),
+                                static_cast<const char*>(b.offsets_or_views) + width * size_t(b.offset),
+                                width * size_t(a.length + 1)) != 0)
+      return false;
+    if (a0 != b0)
+      for (int64_t i = 1; i < a.length; ++i)
+        if (offset_at(a, i) - a0 != offset_at(b, i) - b0) return false;
+    return a1 == a0 || (a.data && b.data && std::memcmp(a.data + a0, b.data + b0, size_t(a1 - a0)) == 0);
+  }
+  for (int64_t i = 0; i < a.length; ++i) {  // other layouts, or nulls in a dictionary: entry by entry
+    std::string_view x, y;
+    const Cell cx = a.at(i, &x, nullptr), cy = b.at(i, &y, nullptr);
+    if (cx != cy || (cx == Cell::value && x != y)) return false;
+  }
+  return true;
+}
+
+FloatColumn RecordBatchView::floats(int64_t index) const {
+  FloatColumn c;
+  c.slot_ = slot(index);
+  const ArrowSchema& s = *schema_->children[index];
+  if (s.dictionary || (c.slot_.format != "f" && c.slot_.format != "g"))
+    throw error(c.slot_.name, "Arrow type " + describe(s) + " where a floating-point number is required (float32, float64)");
+  c.single_ = c.slot_.format == "f";
+  c.values_ = values_buffer(*c.slot_.array, c.slot_, *this);
+  return c;
+}
+
+Cell FloatColumn::get(int64_t row, double* out) const {
+  if (slot_.is_null(row)) return Cell::null;
+  const int64_t i = slot_.base + row;
+  *out = single_ ? double(static_cast<const float*>(values_)[i]) : static_cast<const double*>(values_)[i];
+  return Cell::value;
+}
+
 DayColumn RecordBatchView::days(int64_t index) const {
   DayColumn c;
   c.slot_ = slot(index);

@@ -34,7 +34,7 @@ class DownloadBatchReader {
     const arrow::StringColumn repo = b.view.strings(c_repo);
     const arrow::DayColumn date = b.view.days(c_date);
     const arrow::IntColumn count = b.view.integers(c_count);
-    start_batch(repo);
+    start_batch(repo, b.view.num_rows());
     int32_t cached_day = kNoDay;
     Month cached_month = 0;
     std::string why;
@@ -63,8 +63,12 @@ class DownloadBatchReader {
         out_.reject(at, out_.count_field(), cc == Cell::null ? std::string(kNullRequired) : "bad count: " + why);
         continue;
       }
-      if (*standing == kValid) *standing = repos_.ensure(id, true);  // once per id and batch
-      out_.add(at, *standing, id, cached_day, cached_month, value, "");
+      if (*standing == kValid) {  // once per id and dictionary
+        *standing = repos_.ensure(id, true);
+        mark_valid(*standing);
+      }
+      // The unit's own id: the same text as the row's, without reading the row's cell again.
+      out_.add(at, *standing, repos_.ids.at(*standing), cached_day, cached_month, value, "");
     }
   }
 
@@ -72,12 +76,51 @@ class DownloadBatchReader {
   // A dictionary's codes are judged on first use in each batch (a batch may bring its own
   // dictionary). Only the codes the previous batch touched are reset, so a large dictionary
   // costs nothing per batch beyond its rows.
-  void start_batch(const arrow::StringColumn& repo) {
+  void start_batch(const arrow::StringColumn& repo, int64_t rows) {
+    last_ = kUnseen;
+    // The previous batch's dictionary (still alive: read_arrow_stream keeps it until this one is
+    // read): its codes keep their standing, so a row group's dictionary is judged once.
+    const arrow::StringColumn::DictionaryKey key = repo.dictionary_key();
+    const bool same = repo.is_dictionary() && previous_ &&
+                      (key == last_key_ || repo.same_dictionary_values(*previous_));
+    last_key_ = key;
+    previous_ = repo;  // a view of this batch, alive until the next batch is read
+    if (same) return;
     for (const int64_t code : touched_) by_code_[static_cast<size_t>(code)] = kUnseen;
     touched_.clear();
     if (repo.is_dictionary() && by_code_.size() < static_cast<size_t>(repo.dictionary_size()))
       by_code_.resize(static_cast<size_t>(repo.dictionary_size()), kUnseen);
-    last_ = kUnseen;
+    if (repo.is_dictionary() && repo.dictionary_size() <= 2 * rows) resolve_dictionary(repo);
+  }
+
+  // A dictionary about the batch's size (Parquet and most producers write one per batch): all its
+  // entries looked up at once (the lookups' misses overlap), entries naming a unit already
+  // judged valid taking that unit. The rest are judged on first use, as for a large dictionary.
+  void resolve_dictionary(const arrow::StringColumn& repo) {
+    const int64_t n = repo.dictionary_size();
+    entries_.clear();
+    codes_.clear();
+    for (int64_t code = 0; code < n; ++code) {
+      std::string_view id;
+      if (repo.dictionary_entry(code, &id) != Cell::value) continue;
+      entries_.push_back(id);
+      codes_.push_back(code);
+    }
+    units_.resize(entries_.size());
+    repos_.ids.find_many(entries_.data(), entries_.size(), units_.data());
+    for (size_t i = 0; i < units_.size(); ++i) {
+      const uint32_t u = units_[i];
+      if (u == kNone || u >= valid_.size() || !valid_[u]) continue;
+      by_code_[static_cast<size_t>(codes_[i])] = u;
+      touched_.push_back(codes_[i]);
+    }
+  }
+
+  // Unit u's id passed the repo-id rule (units made from base-model references were never
+  // judged by it: a download naming one is judged once, like any new id).
+  void mark_valid(uint32_t u) {
+    if (u >= valid_.size()) valid_.resize(std::max<size_t>(u + 1, valid_.size() * 2), 0);
+    valid_[u] = 1;
   }
 
   static uint32_t judge(Cell c, std::string_view id) {
@@ -94,6 +137,7 @@ class DownloadBatchReader {
       return &null_or_bad_;
     }
     uint32_t& standing = by_code_[static_cast<size_t>(code)];
+    if (standing < kNullEntry) return &standing;  // a unit: its id is not needed again
     const Cell e = repo.dictionary_entry(code, id);  // two loads: no hashing per row
     if (standing == kUnseen) {
       touched_.push_back(code);
@@ -127,7 +171,13 @@ class DownloadBatchReader {
   detail::DownloadRecords& out_;
   RepoTable& repos_;
   std::vector<uint32_t> by_code_;   // dictionary code -> standing, this batch
-  std::vector<int64_t> touched_;    // codes judged this batch
+  std::vector<int64_t> touched_;    // codes judged since the dictionary changed
+  arrow::StringColumn::DictionaryKey last_key_;  // the dictionary those codes belong to
+  std::optional<arrow::StringColumn> previous_;  // the previous batch's repo column
+  std::vector<uint8_t> valid_;      // by unit: its id passed the repo-id rule here
+  std::vector<std::string_view> entries_;  // resolve_dictionary's scratch
+  std::vector<int64_t> codes_;
+  std::vector<uint32_t> units_;
   uint32_t last_ = kUnseen;         // plain column: the previous row's standing ...
   std::string_view last_id_;        // ... and id
   uint32_t null_or_bad_ = kBad;     // the standing of a row that shares none

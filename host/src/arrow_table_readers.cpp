@@ -1,6 +1,8 @@
 // Arrow streams as attribution and parameters tables (the rows the CSV readers take, through
 // the same row rules: table_rows.hpp), and what every Arrow role reader shares (arrow_input.hpp).
 #include <limits>
+#include <charconv>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,12 +32,15 @@ ReadStats read_arrow_stream(ArrowArrayStream* stream, const std::string& name,
   ReadStats stats;
   stats.file = reader.source();
   start(reader.schema(), stats);
-  arrow::OwnedArray batch;
+  // Two batches alternate: the previous one stays alive while the next is read, so a dictionary
+  // the two share keeps its address and a reader may carry over what it derived from it
+  // (StringColumn::dictionary_key).
+  arrow::OwnedArray batches[2];
   arrow::BatchContext context;
-  while (reader.next(&batch, &context)) {
-    const arrow::RecordBatchView view(reader.schema(), batch.get(), context);
+  for (int cur = 0; reader.next(&batches[cur], &context); cur ^= 1) {
+    const arrow::RecordBatchView view(reader.schema(), batches[cur].get(), context);
     stats.read += static_cast<uint64_t>(view.num_rows());
-    fn(ArrowBatch{view, reader.schema(), batch.get()}, stats);
+    fn(ArrowBatch{view, reader.schema(), batches[cur].get()}, stats);
   }
   if (end) end(stats);
   return stats;
@@ -136,13 +141,18 @@ namespace {
 class CountColumn {
  public:
   CountColumn(const detail::ArrowBatch& b, int index, bool billions) : billions_(billions) {
+    const char* format = b.schema.children[index]->format;
     if (detail::is_string_column(b.schema, index)) {
       text_ = b.view.strings(index);
+    } else if (format && (std::string_view(format) == "g" || std::string_view(format) == "f")) {
+      floats_ = b.view.floats(index);
     } else {
       ints_ = b.view.integers(index);  // a batch error naming the column for any other type
     }
   }
-  bool is_null(int64_t r) const { return text_ ? text_->is_null(r) : ints_->is_null(r); }
+  bool is_null(int64_t r) const {
+    return text_ ? text_->is_null(r) : floats_ ? floats_->is_null(r) : ints_->is_null(r);
+  }
   // Null, or blank text: an optional count left out.
   bool is_blank(int64_t r) const {
     std::string_view s;
@@ -157,6 +167,19 @@ class CountColumn {
       why = billions_ ? detail::parse_billions(s, out) : detail::parse_whole(s, out);
       if (why.empty() && !zero_ok) why = detail::parameter_total_problem(*out);
       return why.empty() ? why : why + ": '" + detail::printable(detail::trim(s)) + "'";
+    }
+    if (floats_) {
+      // The shortest decimal that reads back as the same double ("3.3" for 3.3), then the text
+      // rules: exact for every value a CSV of decimals turned into floats can hold.
+      double d = 0;
+      floats_->get(r, &d);
+      if (!std::isfinite(d)) return "bad count: not a number: '" + std::to_string(d) + "'";
+      char buf[512];
+      const auto res = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+      const std::string_view text(buf, res.ec == std::errc() ? size_t(res.ptr - buf) : 0);
+      why = billions_ ? detail::parse_billions(text, out) : detail::parse_whole(text, out);
+      if (why.empty() && !zero_ok) why = detail::parameter_total_problem(*out);
+      return why.empty() ? why : why + ": '" + std::string(text) + "'";
     }
     int64_t signed_value = 0;
     uint64_t v = 0;
@@ -175,6 +198,7 @@ class CountColumn {
   bool billions_;
   std::optional<StringColumn> text_;
   std::optional<arrow::IntColumn> ints_;
+  std::optional<arrow::FloatColumn> floats_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "ecostat/host/sample.hpp"
 #include "ecostat/session.hpp"
 #include "download_reader_parallel.hpp"
+#include "repo_reader_parallel.hpp"
 
 namespace ecostat {
 
@@ -101,9 +102,12 @@ void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::Reje
         "orgs", in.bytes ? host::read_attribution(*in.bytes, session.attribution(), rejects, options)
                          : host::read_attribution_arrow(&in.stream, in.name, session.attribution(), rejects, options)));
   for (Input& in : inputs_of(spec.repos_path, streams.repos, sample, samples.repositories, spec.threads)) {
-    const host::ReadStats st =
-        in.bytes ? host::read_repositories(*in.bytes, session.repositories(), rejects, progress_for("repositories"), options)
-                 : host::read_repositories_arrow(&in.stream, in.name, session.repositories(), rejects, options);
+    host::ReadStats st;
+    if (!in.bytes)
+      st = host::read_repositories_arrow(&in.stream, in.name, session.repositories(), rejects, options);
+    else if (!host::detail::read_repositories_parallel(in.name, session.repositories(), rejects,
+                                                       progress_for("repositories"), options, options.threads, &st))
+      st = host::read_repositories(*in.bytes, session.repositories(), rejects, progress_for("repositories"), options);
     input.repositories += st.accepted;
     input.files.push_back(summary_of("repos", st));
   }

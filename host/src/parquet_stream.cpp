@@ -35,7 +35,9 @@ namespace ecostat::host {
 
 namespace {
 
-constexpr int64_t kBatchRows = 64 * 1024;
+// Rows per batch: Arrow hands every batch its own copy of the row group's dictionary, so fewer,
+// larger batches copy less (measured: 64Ki rows spent a fifth of the reader zeroing pages).
+constexpr int64_t kBatchRows = 256 * 1024;
 
 [[noreturn]] void fail(const std::string& path, const std::string& why) {
   throw InputError(path, 0, "", "Parquet: " + why);

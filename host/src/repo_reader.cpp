@@ -536,25 +536,8 @@ class RepoReader {
   }
 
   void record(std::string_view text, uint64_t line) {
-    // The JSON parser takes a NUL for the end of input: what follows it would vanish unseen.
-    if (std::memchr(text.data(), 0, text.size()) != nullptr) {
-      reject(line, "", "NUL byte in line");
-      return;
-    }
-    // Invalid UTF-8 (even inside a key the reader skips) is a reject, never text in an output.
-    if (const size_t at = detail::utf8_error_at(text); at != std::string_view::npos) {
-      reject(line, "", "invalid UTF-8 at byte " + std::to_string(at + 1));
-      return;
-    }
-    json j;
-    try {
-      j = json::parse(text.begin(), text.end(), filter_);
-    } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
-      reject(line, "", "invalid JSON: " + json_error_text(e));
-      return;
-    }
     RepoRecord rec;
-    if (auto f = read_record(j, writer_.window(), &rec)) {
+    if (auto f = detail::parse_repo_json(text, writer_.window(), &rec)) {
       reject(line, f->field, f->reason);
       return;
     }
@@ -565,13 +548,33 @@ class RepoReader {
 
  private:
   detail::RepoTableWriter writer_;
-  const json::parser_callback_t filter_ = [](int depth, json::parse_event_t ev, json& parsed) {
-    if (depth == 1 && ev == json::parse_event_t::key) return wanted_key(parsed.get_ref<const std::string&>());
-    return true;
-  };
 };
 
 }  // namespace
+
+namespace detail {
+
+std::optional<Fail> parse_repo_json(std::string_view text, const Window& window, RepoRecord* rec) {
+  // The JSON parser takes a NUL for the end of input: what follows it would vanish unseen.
+  if (std::memchr(text.data(), 0, text.size()) != nullptr) return Fail{"", "NUL byte in line"};
+  // Invalid UTF-8 (even inside a key the reader skips) is a reject, never text in an output.
+  if (const size_t at = detail::utf8_error_at(text); at != std::string_view::npos)
+    return Fail{"", "invalid UTF-8 at byte " + std::to_string(at + 1)};
+  // Only the keys the record reads are kept (the Hub's records carry large siblings lists).
+  static const json::parser_callback_t filter = [](int depth, json::parse_event_t ev, json& parsed) {
+    if (depth == 1 && ev == json::parse_event_t::key) return wanted_key(parsed.get_ref<const std::string&>());
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(text.begin(), text.end(), filter);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for numbers like 1e400
+    return Fail{"", "invalid JSON: " + json_error_text(e)};
+  }
+  return read_record(j, window, rec);
+}
+
+}  // namespace detail
 
 // ---- RepoTableWriter (repo_record.hpp)
 

@@ -70,6 +70,10 @@ std::optional<Fail> set_safetensors(const nlohmann::json& v, const char* name, R
 std::optional<Fail> set_parents(const nlohmann::json* base_models, const char* base_name, const nlohmann::json* card,
                                 const char* card_name, RepoRecord* rec);
 
+// One repository record as JSON text (a line of JSON Lines, an array element, a metadata
+// cell) -> *rec, or why it is rejected. Touches no shared state: safe from many threads.
+std::optional<Fail> parse_repo_json(std::string_view text, const Window& window, RepoRecord* rec);
+
 // ---- Adding records to the table.
 
 class RepoTableWriter {

@@ -548,6 +548,22 @@ TEST_CASE("arrow parameters equal the same rows read from CSV", "[arrow]") {
   CHECK(rejects_of(arrow_rj) == shifted(rejects_of(file_rj)));
   CHECK(in.t.releases == 1);
 
+  SECTION("billions as float64 (what pyarrow, pandas, Polars and DuckDB make of params.csv)") {
+    Input w;
+    Arena& a2 = w.ar;
+    w.open(a2.schema("+s", "", {a2.schema("u", "model_id"), a2.schema("g", "total_params_b"), a2.schema("g", "active_params_b")}),
+           {a2.batch(5, {a2.strings({OptS("org/a"), OptS("org/b"), OptS("org/c"), OptS("org/d"), OptS("org/e")}),
+                         a2.primitive<double>({3.3, 671.0, 0.1, -2.0, 0.0}),
+                         a2.primitive<double>({std::nullopt, 37.0, std::nullopt, std::nullopt, std::nullopt})})});
+    ParameterTable t;
+    RejectLog rj;
+    read_parameters_arrow(&w.stream, "p", t, rj);
+    CHECK(t.ids.strings() == std::vector<std::string>{"org/a", "org/b", "org/c"});
+    CHECK(t.total == std::vector<uint64_t>{3300000000ull, 671000000000ull, 100000000ull});  // exact, not 3299999999
+    CHECK(t.active == std::vector<uint64_t>{0, 37000000000ull, 0});
+    CHECK(rj.total() == 2);  // the negative and the zero count, as from the CSV
+  }
+
   SECTION("whole counts as integers; a null count is a reject") {
     Input w;
     Arena& a2 = w.ar;

@@ -116,7 +116,7 @@ TEST_CASE("parquet: the downloads stream has the file's schema, every row in ord
     CHECK(std::string(st.schema.children[2]->format) == "l");
 
     REQUIRE(st.read_all() == 0);
-    CHECK(st.batches.size() == 3);  // one per 100-row group (batches hold up to 64Ki rows)
+    CHECK(st.batches.size() == 3);  // one per 100-row group (batches hold up to 256Ki rows)
     int row = 0;
     int64_t mismatches = 0;
     for (const ArrowArray& b : st.batches) {

@@ -158,6 +158,25 @@ class StringColumn {
   // per-row codes. code() is null for a null index, bad for one outside the dictionary.
   bool is_dictionary() const { return dictionary_; }
   int64_t dictionary_size() const { return values_.length; }
+  // Where the dictionary's values lie (buffers, offset, length). Arrow arrays are immutable while
+  // alive, so two batches alive at the same time with equal keys share one dictionary (a
+  // Parquet row group's, say): a consumer may keep what it derived from its entries.
+  struct DictionaryKey {
+    const void* offsets_or_views = nullptr;
+    const void* data = nullptr;
+    int64_t offset = 0, length = -1;
+    bool operator==(const DictionaryKey& o) const {
+      return offsets_or_views == o.offsets_or_views && data == o.data && offset == o.offset && length == o.length;
+    }
+  };
+  // Whether the two dictionaries hold the same strings in the same order (both alive). Producers
+  // such as Arrow C++'s Parquet reader hand each batch a fresh copy of one row group's
+  // dictionary: equal content lets a consumer keep what it derived from the entries.
+  bool same_dictionary_values(const StringColumn& other) const;
+  DictionaryKey dictionary_key() const {
+    return dictionary_ ? DictionaryKey{values_.offsets_or_views, values_.data, values_.offset, values_.length}
+                       : DictionaryKey{};
+  }
   Cell dictionary_entry(int64_t code, std::string_view* out, std::string* why = nullptr) const;
   Cell code(int64_t row, int64_t* out, std::string* why = nullptr) const;
 
@@ -191,6 +210,22 @@ class IntColumn {
   friend class RecordBatchView;
   detail::ColumnSlot slot_;
   detail::IntType type_ = detail::IntType::i64;
+  const void* values_ = nullptr;
+};
+
+// A floating-point column: float32 'f', float64 'g' (pandas, Polars and DuckDB read decimal
+// text such as parameter billions "3.3" as float64).
+class FloatColumn {
+ public:
+  const std::string& name() const { return slot_.name; }
+  int64_t length() const { return slot_.length; }
+  bool is_null(int64_t row) const { return slot_.is_null(row); }
+  Cell get(int64_t row, double* out) const;
+
+ private:
+  friend class RecordBatchView;
+  detail::ColumnSlot slot_;
+  bool single_ = false;  // float32
   const void* values_ = nullptr;
 };
 
@@ -243,6 +278,7 @@ class RecordBatchView {
   // format string.
   StringColumn strings(int64_t index) const;
   IntColumn integers(int64_t index) const;
+  FloatColumn floats(int64_t index) const;  // float32 / float64 only
   DayColumn days(int64_t index) const;
 
   // A bad cell as a reject of this batch: file = source, line = first_row + row + 1, field =

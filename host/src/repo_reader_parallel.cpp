@@ -1,0 +1,183 @@
+// Repository records in JSON Lines with every thread: a plain file is mapped, cut into chunks at
+// line boundaries, and each wave of chunks is parsed by `threads` threads at once (JSON, field
+// rules: parse_repo_json, which touches no shared state). The records then go, in file order,
+// through the same RepoTableWriter as one thread (duplicate ids, exact sums, placeholders,
+// tags), so unit ids, results and rejects are identical for any thread count.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <thread>
+
+#include "repo_reader_parallel.hpp"
+#include "text.hpp"
+
+namespace ecostat::host::detail {
+
+namespace {
+
+struct MappedFile {
+  int fd = -1;
+  const char* data = nullptr;
+  size_t size = 0;
+  ~MappedFile() {
+    if (data) munmap(const_cast<char*>(data), size);
+    if (fd >= 0) close(fd);
+  }
+};
+
+// One line's outcome: a record, a reject, or nothing (a blank line).
+struct LineResult {
+  uint64_t line;  // within the chunk, 1-based
+  enum : uint8_t { record, rejected, too_long } kind;
+  RepoRecord rec;
+  Fail fail;
+};
+
+struct ChunkResults {
+  std::vector<LineResult> lines;
+  uint64_t physical_lines = 0;
+};
+
+size_t line_end_after(const char* data, size_t size, size_t at) {
+  if (at >= size) return size;
+  const void* nl = std::memchr(data + at, '\n', size - at);
+  return nl ? size_t(static_cast<const char*>(nl) - data) + 1 : size;
+}
+
+// The line [start, end of line) without its '\n' and one '\r'.
+std::string_view physical_line(const char* data, size_t start, size_t end) {
+  size_t len = end - start;
+  if (len > 0 && data[start + len - 1] == '\n') --len;
+  if (len > 0 && data[start + len - 1] == '\r') --len;
+  return std::string_view(data + start, len);
+}
+
+void parse_chunk(const char* data, size_t begin, size_t end, const Window& window, size_t max_line,
+                 ChunkResults* out) {
+  for (size_t p = begin; p < end;) {
+    const size_t e = line_end_after(data, end, p);
+    std::string_view line = physical_line(data, p, e);
+    p = e;
+    const uint64_t n = ++out->physical_lines;
+    if (line.size() > max_line) {
+      out->lines.push_back({n, LineResult::too_long, {}, {}});
+      continue;
+    }
+    line = trim(line);
+    if (line.empty()) continue;
+    LineResult r{n, LineResult::record, {}, {}};
+    if (auto f = parse_repo_json(line, window, &r.rec)) {
+      r.kind = LineResult::rejected;
+      r.fail = std::move(*f);
+      r.rec = RepoRecord{};
+    }
+    out->lines.push_back(std::move(r));
+  }
+}
+
+}  // namespace
+
+bool read_repositories_parallel(const std::string& path, RepoTable& repos, RejectLog& rejects,
+                                const ProgressFn& progress, const ReadOptions& options, unsigned threads,
+                                ReadStats* stats_out) {
+  if (threads < 2 || path == "-") return false;
+  MappedFile f;
+  f.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (f.fd < 0) return false;  // the sequential reader reports why
+  struct stat st {};
+  if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || size_t(st.st_size) < options.parallel_min_bytes) return false;
+  f.size = size_t(st.st_size);
+  void* m = mmap(nullptr, f.size, PROT_READ, MAP_PRIVATE, f.fd, 0);
+  if (m == MAP_FAILED) return false;
+  f.data = static_cast<const char*>(m);
+  madvise(m, f.size, MADV_SEQUENTIAL);
+  if (sniff_format(std::string_view(f.data, std::min<size_t>(f.size, 16))) != InputFormat::text) return false;
+
+  // The first non-blank line (a BOM stripped from the lines up to it) must open a JSON object:
+  // JSON Lines. A JSON array, the CSV form or an over-long leading line: the sequential reader.
+  size_t p = 0;
+  uint64_t line_no = 0;
+  while (p < f.size) {
+    const size_t e = line_end_after(f.data, f.size, p);
+    std::string_view l = physical_line(f.data, p, e);
+    if (l.size() > options.max_line) return false;
+    ++line_no;
+    if (l.size() >= 3 && std::memcmp(l.data(), "\xEF\xBB\xBF", 3) == 0) l.remove_prefix(3);
+    l = trim(l);
+    if (!l.empty()) {
+      if (l.front() != '{') return false;
+      break;
+    }
+    p = e;
+  }
+  if (p >= f.size) return false;  // nothing but blank lines: nothing worth threads
+
+  ReadStats stats;
+  stats.file = path;
+  RepoTableWriter writer(repos, rejects, stats, options);
+  const Window window = writer.window();
+  // The first record's line may start with a BOM: it is parsed here, the rest in chunks.
+  size_t data_begin = line_end_after(f.data, f.size, p);
+  uint64_t line_base = line_no;
+  {
+    std::string_view first = physical_line(f.data, p, data_begin);
+    if (first.size() >= 3 && std::memcmp(first.data(), "\xEF\xBB\xBF", 3) == 0) first.remove_prefix(3);
+    ++stats.read;
+    RepoRecord rec;
+    if (auto fail = parse_repo_json(trim(first), window, &rec)) writer.reject(line_no, fail->field, fail->reason);
+    else writer.add(rec, line_no);
+  }
+
+  const size_t chunk = std::max<size_t>(options.parallel_chunk_bytes, 1);
+  std::vector<ChunkResults> wave(threads);
+  while (data_begin < f.size) {
+    std::vector<std::pair<size_t, size_t>> ranges;
+    for (size_t b = data_begin; b < f.size && ranges.size() < threads;) {
+      const size_t e = line_end_after(f.data, f.size, std::min(f.size, b + chunk) - 1);
+      ranges.emplace_back(b, e);
+      b = e;
+    }
+    std::vector<std::thread> workers;
+    std::vector<std::exception_ptr> errors(ranges.size());
+    for (size_t t = 0; t < ranges.size(); ++t) {
+      wave[t] = ChunkResults{};
+      workers.emplace_back([&, t] {
+        try {
+          parse_chunk(f.data, ranges[t].first, ranges[t].second, window, options.max_line, &wave[t]);
+        } catch (...) {
+          errors[t] = std::current_exception();
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+    for (auto& e : errors)
+      if (e) std::rethrow_exception(e);
+    for (size_t t = 0; t < ranges.size(); ++t) {  // in file order, as one thread would
+      for (const LineResult& r : wave[t].lines) {
+        ++stats.read;
+        const uint64_t at = line_base + r.line;
+        if (r.kind == LineResult::too_long)
+          writer.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
+        else if (r.kind == LineResult::rejected)
+          writer.reject(at, r.fail.field, r.fail.reason);
+        else
+          writer.add(r.rec, at);
+      }
+      line_base += wave[t].physical_lines;
+    }
+    data_begin = ranges.back().second;
+    if (progress) progress(data_begin, f.size);
+  }
+  writer.finish();
+  stats.bytes = f.size;
+  if (progress) progress(f.size, f.size);
+  *stats_out = std::move(stats);
+  return true;
+}
+
+}  // namespace ecostat::host::detail
