@@ -181,6 +181,8 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
   out.set_fields(layout.header[layout.repo], layout.header[layout.date], layout.header[layout.count]);
   // Records start at the header's line (headerless) or the line after it.
   size_t data_begin = layout.headerless ? p : line_end_after(f.data, f.size, p);
+  if (layout.headerless && f.size - p >= 3 && std::memcmp(f.data + p, "\xEF\xBB\xBF", 3) == 0)
+    data_begin += 3;  // the first record's BOM, as the sequential reader strips it
   uint64_t line_base = layout.headerless ? line - 1 : line;  // lines before data_begin
 
   const size_t chunk = std::max<size_t>(options.parallel_chunk_bytes, 1);

@@ -114,6 +114,7 @@ TEST_CASE("parallel downloads: same as sequential for any threads and chunk size
       {"multiline-late", messy(3, 380), DownloadFormat::detect},
       {"bom", messy(4, -1, true, true), DownloadFormat::detect},
       {"headerless", messy(5, -1, false), DownloadFormat::per_period},
+      {"headerless-bom", "\xEF\xBB\xBF" "org1/m1,2024-01-05,3\n" + messy(8, -1, false), DownloadFormat::per_period},
       {"no-final-newline", messy(6, -1).substr(0, messy(6, -1).size() - 1), DownloadFormat::detect},
       {"cumulative", "repo,date,downloads_all_time\n" + messy(7, -1, false), DownloadFormat::detect},
   };
