@@ -10,6 +10,7 @@
 
 #include "csv.hpp"
 #include "download_records.hpp"
+#include "download_rows.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
 #include "text.hpp"
@@ -18,17 +19,9 @@ namespace ecostat::host {
 
 namespace {
 
-using detail::DateStatus;
-using detail::NumStatus;
 using detail::day_label;
 
 constexpr uint32_t kMaxEventCount = 0xffffffffu;
-
-std::string_view trim_blanks(std::string_view s) {
-  if (!s.empty() && (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t'))
-    return detail::trim(s);
-  return s;
-}
 
 }  // namespace
 
@@ -288,156 +281,41 @@ ReadStats read_downloads(ByteSource& src, DownloadFormat format, RepoTable& repo
   std::string_view rec;
   Status st;
   std::vector<std::string_view> cells;
-  cells.reserve(16);
   std::string scratch;
   const char* err = nullptr;
   const uint64_t total = src.size_hint();
-  uint64_t next_progress = options.progress_every;
 
   // --- header (or a first data row when the file has none) -------------------------------
-  bool have_first = false;
-  while (records.next(&rec, &st)) {
-    if (st != Status::ok) {
-      throw InputError(stats.file, records.first_line(), "", "unreadable header line");
-    }
-    have_first = true;
-    break;
-  }
-  if (!have_first) {
+  if (!records.next(&rec, &st)) {
     stats.bytes = lines.bytes_consumed();
     return stats;  // empty input
   }
+  if (st != Status::ok) throw InputError(stats.file, records.first_line(), "", "unreadable header line");
   if (rec.size() >= 3 && std::memcmp(rec.data(), "\xEF\xBB\xBF", 3) == 0) rec.remove_prefix(3);
   if (!detail::split_csv(rec, &cells, &scratch, &err))
     throw InputError(stats.file, records.first_line(), "", std::string("malformed CSV header: ") + err);
+  const detail::DownloadLayout layout = detail::download_layout(cells, format, stats.file, records.first_line());
 
-  int c_repo = -1, c_date = -1, c_count = -1;
-  bool cumulative = false;
-  size_t n_columns = cells.size();
-  std::vector<std::string> header;
-  bool headerless = false;
-  {
-    int32_t d;
-    uint64_t v;
-    if (cells.size() >= 3 && detail::parse_day(cells[1], INT32_MIN, INT32_MAX, &d) == DateStatus::ok &&
-        detail::parse_count(cells[2], &v) == NumStatus::ok) {
-      // No header: the documented column order repo,date,count.
-      headerless = true;
-      c_repo = 0, c_date = 1, c_count = 2;
-      cumulative = format == DownloadFormat::cumulative;
-      header = {"repo", "date", cumulative ? "downloads_all_time" : "downloads"};
-      while (header.size() < cells.size()) header.push_back("column" + std::to_string(header.size() + 1));
-    }
-  }
-  if (!headerless) {
-    for (auto c : cells) header.push_back(detail::normalise_header(c));
-    c_repo = detail::find_column(header, {"repo", "repo_id", "id", "model", "model_id", "modelid"});
-    c_date = detail::find_column(header, {"date", "day", "timestamp"});
-    const int c_period = detail::find_column(header, {"downloads", "count"});
-    const int c_cumul = detail::find_column(header, {"downloads_all_time", "downloadsalltime"});
-    if (format == DownloadFormat::detect) {
-      cumulative = c_cumul >= 0;
-      c_count = cumulative ? c_cumul : c_period;
-    } else if (format == DownloadFormat::per_period) {
-      c_count = c_period;
-    } else {
-      cumulative = true;
-      c_count = c_cumul >= 0 ? c_cumul : c_period;
-    }
-    std::string missing;
-    if (c_repo < 0) missing += " repo (repo, repo_id, id, model, model_id)";
-    if (c_date < 0) missing += " date (date, day, timestamp)";
-    if (c_count < 0)
-      missing += format == DownloadFormat::per_period ? " count (downloads, count)"
-                                                      : " count (downloads, count, downloads_all_time)";
-    if (!missing.empty())
-      throw InputError(stats.file, records.first_line(), "", "downloads header lacks a column for:" + missing);
-  }
-  // --- records -----------------------------------------------------------------------------
-  detail::DownloadRecords out(stats, repos, rejects, cumulative, batch_capacity, sink, options, job);
-  out.set_fields(header[c_repo], header[c_date], header[c_count]);
-  const std::string& f_date = out.date_field();
-  const std::string& f_count = out.count_field();
-  auto reject = [&](uint64_t line, const std::string& field, const std::string& reason) {
-    out.reject(line, field, reason);
-  };
-
-  // Caches: consecutive records usually share a repo (sorted exports) or a date.
-  std::string last_repo;
-  uint32_t last_unit = kNone;
-  std::string last_date;
-  int32_t cached_day = kNoDay;
-  Month cached_month = 0;
-
-  auto process = [&](uint64_t at) {
-    if (cells.size() != n_columns) {
-      reject(at, "", "wrong column count: expected " + std::to_string(n_columns) + ", got " +
-                         std::to_string(cells.size()));
-      return;
-    }
-    const std::string_view repo = trim_blanks(cells[c_repo]);
-    const bool same_repo = last_unit != kNone && repo.size() == last_repo.size() &&
-                           std::memcmp(repo.data(), last_repo.data(), repo.size()) == 0;
-    if (!same_repo && !out.check_repo(repo, at)) return;  // the cached repo was validated already
-    std::string_view date = trim_blanks(cells[c_date]);
-    if (date.size() != last_date.size() || std::memcmp(date.data(), last_date.data(), date.size()) != 0 ||
-        cached_day == kNoDay) {
-      int32_t d = 0;
-      const DateStatus ds = detail::parse_day(date, out.min_day(), out.max_day(), &d);
-      if (ds == DateStatus::malformed) {
-        reject(at, f_date, "unparseable date: '" + detail::printable(date) + "'");
-        return;
-      }
-      if (ds == DateStatus::out_of_range) {
-        reject(at, f_date, detail::date_out_of_range(date, out.min_day(), out.max_day()));
-        return;
-      }
-      last_date.assign(date.data(), date.size());
-      cached_day = d;
-      cached_month = month_of_day(d);
-    }
-    uint64_t value = 0;
-    const NumStatus ns = detail::parse_count(cells[c_count], &value);
-    if (ns != NumStatus::ok) {
-      reject(at, f_count,
-             std::string(ns == NumStatus::empty ? "missing count" : "bad count") + ": " + detail::num_status_text(ns) +
-                 (ns == NumStatus::empty ? "" : " '" + detail::printable(trim_blanks(cells[c_count])) + "'"));
-      return;
-    }
-    uint32_t u;
-    if (same_repo) {
-      u = last_unit;
-    } else {
-      u = repos.ensure(repo, true);
-      last_repo.assign(repo.data(), repo.size());
-      last_unit = u;
-    }
-    out.add(at, u, repo, cached_day, cached_month, value, date);
-  };
-
-  if (headerless) {
+  // --- records: the loop the parallel reader's remainder runs too -----------------------------
+  detail::DownloadRecords out(stats, repos, rejects, layout.cumulative, batch_capacity, sink, options, job);
+  out.set_fields(layout.header[layout.repo], layout.header[layout.date], layout.header[layout.count]);
+  if (layout.headerless) {  // the first line was already a record
     ++stats.read;
-    process(records.first_line());
+    detail::DownloadRowParser parser(layout, out.min_day(), out.max_day());
+    detail::DownloadRowParser::Row row;
+    detail::DownloadRowParser::Problem why;
+    if (parser.parse(cells, &row, &why))
+      out.add(records.first_line(), repos.ensure(row.repo, true), row.repo, row.day, row.month, row.value, row.date);
+    else
+      out.reject(records.first_line(), why.field ? *why.field : std::string(), why.reason);
   }
-  while (records.next(&rec, &st)) {
-    ++stats.read;
-    const uint64_t at = records.first_line();
-    if (st == Status::ok) {
-      if (detail::split_csv(rec, &cells, &scratch, &err)) {
-        process(at);
-      } else {
-        reject(at, "", std::string("malformed CSV: ") + err);
-      }
-    } else if (st == Status::too_long) {
-      reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
-    } else {
-      reject(at, "", "malformed CSV: unterminated quoted field at end of input");
-    }
+  uint64_t next_progress = options.progress_every;
+  detail::read_download_records(records, 0, layout, repos, out, options, stats, [&](uint64_t) {
     if (progress && lines.progress_bytes() >= next_progress) {  // compressed bytes for a compressed file
       progress(lines.progress_bytes(), total);
       next_progress = lines.progress_bytes() + options.progress_every;
     }
-  }
+  });
   out.finish();
   stats.bytes = lines.bytes_consumed();
   if (progress) progress(lines.progress_bytes(), total);

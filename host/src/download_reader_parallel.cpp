@@ -8,10 +8,6 @@
 // A record continued on the next line (a quoted field holding a line break) cannot be found
 // from the middle of a file: the first one met ends the parallel part, and the rest of the
 // file is read by the sequential record reader from that line on.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
@@ -23,21 +19,13 @@
 #include "download_records.hpp"
 #include "download_rows.hpp"
 #include "ecostat/errors.hpp"
+#include "mapped_file.hpp"
 
 namespace ecostat::host::detail {
 
 namespace {
 
 // The file, mapped read-only; unmapped and closed on every path out.
-struct MappedFile {
-  int fd = -1;
-  const char* data = nullptr;
-  size_t size = 0;
-  ~MappedFile() {
-    if (data) munmap(const_cast<char*>(data), size);
-    if (fd >= 0) close(fd);
-  }
-};
 
 // What one thread made of one chunk: its rows in order, each accepted (with the unit found in
 // the dictionary, or kNone) or rejected.
@@ -56,12 +44,6 @@ struct ChunkRows {
   uint64_t stop_line = 0;            // its line within the chunk
 };
 
-// Chunk end: the byte after the first '\n' at or after `at` (or the end of the data).
-size_t line_end_after(const char* data, size_t size, size_t at) {
-  if (at >= size) return size;
-  const void* nl = std::memchr(data + at, '\n', size - at);
-  return nl ? size_t(static_cast<const char*>(nl) - data) + 1 : size;
-}
 
 void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
                  int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out) {
@@ -139,26 +121,20 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
                              const ProgressFn& progress, const ReadOptions& options, DownloadJob& job,
                              unsigned threads, ReadStats* stats_out) {
   if (threads < 2 || path == "-") return false;
-  MappedFile f;
-  f.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return false;  // the sequential reader reports why
-  struct stat st {};
-  if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || size_t(st.st_size) < options.parallel_min_bytes) return false;
-  f.size = size_t(st.st_size);
-  void* m = mmap(nullptr, f.size, PROT_READ, MAP_PRIVATE, f.fd, 0);
-  if (m == MAP_FAILED) return false;
-  f.data = static_cast<const char*>(m);
-  madvise(m, f.size, MADV_SEQUENTIAL);
-  if (sniff_format(std::string_view(f.data, std::min<size_t>(f.size, 16))) != InputFormat::text) return false;
+  MappedFile file;
+  if (!file.open(path, options.parallel_min_bytes)) return false;
+  const char* const data = file.data();
+  const size_t size = file.size();
+  if (sniff_format(std::string_view(data, std::min<size_t>(size, 16))) != InputFormat::text) return false;
 
   // The header: the first non-blank line (after a BOM). A quoted header goes the sequential way.
   size_t p = 0;
   uint64_t line = 0;
   std::string_view first;
-  while (p < f.size) {
-    const size_t e = line_end_after(f.data, f.size, p);
+  while (p < size) {
+    const size_t e = line_end_after(data, size, p);
     ++line;
-    std::string_view l(f.data + p, e - p);
+    std::string_view l(data + p, e - p);
     if (!l.empty() && l.back() == '\n') l.remove_suffix(1);
     if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
     if (!l.empty()) {
@@ -180,8 +156,8 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
   DownloadRecords out(stats, repos, rejects, layout.cumulative, batch_capacity, sink, options, job);
   out.set_fields(layout.header[layout.repo], layout.header[layout.date], layout.header[layout.count]);
   // Records start at the header's line (headerless) or the line after it.
-  size_t data_begin = layout.headerless ? p : line_end_after(f.data, f.size, p);
-  if (layout.headerless && f.size - p >= 3 && std::memcmp(f.data + p, "\xEF\xBB\xBF", 3) == 0)
+  size_t data_begin = layout.headerless ? p : line_end_after(data, size, p);
+  if (layout.headerless && size - p >= 3 && std::memcmp(data + p, "\xEF\xBB\xBF", 3) == 0)
     data_begin += 3;  // the first record's BOM, as the sequential reader strips it
   uint64_t line_base = layout.headerless ? line - 1 : line;  // lines before data_begin
 
@@ -189,10 +165,10 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
   std::vector<ChunkRows> wave(threads);
   size_t stop = SIZE_MAX;
   uint64_t stop_line = 0;
-  while (data_begin < f.size && stop == SIZE_MAX) {
+  while (data_begin < size && stop == SIZE_MAX) {
     std::vector<std::pair<size_t, size_t>> ranges;
-    for (size_t b = data_begin; b < f.size && ranges.size() < threads;) {
-      const size_t e = line_end_after(f.data, f.size, std::min(f.size, b + chunk) - 1);
+    for (size_t b = data_begin; b < size && ranges.size() < threads;) {
+      const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
       ranges.emplace_back(b, e);
       b = e;
     }
@@ -202,7 +178,7 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
       wave[t] = ChunkRows{};
       workers.emplace_back([&, t] {
         try {
-          parse_chunk(f.data, ranges[t].first, ranges[t].second, layout, out.min_day(), out.max_day(),
+          parse_chunk(data, ranges[t].first, ranges[t].second, layout, out.min_day(), out.max_day(),
                       options.max_line, repos.ids, &wave[t]);
         } catch (...) {
           errors[t] = std::current_exception();
@@ -233,56 +209,20 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
       line_base += c.lines;
     }
     data_begin = ranges.back().second;
-    if (progress) progress(std::min(data_begin, f.size), f.size);
+    if (progress) progress(std::min(data_begin, size), size);
   }
 
   if (stop != SIZE_MAX) {  // the rest, from the multi-line record on, one record at a time
-    auto rest = memory_source(path, f.data + stop, f.size - stop);
+    auto rest = memory_source(path, data + stop, size - stop);
     LineReader lines(*rest, options.max_line);
     CsvRecordReader records(lines, options.max_record);
     read_download_records(records, stop_line - 1, layout, repos, out, options, stats);
   }
   out.finish();
-  stats.bytes = f.size;
-  if (progress) progress(f.size, f.size);
+  stats.bytes = size;
+  if (progress) progress(size, size);
   *stats_out = std::move(stats);
   return true;
-}
-
-void read_download_records(CsvRecordReader& records, uint64_t line_offset, const DownloadLayout& layout,
-                           RepoTable& repos, DownloadRecords& out, const ReadOptions& options, ReadStats& stats,
-                           const std::function<void(uint64_t)>& after_record) {
-  using Status = CsvRecordReader::Status;
-  DownloadRowParser parser(layout, out.min_day(), out.max_day());
-  std::vector<std::string_view> cells;
-  std::string scratch;
-  const char* err = nullptr;
-  std::string_view rec;
-  Status st;
-  std::string last_repo;  // consecutive records usually share a repo: skip its lookup
-  uint32_t last_unit = kNone;
-  DownloadRowParser::Row row;
-  DownloadRowParser::Problem why;
-  while (records.next(&rec, &st)) {
-    ++stats.read;
-    const uint64_t at = line_offset + records.first_line();
-    if (st == Status::too_long) {
-      out.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
-    } else if (st == Status::unterminated) {
-      out.reject(at, "", "malformed CSV: unterminated quoted field at end of input");
-    } else if (!split_csv(rec, &cells, &scratch, &err)) {
-      out.reject(at, "", std::string("malformed CSV: ") + err);
-    } else if (!parser.parse(cells, &row, &why)) {
-      out.reject(at, why.field ? *why.field : std::string(), why.reason);
-    } else {
-      if (last_unit == kNone || row.repo != last_repo) {
-        last_unit = repos.ensure(row.repo, true);
-        last_repo.assign(row.repo.data(), row.repo.size());
-      }
-      out.add(at, last_unit, row.repo, row.day, row.month, row.value, row.date);
-    }
-    if (after_record) after_record(at);
-  }
 }
 
 }  // namespace ecostat::host::detail

@@ -1,5 +1,4 @@
-// The downloads CSV readers' shared record loop and the parallel reader of plain files
-// (download_reader_parallel.cpp). Internal to host/.
+// The parallel reader of plain downloads CSV files (download_reader_parallel.cpp). Internal to host/.
 #pragma once
 #include <functional>
 #include <string>
@@ -19,11 +18,5 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
                              size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                              const ProgressFn& progress, const ReadOptions& options, DownloadJob& job,
                              unsigned threads, ReadStats* stats);
-
-// The record loop of the sequential reader: every record `records` gives (line numbers shifted
-// by line_offset) parsed, checked and handed to `out`. after_record (optional) runs after each.
-void read_download_records(CsvRecordReader& records, uint64_t line_offset, const DownloadLayout& layout,
-                           RepoTable& repos, DownloadRecords& out, const ReadOptions& options, ReadStats& stats,
-                           const std::function<void(uint64_t)>& after_record = {});
 
 }  // namespace ecostat::host::detail

@@ -107,4 +107,40 @@ bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* r
   return true;
 }
 
+void read_download_records(CsvRecordReader& records, uint64_t line_offset, const DownloadLayout& layout,
+                           RepoTable& repos, DownloadRecords& out, const ReadOptions& options, ReadStats& stats,
+                           const std::function<void(uint64_t)>& after_record) {
+  using Status = CsvRecordReader::Status;
+  DownloadRowParser parser(layout, out.min_day(), out.max_day());
+  std::vector<std::string_view> cells;
+  std::string scratch;
+  const char* err = nullptr;
+  std::string_view rec;
+  Status st;
+  std::string last_repo;  // consecutive records usually share a repo: skip its lookup
+  uint32_t last_unit = kNone;
+  DownloadRowParser::Row row;
+  DownloadRowParser::Problem why;
+  while (records.next(&rec, &st)) {
+    ++stats.read;
+    const uint64_t at = line_offset + records.first_line();
+    if (st == Status::too_long) {
+      out.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
+    } else if (st == Status::unterminated) {
+      out.reject(at, "", "malformed CSV: unterminated quoted field at end of input");
+    } else if (!split_csv(rec, &cells, &scratch, &err)) {
+      out.reject(at, "", std::string("malformed CSV: ") + err);
+    } else if (!parser.parse(cells, &row, &why)) {
+      out.reject(at, why.field ? *why.field : std::string(), why.reason);
+    } else {
+      if (last_unit == kNone || row.repo != last_repo) {
+        last_unit = repos.ensure(row.repo, true);
+        last_repo.assign(row.repo.data(), row.repo.size());
+      }
+      out.add(at, last_unit, row.repo, row.day, row.month, row.value, row.date);
+    }
+    if (after_record) after_record(at);
+  }
+}
+
 }  // namespace ecostat::host::detail

@@ -1,12 +1,15 @@
-// A downloads CSV record's cells -> (repo, day, month, count) or the reason it is rejected: the
-// part of reading a download record that needs no shared state, so the sequential reader and
-// the parallel one (download_reader_parallel.cpp) run the same code. Internal to host/.
+// A downloads CSV record's cells -> (repo, day, month, count) or the reason it is rejected (the
+// part of reading a download record that needs no shared state), the header's layout, and the
+// record loop: the sequential reader and the parallel one (download_reader_parallel.cpp) run
+// the same code. Internal to host/.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "csv.hpp"
+#include "download_records.hpp"
 #include "ecostat/host/readers.hpp"
 
 namespace ecostat::host::detail {
@@ -57,5 +60,11 @@ class DownloadRowParser {
 
 // Blanks around a cell (CSV exports with ", " separators).
 std::string_view trim_blanks(std::string_view s);
+
+// The record loop of the sequential reader: every record `records` gives (line numbers shifted
+// by line_offset) parsed, checked and handed to `out`. after_record (optional) runs after each.
+void read_download_records(CsvRecordReader& records, uint64_t line_offset, const DownloadLayout& layout,
+                           RepoTable& repos, DownloadRecords& out, const ReadOptions& options, ReadStats& stats,
+                           const std::function<void(uint64_t)>& after_record = {});
 
 }  // namespace ecostat::host::detail

@@ -3,16 +3,13 @@
 // rules: parse_repo_json, which touches no shared state). The records then go, in file order,
 // through the same RepoTableWriter as one thread (duplicate ids, exact sums, placeholders,
 // tags), so unit ids, results and rejects are identical for any thread count.
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <exception>
 #include <thread>
 
+#include "mapped_file.hpp"
 #include "repo_reader_parallel.hpp"
 #include "text.hpp"
 
@@ -20,15 +17,6 @@ namespace ecostat::host::detail {
 
 namespace {
 
-struct MappedFile {
-  int fd = -1;
-  const char* data = nullptr;
-  size_t size = 0;
-  ~MappedFile() {
-    if (data) munmap(const_cast<char*>(data), size);
-    if (fd >= 0) close(fd);
-  }
-};
 
 // One line's outcome: a record, a reject, or nothing (a blank line).
 struct LineResult {
@@ -43,11 +31,6 @@ struct ChunkResults {
   uint64_t physical_lines = 0;
 };
 
-size_t line_end_after(const char* data, size_t size, size_t at) {
-  if (at >= size) return size;
-  const void* nl = std::memchr(data + at, '\n', size - at);
-  return nl ? size_t(static_cast<const char*>(nl) - data) + 1 : size;
-}
 
 // The line [start, end of line) without its '\n' and one '\r'.
 std::string_view physical_line(const char* data, size_t start, size_t end) {
@@ -86,25 +69,19 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
                                 const ProgressFn& progress, const ReadOptions& options, unsigned threads,
                                 ReadStats* stats_out) {
   if (threads < 2 || path == "-") return false;
-  MappedFile f;
-  f.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd < 0) return false;  // the sequential reader reports why
-  struct stat st {};
-  if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || size_t(st.st_size) < options.parallel_min_bytes) return false;
-  f.size = size_t(st.st_size);
-  void* m = mmap(nullptr, f.size, PROT_READ, MAP_PRIVATE, f.fd, 0);
-  if (m == MAP_FAILED) return false;
-  f.data = static_cast<const char*>(m);
-  madvise(m, f.size, MADV_SEQUENTIAL);
-  if (sniff_format(std::string_view(f.data, std::min<size_t>(f.size, 16))) != InputFormat::text) return false;
+  MappedFile file;
+  if (!file.open(path, options.parallel_min_bytes)) return false;
+  const char* const data = file.data();
+  const size_t size = file.size();
+  if (sniff_format(std::string_view(data, std::min<size_t>(size, 16))) != InputFormat::text) return false;
 
   // The first non-blank line (a BOM stripped from the lines up to it) must open a JSON object:
   // JSON Lines. A JSON array, the CSV form or an over-long leading line: the sequential reader.
   size_t p = 0;
   uint64_t line_no = 0;
-  while (p < f.size) {
-    const size_t e = line_end_after(f.data, f.size, p);
-    std::string_view l = physical_line(f.data, p, e);
+  while (p < size) {
+    const size_t e = line_end_after(data, size, p);
+    std::string_view l = physical_line(data, p, e);
     if (l.size() > options.max_line) return false;
     ++line_no;
     if (l.size() >= 3 && std::memcmp(l.data(), "\xEF\xBB\xBF", 3) == 0) l.remove_prefix(3);
@@ -115,17 +92,17 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
     }
     p = e;
   }
-  if (p >= f.size) return false;  // nothing but blank lines: nothing worth threads
+  if (p >= size) return false;  // nothing but blank lines: nothing worth threads
 
   ReadStats stats;
   stats.file = path;
   RepoTableWriter writer(repos, rejects, stats, options);
   const Window window = writer.window();
   // The first record's line may start with a BOM: it is parsed here, the rest in chunks.
-  size_t data_begin = line_end_after(f.data, f.size, p);
+  size_t data_begin = line_end_after(data, size, p);
   uint64_t line_base = line_no;
   {
-    std::string_view first = physical_line(f.data, p, data_begin);
+    std::string_view first = physical_line(data, p, data_begin);
     if (first.size() >= 3 && std::memcmp(first.data(), "\xEF\xBB\xBF", 3) == 0) first.remove_prefix(3);
     ++stats.read;
     RepoRecord rec;
@@ -135,10 +112,10 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
 
   const size_t chunk = std::max<size_t>(options.parallel_chunk_bytes, 1);
   std::vector<ChunkResults> wave(threads);
-  while (data_begin < f.size) {
+  while (data_begin < size) {
     std::vector<std::pair<size_t, size_t>> ranges;
-    for (size_t b = data_begin; b < f.size && ranges.size() < threads;) {
-      const size_t e = line_end_after(f.data, f.size, std::min(f.size, b + chunk) - 1);
+    for (size_t b = data_begin; b < size && ranges.size() < threads;) {
+      const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
       ranges.emplace_back(b, e);
       b = e;
     }
@@ -148,7 +125,7 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
       wave[t] = ChunkResults{};
       workers.emplace_back([&, t] {
         try {
-          parse_chunk(f.data, ranges[t].first, ranges[t].second, window, options.max_line, &wave[t]);
+          parse_chunk(data, ranges[t].first, ranges[t].second, window, options.max_line, &wave[t]);
         } catch (...) {
           errors[t] = std::current_exception();
         }
@@ -171,11 +148,11 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
       line_base += wave[t].physical_lines;
     }
     data_begin = ranges.back().second;
-    if (progress) progress(data_begin, f.size);
+    if (progress) progress(data_begin, size);
   }
   writer.finish();
-  stats.bytes = f.size;
-  if (progress) progress(f.size, f.size);
+  stats.bytes = size;
+  if (progress) progress(size, size);
   *stats_out = std::move(stats);
   return true;
 }

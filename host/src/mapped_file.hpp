@@ -1,0 +1,54 @@
+// A plain file mapped read-only, for the parallel readers (download_reader_parallel.cpp,
+// repo_reader_parallel.cpp), and the line-boundary helper they cut it with. Internal to host/.
+#pragma once
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+
+namespace ecostat::host::detail {
+
+class MappedFile {
+ public:
+  // Maps `path` when it is a regular file of at least min_bytes; false (nothing held) when it is
+  // not, cannot be opened or mapped: the caller's sequential reader reports why.
+  bool open(const std::string& path, size_t min_bytes) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) return false;
+    struct stat st {};
+    if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || size_t(st.st_size) < min_bytes || st.st_size == 0) return false;
+    void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (m == MAP_FAILED) return false;
+    data_ = static_cast<const char*>(m);
+    size_ = size_t(st.st_size);
+    madvise(m, size_, MADV_SEQUENTIAL);
+    return true;
+  }
+  MappedFile() = default;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() {
+    if (data_) munmap(const_cast<char*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  int fd_ = -1;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// The byte after the first '\n' at or after `at` (or `size`): where a chunk cut there ends.
+inline size_t line_end_after(const char* data, size_t size, size_t at) {
+  if (at >= size) return size;
+  const void* nl = std::memchr(data + at, '\n', size - at);
+  return nl ? size_t(static_cast<const char*>(nl) - data) + 1 : size;
+}
+
+}  // namespace ecostat::host::detail
