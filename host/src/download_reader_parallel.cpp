@@ -161,33 +161,16 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
     data_begin += 3;  // the first record's BOM, as the sequential reader strips it
   uint64_t line_base = layout.headerless ? line - 1 : line;  // lines before data_begin
 
-  const size_t chunk = std::max<size_t>(options.parallel_chunk_bytes, 1);
   std::vector<ChunkRows> wave(threads);
   size_t stop = SIZE_MAX;
   uint64_t stop_line = 0;
   while (data_begin < size && stop == SIZE_MAX) {
-    std::vector<std::pair<size_t, size_t>> ranges;
-    for (size_t b = data_begin; b < size && ranges.size() < threads;) {
-      const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
-      ranges.emplace_back(b, e);
-      b = e;
-    }
-    std::vector<std::thread> workers;
-    std::vector<std::exception_ptr> errors(ranges.size());
-    for (size_t t = 0; t < ranges.size(); ++t) {
-      wave[t] = ChunkRows{};
-      workers.emplace_back([&, t] {
-        try {
-          parse_chunk(data, ranges[t].first, ranges[t].second, layout, out.min_day(), out.max_day(),
-                      options.max_line, repos.ids, &wave[t]);
-        } catch (...) {
-          errors[t] = std::current_exception();
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    const auto ranges = parse_wave(data, size, data_begin, options.parallel_chunk_bytes, threads,
+                                   [&](size_t t, size_t first, size_t last) {
+                                     wave[t] = ChunkRows{};
+                                     parse_chunk(data, first, last, layout, out.min_day(), out.max_day(),
+                                                 options.max_line, repos.ids, &wave[t]);
+                                   });
     // In file order: placeholders, duplicates, totals and events exactly as one thread would.
     for (size_t t = 0; t < ranges.size() && stop == SIZE_MAX; ++t) {
       ChunkRows& c = wave[t];

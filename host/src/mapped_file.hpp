@@ -6,9 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace ecostat::host::detail {
 
@@ -49,6 +55,35 @@ inline size_t line_end_after(const char* data, size_t size, size_t at) {
   if (at >= size) return size;
   const void* nl = std::memchr(data + at, '\n', size - at);
   return nl ? size_t(static_cast<const char*>(nl) - data) + 1 : size;
+}
+
+// One wave of a parallel reader: [begin, size) cut at line boundaries into at most `threads`
+// ranges of about `chunk` bytes, parse(t, first, last) run on range t in its own thread. The
+// first exception of any thread is rethrown once all have ended. Returns the ranges, in order.
+inline std::vector<std::pair<size_t, size_t>> parse_wave(const char* data, size_t size, size_t begin, size_t chunk,
+                                                         unsigned threads,
+                                                         const std::function<void(size_t, size_t, size_t)>& parse) {
+  std::vector<std::pair<size_t, size_t>> ranges;
+  chunk = std::max<size_t>(chunk, 1);
+  for (size_t b = begin; b < size && ranges.size() < threads;) {
+    const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
+    ranges.emplace_back(b, e);
+    b = e;
+  }
+  std::vector<std::thread> workers;
+  std::vector<std::exception_ptr> errors(ranges.size());
+  for (size_t t = 0; t < ranges.size(); ++t)
+    workers.emplace_back([&, t] {
+      try {
+        parse(t, ranges[t].first, ranges[t].second);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  for (auto& w : workers) w.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return ranges;
 }
 
 }  // namespace ecostat::host::detail

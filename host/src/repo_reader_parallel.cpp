@@ -110,30 +110,13 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
     else writer.add(rec, line_no);
   }
 
-  const size_t chunk = std::max<size_t>(options.parallel_chunk_bytes, 1);
   std::vector<ChunkResults> wave(threads);
   while (data_begin < size) {
-    std::vector<std::pair<size_t, size_t>> ranges;
-    for (size_t b = data_begin; b < size && ranges.size() < threads;) {
-      const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
-      ranges.emplace_back(b, e);
-      b = e;
-    }
-    std::vector<std::thread> workers;
-    std::vector<std::exception_ptr> errors(ranges.size());
-    for (size_t t = 0; t < ranges.size(); ++t) {
-      wave[t] = ChunkResults{};
-      workers.emplace_back([&, t] {
-        try {
-          parse_chunk(data, ranges[t].first, ranges[t].second, window, options.max_line, &wave[t]);
-        } catch (...) {
-          errors[t] = std::current_exception();
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-    for (auto& e : errors)
-      if (e) std::rethrow_exception(e);
+    const auto ranges = parse_wave(data, size, data_begin, options.parallel_chunk_bytes, threads,
+                                   [&](size_t t, size_t first, size_t last) {
+                                     wave[t] = ChunkResults{};
+                                     parse_chunk(data, first, last, window, options.max_line, &wave[t]);
+                                   });
     for (size_t t = 0; t < ranges.size(); ++t) {  // in file order, as one thread would
       for (const LineResult& r : wave[t].lines) {
         ++stats.read;
