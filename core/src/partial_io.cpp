@@ -31,7 +31,7 @@ class Writer {
   void vec(const std::vector<T>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     pod<uint64_t>(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
+    if (!v.empty()) out_.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
   }
   void dict(const Dictionary& d) {
     pod<uint64_t>(d.size());
@@ -71,7 +71,7 @@ class Reader {
     const uint64_t n = pod<uint64_t>(field);
     if (n > (in_.size() - pos_) / sizeof(T)) bad(field, "truncated (" + std::to_string(n) + " items announced)");
     std::vector<T> v(n);
-    std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));
+    if (n) std::memcpy(v.data(), in_.data() + pos_, n * sizeof(T));  // an empty vector's data() may be null
     pos_ += n * sizeof(T);
     return v;
   }

@@ -221,6 +221,18 @@ TEST_CASE("partial: serialize round-trips and merges like the original", "[parti
         canonical(finish(merge(std::move(direct)), options())));
 }
 
+TEST_CASE("partial: an empty session round-trips (every section empty)", "[partial]") {
+  Session s(options());
+  const std::string bytes = s.to_partial().serialize();
+  const Partial back = Partial::deserialize(bytes);
+  CHECK(back.repos.size() == 0);
+  CHECK(back.unit_month.empty());
+  CHECK(back.serialize() == bytes);
+  std::vector<Partial> parts;
+  parts.push_back(Partial::deserialize(bytes));
+  CHECK(finish(merge(std::move(parts)), options()).input.units == 0);
+}
+
 TEST_CASE("partial: damaged bytes are an InputError, never a crash", "[partial]") {
   JobSpec spec;  // the embedded sample: a partial with every section filled
   spec.backend = "cpu";
