@@ -120,12 +120,10 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
                              size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                              const ProgressFn& progress, const ReadOptions& options, DownloadJob& job,
                              unsigned threads, ReadStats* stats_out) {
-  if (threads < 2 || path == "-") return false;
   MappedFile file;
-  if (!file.open(path, options.parallel_min_bytes)) return false;
+  if (threads < 2 || !file.open_plain_text(path, options.parallel_min_bytes)) return false;
   const char* const data = file.data();
   const size_t size = file.size();
-  if (sniff_format(std::string_view(data, std::min<size_t>(size, 16))) != InputFormat::text) return false;
 
   // The header: the first non-blank line (after a BOM). A quoted header goes the sequential way.
   size_t p = 0;

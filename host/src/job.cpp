@@ -156,24 +156,29 @@ struct StreamsGuard {
 
 }  // namespace
 
-Results run_job(const JobSpec& spec, JobStreams streams) {
+namespace {
+
+// Feeds one session with the job's inputs, ends it with `end` (finish or to_partial); the rejects
+// file replaces the previous one only once that succeeded.
+template <class End>
+auto drive(const JobSpec& spec, JobStreams& streams, End&& end) {
   StreamsGuard guard{streams};
   Session session(spec);
   host::RejectLog rejects(spec.strict, spec.rejects_path);
   feed(session, spec, streams, rejects);
-  Results res = session.finish();
-  rejects.finish();  // the rejects file replaces the previous one only now that the run succeeded
-  return res;
+  auto out = end(session);
+  rejects.finish();
+  return out;
+}
+
+}  // namespace
+
+Results run_job(const JobSpec& spec, JobStreams streams) {
+  return drive(spec, streams, [](Session& s) { return s.finish(); });
 }
 
 Partial run_partial(const JobSpec& spec, JobStreams streams) {
-  StreamsGuard guard{streams};
-  Session session(spec);
-  host::RejectLog rejects(spec.strict, spec.rejects_path);
-  feed(session, spec, streams, rejects);
-  Partial p = session.to_partial();
-  rejects.finish();
-  return p;
+  return drive(spec, streams, [](Session& s) { return s.to_partial(); });
 }
 
 }  // namespace ecostat

@@ -16,13 +16,17 @@
 #include <utility>
 #include <vector>
 
+#include "ecostat/host/source.hpp"
+
 namespace ecostat::host::detail {
 
 class MappedFile {
  public:
-  // Maps `path` when it is a regular file of at least min_bytes; false (nothing held) when it is
-  // not, cannot be opened or mapped: the caller's sequential reader reports why.
-  bool open(const std::string& path, size_t min_bytes) {
+  // Maps `path` when it is a regular file of at least min_bytes holding plain text (not gzip,
+  // zstd, Parquet, ...: sniff_format); false when it is not, or cannot be opened or mapped (then
+  // the caller's sequential reader reads it, or reports why).
+  bool open_plain_text(const std::string& path, size_t min_bytes) {
+    if (path == "-") return false;
     fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return false;
     struct stat st {};
@@ -32,7 +36,7 @@ class MappedFile {
     data_ = static_cast<const char*>(m);
     size_ = size_t(st.st_size);
     madvise(m, size_, MADV_SEQUENTIAL);
-    return true;
+    return sniff_format(std::string_view(data_, std::min<size_t>(size_, 16))) == InputFormat::text;
   }
   MappedFile() = default;
   MappedFile(const MappedFile&) = delete;

@@ -68,12 +68,10 @@ void parse_chunk(const char* data, size_t begin, size_t end, const Window& windo
 bool read_repositories_parallel(const std::string& path, RepoTable& repos, RejectLog& rejects,
                                 const ProgressFn& progress, const ReadOptions& options, unsigned threads,
                                 ReadStats* stats_out) {
-  if (threads < 2 || path == "-") return false;
   MappedFile file;
-  if (!file.open(path, options.parallel_min_bytes)) return false;
+  if (threads < 2 || !file.open_plain_text(path, options.parallel_min_bytes)) return false;
   const char* const data = file.data();
   const size_t size = file.size();
-  if (sniff_format(std::string_view(data, std::min<size_t>(size, 16))) != InputFormat::text) return false;
 
   // The first non-blank line (a BOM stripped from the lines up to it) must open a JSON object:
   // JSON Lines. A JSON array, the CSV form or an over-long leading line: the sequential reader.

@@ -564,7 +564,7 @@ TEST_CASE("arrow parameters equal the same rows read from CSV", "[arrow]") {
     CHECK(rj.total() == 2);  // the negative and the zero count, as from the CSV
   }
 
-  SECTION("whole counts as integers; a null count is a reject") {
+  SECTION("whole counts as integers, a null count is a reject") {
     Input w;
     Arena& a2 = w.ar;
     w.open(a2.schema("+s", "", {a2.schema("u", "id"), a2.schema("L", "parameters")}),
