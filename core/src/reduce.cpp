@@ -16,12 +16,65 @@ double ratio(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
 }
 
+// Sorts the first `keep` elements into place. std::partial_sort is a heap sort, several times
+// slower than std::sort when every row is kept (--share-limit 0: millions of rows).
+template <class Less>
+void sort_first(std::vector<uint32_t>& order, size_t keep, Less less) {
+  if (keep == order.size()) {
+    std::sort(order.begin(), order.end(), less);
+  } else if (keep > 0) {
+    std::nth_element(order.begin(), order.begin() + (keep - 1), order.end(), less);
+    std::sort(order.begin(), order.begin() + keep, less);
+  }
+}
+
+// Share order: downloads descending, then key. With many rows kept (--share-limit 0: millions
+// of rows, most of them ties on small counts) ties compare precomputed key ranks instead of two
+// strings each time.
+struct ByDownloads {
+  const uint64_t* sums;
+  const GroupKeys* keys;
+  const std::vector<uint32_t>* rank;  // null: compare the keys themselves
+  bool operator()(uint32_t a, uint32_t b) const {
+    if (sums[a] != sums[b]) return sums[a] > sums[b];
+    return rank ? (*rank)[a] < (*rank)[b] : keys->key(a) < keys->key(b);
+  }
+};
+
+constexpr size_t kRankKeysAbove = 4096;  // rows kept per table above which key ranks pay off
+
+bool worth_ranking(size_t limit, size_t n_groups) {
+  return n_groups > kRankKeysAbove && (limit == 0 || limit > kRankKeysAbove);
+}
+
+// Rows a month table will list (for one allocation of its rows): per month with downloads,
+// min(groups with downloads, limit), plus the unknown row.
+size_t listed_month_rows(const GroupMonthTable& tab, size_t limit, bool unknown_exists) {
+  size_t rows = 0;
+  for (uint32_t mi = 0; mi < tab.n_months; ++mi) {
+    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
+    size_t nonzero = 0;
+    for (uint32_t g = 0; g < tab.n_groups; ++g) nonzero += row[g] != 0;
+    if (nonzero > 0) rows += (limit == 0 ? nonzero : std::min(nonzero, limit)) + unknown_exists;
+  }
+  return rows;
+}
+
+std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups) {
+  std::vector<uint32_t> by_key(n_groups);
+  for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = g;
+  std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return keys.key(a) < keys.key(b); });
+  std::vector<uint32_t> rank(n_groups);
+  for (uint32_t i = 0; i < n_groups; ++i) rank[by_key[i]] = i;
+  return rank;
+}
+
 // Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
 // groups with a member unit exist (GroupMapBuilder::has_member). The `unknown` group, when it
 // exists, is always listed: in rank order when it ranks within the limit, else appended after
 // the `limit` rows.
 ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                            const std::vector<uint64_t>& sums, size_t limit) {
+                            const std::vector<uint64_t>& sums, size_t limit, const std::vector<uint32_t>* rank) {
   ShareTable t;
   t.group = name;
   std::vector<uint32_t> order;
@@ -30,13 +83,11 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
     if (exists[g]) order.push_back(g);
   }
   t.groups = order.size();
-  auto by_downloads = [&](uint32_t a, uint32_t b) {
-    if (sums[a] != sums[b]) return sums[a] > sums[b];
-    return keys.key(a) < keys.key(b);
-  };
+  const ByDownloads by_downloads{sums.data(), &keys, rank};
   const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-  std::partial_sort(order.begin(), order.begin() + keep, order.end(), by_downloads);
+  sort_first(order, keep, by_downloads);
   t.truncated = keep < order.size();
+  t.rows.reserve(keep + 1);
   const uint32_t unknown = keys.unknown_id();
   bool unknown_listed = false;
   for (size_t i = 0; i < keep; ++i) {
@@ -52,10 +103,11 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
 // Per month: the groups with downloads that month, the same limit rule as make_share_table;
 // the `unknown` row is listed every month when the unknown group exists.
 ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                                       const GroupMonthTable& tab, size_t limit) {
+                                       const GroupMonthTable& tab, size_t limit, const std::vector<uint32_t>* rank) {
   ShareMonthTable t;
   t.group = name;
   std::vector<uint32_t> order;
+  t.rows.reserve(listed_month_rows(tab, limit, keys.unknown_id() != kNone && exists[keys.unknown_id()]));
   for (uint32_t mi = 0; mi < tab.n_months; ++mi) {
     const Month m = static_cast<Month>(tab.month_first + mi);
     const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
@@ -67,12 +119,9 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     }
     if (total == 0) continue;
     t.month_totals.emplace_back(m, total);
-    auto by_downloads = [&](uint32_t a, uint32_t b) {
-      if (row[a] != row[b]) return row[a] > row[b];
-      return keys.key(a) < keys.key(b);
-    };
+    const ByDownloads by_downloads{row, &keys, rank};
     const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-    std::partial_sort(order.begin(), order.begin() + keep, order.end(), by_downloads);
+    sort_first(order, keep, by_downloads);
     t.truncated |= keep < order.size();
     bool unknown_listed = false;
     for (size_t i = 0; i < keep; ++i) {
@@ -172,12 +221,23 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     if (it == group_totals.end()) it = group_totals.emplace(g, in.backend.group_sum(totals, groups.map(g))).first;
     return it->second;
   };
-  for (const auto& g : spec.share_groups)
-    res.share.push_back(make_share_table(g, groups.keys(g), groups.has_member(g), totals_of(g), spec.share_limit));
+  std::map<std::string, std::vector<uint32_t>> ranks;  // per group, shared by its share and month tables
+  auto ranks_of = [&](const std::string& g, uint32_t n_groups) -> const std::vector<uint32_t>* {
+    if (!worth_ranking(spec.share_limit, n_groups)) return nullptr;
+    auto it = ranks.find(g);
+    if (it == ranks.end()) it = ranks.emplace(g, key_ranks(groups.keys(g), n_groups)).first;
+    return &it->second;
+  };
+  for (const auto& g : spec.share_groups) {
+    const std::vector<uint64_t>& sums = totals_of(g);
+    res.share.push_back(make_share_table(g, groups.keys(g), groups.has_member(g), sums, spec.share_limit,
+                                         ranks_of(g, static_cast<uint32_t>(sums.size()))));
+  }
   for (size_t i = 0; i < n_share_month; ++i) {
     const std::string& g = spec.month_groups[i];
-    res.share_month.push_back(
-        make_share_month_table(g, groups.keys(g), groups.has_member(g), events.group_month[i], spec.share_limit));
+    const GroupMonthTable& tab = events.group_month[i];
+    res.share_month.push_back(make_share_month_table(g, groups.keys(g), groups.has_member(g), tab, spec.share_limit,
+                                                     ranks_of(g, tab.n_groups)));
   }
   timer.mark("share");
 

@@ -2,11 +2,14 @@
 // order; numbers that cannot be represented (NaN percentiles of an empty population) are null.
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
+#include "ecostat/detail/output_file.hpp"
 #include "ecostat/engine.hpp"
 #include "ecostat/version.hpp"
+#include "json_stream.hpp"
 #include "study/study_internal.hpp"
 
 namespace ecostat {
@@ -53,7 +56,9 @@ static json relations_json(const std::array<uint64_t, kRelationCount>& a) {
   return j;
 }
 
-std::string results_to_json(const Results& r, int indent) {
+// The document without the rows of the share and share-by-month tables (empty arrays hold
+// their places): those can be millions of rows and are streamed by write_results_json.
+static json results_skeleton(const Results& r) {
   json j;
   j["schema"] = "ecostat.results/1";
   j["ecostat_version"] = version();
@@ -95,15 +100,12 @@ std::string results_to_json(const Results& r, int indent) {
   json& share = j["share"] = json::object();
   json& info = j["share_info"] = json::object();
   for (const auto& t : r.share) {
-    json& rows = share[t.group] = json::array();
-    for (const auto& row : t.rows) rows.push_back({{"key", row.key}, {"downloads", row.downloads}, {"share", number(row.share)}});
+    share[t.group] = json::array();
     info[t.group] = {{"groups", t.groups}, {"total", t.total}, {"listed", t.rows.size()}, {"truncated", t.truncated}};
   }
   for (const auto& t : r.share_month) {
     const std::string name = t.group + "_x_month";
-    json& rows = share[name] = json::array();
-    for (const auto& row : t.rows)
-      rows.push_back({{"key", row.key}, {"month", month_label(row.month)}, {"downloads", row.downloads}, {"share", number(row.share)}});
+    share[name] = json::array();
     json months = json::array();
     for (const auto& [m, total] : t.month_totals) months.push_back({{"month", month_label(m)}, {"total", total}});
     info[name] = {{"months", months}, {"listed", t.rows.size()}, {"truncated", t.truncated}};
@@ -135,9 +137,81 @@ std::string results_to_json(const Results& r, int indent) {
 
   json& t = j["timings_ms"] = json::object();
   for (const auto& x : r.timings) t[x.stage] = x.ms;
-  // Text from malformed input (a key, a reject's reason) may hold invalid UTF-8: replaced by
-  // U+FFFD so that the document is always valid JSON.
-  return j.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
+  return j;
+}
+
+static void stream_rows(detail::JsonStream& out, const ShareTable& t) {
+  out.begin_array();
+  for (const auto& row : t.rows) {
+    out.begin_object();
+    out.key("key"), out.value(row.key);
+    out.key("downloads"), out.value(row.downloads);
+    out.key("share"), out.value(row.share);
+    out.end_object();
+  }
+  out.end_array();
+}
+
+static void stream_rows(detail::JsonStream& out, const ShareMonthTable& t) {
+  out.begin_array();
+  Month last = 0;
+  std::string label;
+  for (const auto& row : t.rows) {
+    if (label.empty() || row.month != last) label = month_label(row.month), last = row.month;
+    out.begin_object();
+    out.key("key"), out.value(row.key);
+    out.key("month"), out.value(label);
+    out.key("downloads"), out.value(row.downloads);
+    out.key("share"), out.value(row.share);
+    out.end_object();
+  }
+  out.end_array();
+}
+
+// Text from malformed input (a key, a reject's reason) may hold invalid UTF-8: replaced by
+// U+FFFD so that the document is always valid JSON. The bytes are those of dumping the whole
+// document as one DOM (JsonStream), without its memory.
+void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent) {
+  const json j = results_skeleton(r);
+  std::map<std::string, const ShareTable*> share_rows;
+  std::map<std::string, const ShareMonthTable*> month_rows;
+  for (const auto& t : r.share) share_rows[t.group] = &t;
+  for (const auto& t : r.share_month) month_rows[t.group + "_x_month"] = &t;
+  detail::JsonStream out(sink, indent);
+  out.begin_object();
+  for (const auto& [k, v] : j.items()) {
+    out.key(k);
+    if (k != "share") {
+      out.dom_value(v);
+      continue;
+    }
+    out.begin_object();
+    for (const auto& [name, table] : v.items()) {
+      out.key(name);
+      if (auto s = share_rows.find(name); s != share_rows.end())
+        stream_rows(out, *s->second);
+      else if (auto m = month_rows.find(name); m != month_rows.end())
+        stream_rows(out, *m->second);
+      else
+        out.dom_value(table);
+    }
+    out.end_object();
+  }
+  out.end_object();
+  out.flush();
+  sink("\n");
+}
+
+std::string results_to_json(const Results& r, int indent) {
+  std::string text;
+  write_results_json(r, [&](std::string_view bytes) { text.append(bytes); }, indent);
+  return text;
+}
+
+void write_results_json_file(const Results& r, const std::string& path, int indent) {
+  OutputFile file(path);
+  write_results_json(r, [&](std::string_view bytes) { file.write(bytes); }, indent);
+  file.commit();
 }
 
 }  // namespace ecostat

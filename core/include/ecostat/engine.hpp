@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ecostat/backend.hpp"
@@ -153,6 +154,10 @@ void add_wide_events(EventTotals& totals, const std::vector<WideEvent>& wide, co
 
 // Writers.
 std::string results_to_json(const Results& r, int indent = 2);  // schema "ecostat.results/1"
+// The same bytes, streamed: to `sink` in pieces of about 1 MiB, or to a file written
+// atomically ("-" = stdout). Share tables of millions of rows never exist as one JSON DOM.
+void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent = 2);
+void write_results_json_file(const Results& r, const std::string& path, int indent = 2);
 void write_results_csv(const Results& r, const std::string& dir);
 std::string results_to_text(const Results& r, size_t rows = 10);
 

@@ -1,0 +1,51 @@
+// A streaming JSON writer whose bytes are exactly nlohmann::json::dump's (same indentation,
+// same number and string formatting), so that a document can mix values built as a DOM with
+// long arrays written row by row without ever holding them as DOM nodes. Used for the results
+// document, whose share tables can hold millions of rows.
+#pragma once
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ecostat::detail {
+
+class JsonStream {
+ public:
+  using Sink = std::function<void(std::string_view)>;
+  // indent < 0: compact, as dump(-1); else pretty with that many spaces per level.
+  JsonStream(Sink sink, int indent);
+
+  void begin_object();
+  void end_object();
+  void begin_array();
+  void end_array();
+  void key(std::string_view k);
+  void value(std::string_view s);
+  void value(uint64_t v);
+  void value(double v);  // non-finite -> null, as the results document writes them
+  // A DOM value, dumped as nlohmann does at this depth.
+  void dom_value(const nlohmann::ordered_json& v);
+  // Hands the buffered bytes to the sink. Not done by a destructor: a sink that throws (a full
+  // disk) would throw again while the first exception unwinds.
+  void flush();
+
+ private:
+  void before_value();  // the comma, newline and indentation an element or key needs
+  void newline_indent(size_t depth);
+  void put_string(std::string_view s);
+  void maybe_flush() {
+    if (buf_.size() >= kFlushBytes) flush();
+  }
+
+  static constexpr size_t kFlushBytes = size_t(1) << 20;
+  Sink sink_;
+  int indent_;
+  std::string buf_;
+  std::vector<uint64_t> counts_;  // elements written so far, per open container
+  bool after_key_ = false;
+};
+
+}  // namespace ecostat::detail

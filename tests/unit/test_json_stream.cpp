@@ -1,0 +1,149 @@
+// The streamed results document must be byte for byte what nlohmann's dump of one DOM gives
+// (indentation, number and string formatting, U+FFFD for invalid UTF-8), for every indent.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "ecostat/engine.hpp"
+#include "json_stream.hpp"
+
+using namespace ecostat;
+using json = nlohmann::ordered_json;
+
+namespace {
+
+std::string dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+std::string streamed(int indent, const std::function<void(detail::JsonStream&)>& write) {
+  std::string out;
+  {
+    detail::JsonStream s([&](std::string_view b) { out.append(b); }, indent);
+    write(s);
+    s.flush();
+  }
+  return out;
+}
+
+const std::string kBadUtf8 = "bad\xff\xc0\x80key";
+const std::string kEscapes = "quote\" back\\ tab\t nl\n ctl\x01 del\x7f \xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80";
+
+// Ties on downloads broken by key, an unknown row, keys needing escapes or replacement.
+Results results_with_rows() {
+  Results r;
+  ShareTable t;
+  t.group = "model";
+  t.total = 30;
+  t.groups = 4;
+  t.rows = {{"b/x", 10, 1.0 / 3}, {kEscapes, 10, 1.0 / 3}, {kBadUtf8, 5, 1.0 / 6}, {"unknown", 5, 1.0 / 6}};
+  r.share.push_back(t);
+  ShareTable empty;
+  empty.group = "country";
+  r.share.push_back(empty);
+  ShareMonthTable m;
+  m.group = "org_type";
+  m.month_totals = {{month_of(2024, 1), 7}, {month_of(2024, 3), 1}};
+  m.rows = {{"lab", month_of(2024, 1), 7, 1.0}, {kBadUtf8, month_of(2024, 3), 1, 1.0}};
+  r.share_month.push_back(m);
+  r.timings.push_back({"read", 1.5});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("JsonStream writes the bytes of nlohmann dump for every kind of value", "[json][outputs]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  json dom;
+  dom["s"] = kEscapes;
+  dom["bad"] = kBadUtf8;
+  dom["u"] = std::numeric_limits<uint64_t>::max();
+  dom["zero"] = 0.0;
+  dom["negzero"] = -0.0;
+  dom["tiny"] = 1e-300;
+  dom["frac"] = 123456789.125;
+  dom["third"] = 1.0 / 3;
+  dom["nan"] = nullptr;
+  dom["empty_a"] = json::array();
+  dom["empty_o"] = json::object();
+  dom["nested"] = {{"a", {1, 2, {{"x", "y"}}}}, {"b", json::object()}};
+  dom["rows"] = {{{"k", "v"}, {"n", 3u}}, json::object()};
+  for (int indent : {-1, 0, 1, 2, 4}) {
+    const std::string got = streamed(indent, [&](detail::JsonStream& s) {
+      s.begin_object();
+      s.key("s"), s.value(std::string_view(kEscapes));
+      s.key("bad"), s.value(std::string_view(kBadUtf8));
+      s.key("u"), s.value(std::numeric_limits<uint64_t>::max());
+      s.key("zero"), s.value(0.0);
+      s.key("negzero"), s.value(-0.0);
+      s.key("tiny"), s.value(1e-300);
+      s.key("frac"), s.value(123456789.125);
+      s.key("third"), s.value(1.0 / 3);
+      s.key("nan"), s.value(nan);
+      s.key("empty_a"), s.begin_array(), s.end_array();
+      s.key("empty_o"), s.begin_object(), s.end_object();
+      s.key("nested"), s.dom_value(dom["nested"]);  // a DOM value inside a streamed object
+      s.key("rows");
+      s.begin_array();
+      s.begin_object();
+      s.key("k"), s.value(std::string_view("v"));
+      s.key("n"), s.value(uint64_t(3));
+      s.end_object();
+      s.dom_value(json::object());
+      s.end_array();
+      s.end_object();
+    });
+    INFO("indent " << indent);
+    CHECK(got == dump(dom, indent));
+  }
+}
+
+TEST_CASE("The streamed results document equals the dump of its own DOM", "[json][outputs]") {
+  const Results r = results_with_rows();
+  for (int indent : {-1, 2}) {
+    const std::string text = results_to_json(r, indent);
+    INFO("indent " << indent);
+    REQUIRE(text.back() == '\n');
+    const json parsed = json::parse(text);
+    CHECK(dump(parsed, indent) + "\n" == text);  // the formatting is nlohmann's exactly
+    // The rows are there, in order, with invalid UTF-8 replaced.
+    const json& rows = parsed["share"]["model"];
+    REQUIRE(rows.size() == 4);
+    CHECK(rows[1]["key"] == kEscapes);
+    CHECK(rows[2]["key"] == "bad\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDkey");
+    CHECK(rows[0]["share"].get<double>() == 1.0 / 3);
+    CHECK(parsed["share"]["country"] == json::array());
+    const json& months = parsed["share"]["org_type_x_month"];
+    REQUIRE(months.size() == 2);
+    CHECK(months[1]["month"] == "2024-03");
+    CHECK(months[0]["downloads"] == 7);
+    CHECK(parsed["share_info"]["org_type_x_month"]["listed"] == 2);
+  }
+}
+
+TEST_CASE("Results JSON written in pieces, to a string and to a file are the same bytes", "[json][outputs]") {
+  const Results r = results_with_rows();
+  const std::string whole = results_to_json(r);
+  std::string pieces;
+  size_t calls = 0;
+  write_results_json(r, [&](std::string_view b) { pieces.append(b), ++calls; });
+  CHECK(pieces == whole);
+  CHECK(calls >= 2);  // the document, then its final newline
+  char path[] = "/tmp/ecostat-json-stream-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  write_results_json_file(r, path);
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  std::remove(path);
+  CHECK(s.str() == whole);
+}
