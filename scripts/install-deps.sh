@@ -5,8 +5,9 @@ set -euo pipefail
 # pkgconf: scripts/check-package.sh checks ecostat.pc.
 # clang and libclang-rt-dev (libFuzzer and the sanitizer runtimes): the fuzz targets, scripts/fuzz.sh.
 # libopenmpi-dev, openmpi-bin: `mpirun -np N ecostat run` and its test (docs/scale-out.md).
+# libsimdjson-dev: the repository JSON reader's fast path (ECOSTAT_SIMDJSON, docs/input-formats.md).
 pkgs=(cmake g++ make catch2 nlohmann-json3-dev libcli11-dev zlib1g-dev libzstd-dev pkgconf python3 chromium clang libclang-rt-dev
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin libsimdjson-dev)
 [ "${ECOSTAT_NO_HIP:-0}" = 1 ] || pkgs+=(hipcc libamdhip64-dev librocprim-dev rocm-device-libs)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -393,16 +393,12 @@ std::optional<Fail> set_safetensors(const json& value, const char* name, RepoRec
 // the author wrote). The first source that names any parent decides the parents and their
 // order; the others only supply a relation for a parent it left unknown. (A card may list a
 // parent the Hub did not resolve: the real lineage extract has one such record.)
-std::optional<Fail> set_parents(const json* base_models, const char* base_name, const json* card,
-                                const char* card_name, RepoRecord* rec) {
-  json from_text;  // a nested field given as JSON text, parsed
-  std::vector<ParentRef> from_base_models, from_tags, from_card;
-  if (const json* v = base_models) {
-    if (auto f = unwrap_json_text(v, base_name, &from_text)) return f;
-    ParentList list(&from_base_models);
-    if (v)
-      if (auto f = read_base_models(*v, base_name, &list)) return f;
-  }
+namespace {
+
+// The tags' base_model: entries, and the merge of the three sources (see set_parents).
+std::optional<Fail> merge_parents(std::vector<ParentRef> from_base_models, std::vector<ParentRef> from_card,
+                                  RepoRecord* rec) {
+  std::vector<ParentRef> from_tags;
   {
     ParentList list(&from_tags);
     for (const auto& t : rec->tags) {
@@ -418,15 +414,6 @@ std::optional<Fail> set_parents(const json* base_models, const char* base_name, 
       }
     }
   }
-  if (const json* v = card) {
-    // A string is the card's YAML text, unless it opens with '{': then it is the card data
-    // object as JSON text.
-    if (v->is_string() && !trim(v->get_ref<const std::string&>()).empty() &&
-        trim(v->get_ref<const std::string&>()).front() == '{')
-      if (auto f = unwrap_json_text(v, card_name, &from_text)) return f;
-    ParentList list(&from_card);
-    if (v) read_card(*v, &list);
-  }
   std::vector<ParentRef>* sources[] = {&from_base_models, &from_tags, &from_card};
   for (auto* primary : sources) {
     if (primary->empty()) continue;
@@ -441,6 +428,44 @@ std::optional<Fail> set_parents(const json* base_models, const char* base_name, 
   }
   if (rec->parents.size() > 0xffff) return Fail{"base_model", "more than 65535 base models"};
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Fail> set_parents(const json* base_models, const char* base_name, const json* card,
+                                const char* card_name, RepoRecord* rec) {
+  json from_text;  // a nested field given as JSON text, parsed
+  std::vector<ParentRef> from_base_models, from_card;
+  if (const json* v = base_models) {
+    if (auto f = unwrap_json_text(v, base_name, &from_text)) return f;
+    ParentList list(&from_base_models);
+    if (v)
+      if (auto f = read_base_models(*v, base_name, &list)) return f;
+  }
+  if (const json* v = card) {
+    // A string is the card's YAML text, unless it opens with '{': then it is the card data
+    // object as JSON text.
+    if (v->is_string() && !trim(v->get_ref<const std::string&>()).empty() &&
+        trim(v->get_ref<const std::string&>()).front() == '{')
+      if (auto f = unwrap_json_text(v, card_name, &from_text)) return f;
+    ParentList list(&from_card);
+    if (v) read_card(*v, &list);
+  }
+  return merge_parents(std::move(from_base_models), std::move(from_card), rec);
+}
+
+std::optional<Fail> set_parents_listed(const std::vector<ListedParent>& base_models,
+                                       const std::vector<ListedParent>& card, RepoRecord* rec) {
+  std::vector<ParentRef> from_base_models, from_card;
+  {
+    ParentList list(&from_base_models);
+    for (const auto& p : base_models) list.add(p.id, p.relation);
+  }
+  {
+    ParentList list(&from_card);
+    for (const auto& p : card) list.add(p.id, p.relation);
+  }
+  return merge_parents(std::move(from_base_models), std::move(from_card), rec);
 }
 
 }  // namespace detail
@@ -555,6 +580,12 @@ class RepoReader {
 namespace detail {
 
 std::optional<Fail> parse_repo_json(std::string_view text, const Window& window, RepoRecord* rec) {
+  if (parse_repo_json_fast(text, window, rec)) return std::nullopt;
+  *rec = RepoRecord{};  // whatever the fast path filled before it gave up
+  return parse_repo_json_dom(text, window, rec);
+}
+
+std::optional<Fail> parse_repo_json_dom(std::string_view text, const Window& window, RepoRecord* rec) {
   // The JSON parser takes a NUL for the end of input: what follows it would vanish unseen.
   if (std::memchr(text.data(), 0, text.size()) != nullptr) return Fail{"", "NUL byte in line"};
   // Invalid UTF-8 (even inside a key the reader skips) is a reject, never text in an output.

@@ -69,10 +69,33 @@ std::optional<Fail> set_safetensors(const nlohmann::json& v, const char* name, R
 // and card data (may be null), each as the JSON reader takes them (JSON text included).
 std::optional<Fail> set_parents(const nlohmann::json* base_models, const char* base_name, const nlohmann::json* card,
                                 const char* card_name, RepoRecord* rec);
+// A parent as a source lists it, before normalisation (the id as written).
+struct ListedParent {
+  std::string_view id;
+  Relation relation;
+};
+// set_parents for sources already listed: the baseModels entries and the card's base_model
+// ids, each in listed order (empty: the source is absent or names none).
+std::optional<Fail> set_parents_listed(const std::vector<ListedParent>& base_models,
+                                       const std::vector<ListedParent>& card, RepoRecord* rec);
 
 // One repository record as JSON text (a line of JSON Lines, an array element, a metadata
 // cell) -> *rec, or why it is rejected. Touches no shared state: safe from many threads.
+// The fast path first; whatever it does not take, the DOM path.
 std::optional<Fail> parse_repo_json(std::string_view text, const Window& window, RepoRecord* rec);
+// The reference path: nlohmann's DOM (only the keys the reader uses kept), then the field rules.
+// Every reject comes from here.
+std::optional<Fail> parse_repo_json_dom(std::string_view text, const Window& window, RepoRecord* rec);
+// The fast path (repo_json_fast.cpp, simdjson's On-Demand API): true with *rec filled for a
+// well-formed record whose fields have the usual types and pass their rules. Anything else
+// (invalid JSON, a reject, an unusual type or form, a repeated key) is false, *rec then
+// unspecified: the DOM path decides, so results and rejects are the DOM path's exactly.
+bool parse_repo_json_fast(std::string_view text, const Window& window, RepoRecord* rec);
+// Whether this build has the fast path (ECOSTAT_SIMDJSON), and whether it is in use: compiled,
+// and simdjson's calls bound to libsimdjson rather than to another library's copy (pyarrow's
+// libparquet exports one). Otherwise parse_repo_json_fast is always false.
+bool repo_json_fast_compiled();
+bool repo_json_fast_enabled();
 
 // ---- Adding records to the table.
 
