@@ -125,8 +125,12 @@ void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::Reje
     else if (!host::detail::read_downloads_parallel(in.name, format, session.repositories(), rejects,
                                                     spec.batch_capacity, sink, progress_for("downloads"), options,
                                                     download_job, options.threads, &st))
-      st = host::read_downloads(*in.bytes, format, session.repositories(), rejects, spec.batch_capacity, sink,
-                                progress_for("downloads"), options, download_job);
+      st = options.threads > 1  // stdin, a pipe, gzip, zstd, a small file
+               ? host::detail::read_downloads_streamed(*in.bytes, format, session.repositories(), rejects,
+                                                       spec.batch_capacity, sink, progress_for("downloads"),
+                                                       options, download_job, options.threads)
+               : host::read_downloads(*in.bytes, format, session.repositories(), rejects, spec.batch_capacity,
+                                      sink, progress_for("downloads"), options, download_job);
     input.download_records += st.accepted;
     input.files.push_back(summary_of("downloads", st));
   }

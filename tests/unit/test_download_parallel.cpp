@@ -2,8 +2,12 @@
 // one on the same files: the same units in the same order, the same events, the same rejects
 // (file, line, field, reason), the same counts, for any thread count and chunk size, also with
 // quoted fields, records spanning lines, blank lines, CRLF, over-long lines, a BOM, no header,
-// cumulative counters and unknown repositories.
+// cumulative counters and unknown repositories. The streamed reader (stdin, pipes, gzip, zstd)
+// the same way, over plain, gzip and zstd text, with blocks so small that every boundary case
+// happens.
 #include <catch2/catch.hpp>
+#include <zlib.h>
+#include <zstd.h>
 
 #include <map>
 #include <random>
@@ -14,6 +18,7 @@
 #include "ecostat/host/rejects.hpp"
 #include "ecostat/host/source.hpp"
 #include "support/temp_files.hpp"
+#include "support/trickle_source.hpp"
 
 using namespace ecostat;
 using namespace ecostat::host;
@@ -33,7 +38,10 @@ RepoTable known_repos() {
   return t;
 }
 
-Outcome read(const std::string& path, DownloadFormat format, unsigned threads, size_t chunk) {
+// Reads with `read_with` (a reader given repos, rejects, options, sink and job) and records
+// everything it produced.
+template <class ReadWith>
+Outcome outcome_of(size_t chunk, ReadWith&& read_with) {
   Outcome o;
   RepoTable repos = known_repos();
   RejectLog rejects;
@@ -47,18 +55,26 @@ Outcome read(const std::string& path, DownloadFormat format, unsigned threads, s
     for (size_t i = 0; i < b.size(); ++i) o.sums[{b.unit[i], b.month[i]}] += b.count[i];
     for (const auto& w : b.wide) o.sums[{w.unit, w.month}] += w.count;
   };
-  ReadStats st;
-  if (threads == 0) {
-    auto src = open_source(path);
-    st = read_downloads(*src, format, repos, rejects, 7, sink, {}, opt, job);
-  } else {
-    REQUIRE(detail::read_downloads_parallel(path, format, repos, rejects, 7, sink, {}, opt, job, threads, &st));
-  }
+  const ReadStats st = read_with(repos, rejects, opt, std::function<void(const EventBatch&)>(sink), job);
   for (uint32_t u = 0; u < repos.size(); ++u) o.units.push_back(repos.ids.at(u));
   for (const auto& r : rejects.first()) o.rejects.emplace_back(r.file, r.line, r.field, r.reason);
   o.read = st.read, o.accepted = st.accepted, o.rejected = st.rejected, o.bytes = st.bytes;
   o.duplicates = job.duplicate_rows();
   return o;
+}
+
+Outcome read(const std::string& path, DownloadFormat format, unsigned threads, size_t chunk) {
+  return outcome_of(chunk, [&](RepoTable& repos, RejectLog& rejects, const ReadOptions& opt, const auto& sink,
+                               DownloadJob& job) {
+    ReadStats st;
+    if (threads == 0) {
+      auto src = open_source(path);
+      st = read_downloads(*src, format, repos, rejects, 7, sink, {}, opt, job);
+    } else {
+      REQUIRE(detail::read_downloads_parallel(path, format, repos, rejects, 7, sink, {}, opt, job, threads, &st));
+    }
+    return st;
+  });
 }
 
 void same(const Outcome& a, const Outcome& b) {
@@ -150,4 +166,112 @@ TEST_CASE("parallel downloads: files it does not take are left to the sequential
   opt.parallel_min_bytes = 1 << 20;  // small files: not worth the threads
   test::write_file(dir + "/small.csv", "repo,date,downloads\na/b,2024-01-01,1\n");
   CHECK_FALSE(detail::read_downloads_parallel(dir + "/small.csv", DownloadFormat::detect, repos, rejects, 8, sink, {}, opt, job, 2, &st));
+}
+
+namespace {
+
+std::string gzip_of(const std::string& text) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);  // 15 + 16: a gzip member
+  std::string out(deflateBound(&z, uLong(text.size())) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = uInt(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = uInt(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string zstd_of(const std::string& text) {
+  std::string out(ZSTD_compressBound(text.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), text.data(), text.size(), 1);
+  REQUIRE(!ZSTD_isError(n));
+  out.resize(n);
+  return out;
+}
+
+enum class Packing { plain, trickle, gzip, zstd };
+
+// The streamed reader over `text` packed as asked (trickle: plain text handed out a few bytes per
+// read, as a pipe does); threads 0: the sequential reader over the plain text.
+Outcome read_stream(const std::string& text, DownloadFormat format, unsigned threads, size_t chunk, Packing packing) {
+  return outcome_of(chunk, [&](RepoTable& repos, RejectLog& rejects, const ReadOptions& opt, const auto& sink,
+                               DownloadJob& job) {
+    const std::string bytes = packing == Packing::gzip ? gzip_of(text) : packing == Packing::zstd ? zstd_of(text) : text;
+    test::TrickleSource src(bytes, packing == Packing::trickle ? 5 : SIZE_MAX, "in.csv");
+    if (threads == 0) return read_downloads(src, format, repos, rejects, 7, sink, {}, opt, job);
+    return detail::read_downloads_streamed(src, format, repos, rejects, 7, sink, {}, opt, job, threads);
+  });
+}
+
+// Lines of exactly 21 bytes (the CRLF header too): with blocks of 21 x k bytes every block ends
+// exactly at a line end; then a record spanning lines starts right at a block's start.
+std::string fixed_width() {
+  std::string s = "repo,date,downloads\r\n";
+  for (int i = 0; i < 60; ++i)
+    s += "org" + std::to_string(i % 5) + "/m" + std::to_string(i % 10) + ",2024-01-0" + std::to_string(1 + i % 9) + "," +
+         std::to_string(i % 10) + "\n";
+  return s + "\"org1/m\nx\",2024-01-05,5\norg2/m2,2024-02-01,4\n";
+}
+
+}  // namespace
+
+TEST_CASE("streamed downloads: same as sequential for any threads, block size and compression",
+          "[downloads][parallel][streamed]") {
+  struct Case {
+    const char* name;
+    std::string text;
+    DownloadFormat format;
+  };
+  const std::string huge_line = "org1/m1,2024-01-01," + std::string(5000, '7') + "\n";  // far past max_line
+  std::vector<Case> cases{
+      {"plain", messy(1, -1), DownloadFormat::detect},
+      {"multiline-early", messy(2, 3), DownloadFormat::detect},
+      {"multiline-late", messy(3, 380), DownloadFormat::detect},
+      {"bom", messy(4, -1, true, true), DownloadFormat::detect},
+      {"headerless", messy(5, -1, false), DownloadFormat::per_period},
+      {"headerless-bom", "\xEF\xBB\xBF" "org1/m1,2024-01-05,3\n" + messy(8, -1, false), DownloadFormat::per_period},
+      {"no-final-newline", messy(6, -1).substr(0, messy(6, -1).size() - 1), DownloadFormat::detect},
+      {"cumulative", "repo,date,downloads_all_time\n" + messy(7, -1, false), DownloadFormat::detect},
+      {"fixed-width", fixed_width(), DownloadFormat::detect},
+      {"huge-lines", "repo,date,downloads\n" + huge_line + messy(9, -1, false) + huge_line + "a/b,2024-01-01,1\r\n" +
+                         huge_line.substr(0, 3000), DownloadFormat::detect},
+      {"blank-lines-first", "\n\r\n\n" + messy(10, 50), DownloadFormat::detect},
+      {"quoted-header", "\"repo\",date,downloads\n" + messy(11, -1, false), DownloadFormat::detect},
+      {"empty", "", DownloadFormat::detect},
+      {"only-header", "repo,date,downloads\n", DownloadFormat::detect},
+      {"only-header-no-newline", "repo,date,downloads", DownloadFormat::detect},
+      {"only-blank-lines", "\n\n\r\n", DownloadFormat::detect},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const Outcome expected = read_stream(c.text, c.format, 0, 0, Packing::plain);
+    if (c.text.size() > 1000) REQUIRE(expected.read > 50);
+    if (c.text.size() > 5000) REQUIRE(expected.rejected > 5);  // the messy inputs
+    for (Packing packing : {Packing::plain, Packing::trickle, Packing::gzip, Packing::zstd})
+      for (unsigned threads : {1u, 2u, 3u, 7u})
+        for (size_t chunk : {size_t(1), size_t(3), size_t(7), size_t(64), size_t(1) << 20}) {
+          INFO(c.name << ": packing " << int(packing) << ", " << threads << " threads, chunks of " << chunk);
+          same(read_stream(c.text, c.format, threads, chunk, packing), expected);
+        }
+  }
+}
+
+TEST_CASE("streamed downloads: truncated compressed input fails as in the sequential reader",
+          "[downloads][parallel][streamed]") {
+  std::string gz = gzip_of(messy(12, -1));
+  gz.resize(gz.size() / 2);
+  auto error_of = [&](unsigned threads) {
+    try {
+      read_stream(gz, DownloadFormat::detect, threads, 64, Packing::plain);  // already gzip: passed as is
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string expected = error_of(0);
+  CHECK_THAT(expected, Catch::Contains("in.csv") && Catch::Contains("unexpected end"));
+  for (unsigned threads : {1u, 2u, 7u}) CHECK(error_of(threads) == expected);
 }
