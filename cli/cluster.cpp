@@ -44,6 +44,8 @@ uint64_t max_message_bytes() {
 }
 
 constexpr int kTagLength = 1, kTagChunk = 2;
+// The length that says "no result follows: the sender, or a rank below it, failed".
+constexpr uint64_t kFailedLength = ~uint64_t{0};
 // Messages sent with a failure are cut here: they are one line each.
 constexpr size_t kMaxOutcomeMessage = 4096;
 #endif
@@ -121,26 +123,45 @@ int Cluster::broadcast(int value) {
   return value;
 }
 
-void Cluster::send_to_root([[maybe_unused]] const std::string& bytes) {
-  if (!mpi_ || rank_ == 0) throw std::logic_error("send_to_root: not a rank > 0 of an MPI job");
+std::vector<uint64_t> Cluster::gather(uint64_t mine) {
+  if (!mpi_) return {mine};
+  std::vector<uint64_t> all(rank_ == 0 ? size_t(size_) : 0);
+#ifdef ECOSTAT_HAVE_MPI
+  check(MPI_Gather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Gather");
+#endif
+  return all;
+}
+
+void Cluster::send([[maybe_unused]] int to, [[maybe_unused]] const std::string& bytes) {
+  if (!mpi_ || to == rank_) throw std::logic_error("Cluster::send: not to another rank of an MPI job");
 #ifdef ECOSTAT_HAVE_MPI
   const uint64_t length = bytes.size();
-  check(MPI_Send(&length, 1, MPI_UINT64_T, 0, kTagLength, MPI_COMM_WORLD), "MPI_Send");
+  check(MPI_Send(&length, 1, MPI_UINT64_T, to, kTagLength, MPI_COMM_WORLD), "MPI_Send");
   const uint64_t chunk = max_message_bytes();
   for (uint64_t at = 0; at < length; at += chunk) {
     const int n = int(std::min(chunk, length - at));
-    check(MPI_Send(bytes.data() + at, n, MPI_BYTE, 0, kTagChunk, MPI_COMM_WORLD), "MPI_Send");
+    check(MPI_Send(bytes.data() + at, n, MPI_BYTE, to, kTagChunk, MPI_COMM_WORLD), "MPI_Send");
+    largest_message_ = std::max(largest_message_, uint64_t(n));
   }
-  bytes_moved_ += length;
+  bytes_sent_ += length;
 #endif
 }
 
-std::string Cluster::receive_from([[maybe_unused]] int from) {
-  if (!mpi_ || rank_ != 0) throw std::logic_error("receive_from: not rank 0 of an MPI job");
+void Cluster::send_failed([[maybe_unused]] int to) {
+  if (!mpi_ || to == rank_) throw std::logic_error("Cluster::send_failed: not to another rank of an MPI job");
+#ifdef ECOSTAT_HAVE_MPI
+  const uint64_t length = kFailedLength;
+  check(MPI_Send(&length, 1, MPI_UINT64_T, to, kTagLength, MPI_COMM_WORLD), "MPI_Send");
+#endif
+}
+
+std::optional<std::string> Cluster::receive([[maybe_unused]] int from) {
+  if (!mpi_ || from == rank_) throw std::logic_error("Cluster::receive: not from another rank of an MPI job");
   std::string bytes;
 #ifdef ECOSTAT_HAVE_MPI
   uint64_t length = 0;
   check(MPI_Recv(&length, 1, MPI_UINT64_T, from, kTagLength, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "MPI_Recv");
+  if (length == kFailedLength) return std::nullopt;
   bytes.resize(length);
   // The sender chose the chunk size: each receive takes what one message holds.
   for (uint64_t at = 0; at < length;) {
@@ -152,9 +173,20 @@ std::string Cluster::receive_from([[maybe_unused]] int from) {
     if (got <= 0) throw Error("MPI_Recv: an empty chunk from rank " + std::to_string(from));
     at += uint64_t(got);
   }
-  bytes_moved_ += length;
 #endif
   return bytes;
+}
+
+std::vector<TreeStep> binomial_tree(int rank, int size) {
+  std::vector<TreeStep> steps;
+  for (int mask = 1; mask < size; mask <<= 1) {
+    if (rank & mask) {
+      steps.push_back({true, rank - mask});
+      break;
+    }
+    if (rank + mask < size) steps.push_back({false, rank + mask});
+  }
+  return steps;
 }
 
 }  // namespace ecostat::cli

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <new>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 
 #include "cluster.hpp"
 #include "ecostat/detail/output_file.hpp"
@@ -98,6 +101,21 @@ struct RankResult {
   std::map<size_t, std::string> rejects;  // item -> rows (CSV, no header)
 };
 
+// `later` merged after what `into` holds: a rank's later item, or the result of higher ranks (so
+// that partials merge in rank order).
+void merge_into(RankResult& into, RankResult later) {
+  into.rejects.merge(later.rejects);
+  if (!later.partial) return;
+  if (!into.partial) {
+    into.partial = std::move(later.partial);
+    return;
+  }
+  std::vector<Partial> two;
+  two.push_back(std::move(*into.partial));
+  two.push_back(std::move(*later.partial));
+  into.partial = merge(std::move(two));
+}
+
 RankResult run_items(const std::vector<JobSpec>& items, const std::vector<size_t>& mine, bool want_rejects,
                      Progress* progress) {
   RankResult out;
@@ -110,15 +128,10 @@ RankResult run_items(const std::vector<JobSpec>& items, const std::vector<size_t
         progress->update(stage, done, total);
       };
     Partial p = run_partial(spec);
-    if (want_rejects) out.rejects[i] = rejects.take();
-    if (!out.partial) {
-      out.partial = std::move(p);
-    } else {
-      std::vector<Partial> two;
-      two.push_back(std::move(*out.partial));
-      two.push_back(std::move(p));
-      out.partial = merge(std::move(two));
-    }
+    RankResult item;
+    if (want_rejects) item.rejects[i] = rejects.take();
+    item.partial = std::move(p);
+    merge_into(out, std::move(item));
   }
   return out;
 }
@@ -204,48 +217,114 @@ int on_every_rank(Cluster& cluster, Step&& step) {
   return cluster.broadcast(code);
 }
 
-// Rank 0: its own result, then each other rank's in rank order, merged. Every rank's message is
-// received even after a bad one, so that no sender is left blocked.
-RankResult collect(Cluster& cluster, RankResult own) {
-  RankResult all = std::move(own);
-  std::optional<Error> failure;
-  for (int r = 1; r < cluster.size(); ++r) {
-    std::string bytes = cluster.receive_from(r);
-    if (failure) continue;
-    try {
-      RankResult got = decode(bytes, r);
-      bytes.clear();
-      bytes.shrink_to_fit();
-      all.rejects.merge(got.rejects);
-      if (!got.partial) continue;
-      if (!all.partial) {
-        all.partial = std::move(got.partial);
-        continue;
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string seconds_text(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", s);
+  return text;
+}
+
+// What the reduction moved, for the summary rank 0 prints (docs/scale-out.md).
+struct ReductionStats {
+  double seconds = 0;  // this rank's time in the reduction (waiting, receiving, merging, sending)
+  uint64_t bytes_sent = 0, largest_message = 0;
+};
+
+// A test hook (tests/cli/mpi.sh): ECOSTAT_MPI_FAIL_RANK=R makes rank R > 0 fail as it is about
+// to send its result up the tree, the one failure the other tests cannot cause.
+void fail_if_told(int rank) {
+  const char* v = std::getenv("ECOSTAT_MPI_FAIL_RANK");
+  if (v && *v && std::atoi(v) == rank) throw Error("injected failure (ECOSTAT_MPI_FAIL_RANK)");
+}
+
+// Every rank's result to rank 0 along the binomial tree (cluster.hpp, binomial_tree): each
+// receiver merges what it holds (lower ranks) with what it receives (the next ranks), so the
+// merge follows rank order. Returns rank 0's merged result (empty elsewhere). A rank that fails
+// still takes part in every exchange of its own (it receives from each child and tells its
+// parent it has nothing), so that no rank is left blocked; it then throws its own failure. A
+// rank whose child had nothing forwards that without failing itself: the failing rank reports.
+RankResult reduce_to_root(Cluster& cluster, RankResult own, ReductionStats& stats) {
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<RankResult> held(std::move(own));  // nullopt: failed here or below
+  std::exception_ptr failure;
+  for (const TreeStep& step : binomial_tree(cluster.rank(), cluster.size())) {
+    if (step.send) {
+      bool ok = held.has_value();
+      std::string bytes;
+      if (ok) {
+        try {
+          fail_if_told(cluster.rank());
+          bytes = encode(*held);
+        } catch (...) {
+          failure = std::current_exception();
+          ok = false;
+        }
       }
-      std::vector<Partial> two;
-      two.push_back(std::move(*all.partial));
-      two.push_back(std::move(*got.partial));
-      all.partial = merge(std::move(two));
+      held.reset();
+      if (ok) cluster.send(step.peer, bytes);
+      else cluster.send_failed(step.peer);
+      break;
+    }
+    std::optional<std::string> got = cluster.receive(step.peer);
+    if (!got || !held) {
+      held.reset();
+      continue;
+    }
+    try {
+      RankResult later = decode(*got, step.peer);
+      got.reset();
+      merge_into(*held, std::move(later));
     } catch (const std::exception& e) {
-      failure = Error("rank " + std::to_string(r) + ": " + e.what());
+      failure = std::make_exception_ptr(Error("the result of rank " + std::to_string(step.peer) + ": " + e.what()));
+      held.reset();
     }
   }
-  if (failure) throw *failure;
-  return all;
+  stats.seconds = seconds_since(start);
+  stats.bytes_sent = cluster.bytes_sent();
+  stats.largest_message = cluster.largest_message();
+  if (failure) std::rethrow_exception(failure);
+  return held ? std::move(*held) : RankResult{};
 }
 
 // Rank 0, after the merge: the outputs, as the one-process route writes them.
 int finish_and_write(RankResult all, const JobSpec& job, const RunOutputs& out) {
-  Results r = finish(std::move(*all.partial), job);  // rank 0 always has item 0
+  if (!all.partial) throw std::logic_error("rank 0 has no merged partial");  // it always has item 0
+  Results r = finish(std::move(*all.partial), job);
   if (!job.rejects_path.empty()) {
     std::string text = "file,line,field,reason\n";
     for (const auto& [item, rows] : all.rejects) text += rows;
     write_file_atomically(job.rejects_path, text);
   }
-  if (!out.json_path.empty()) write_file_atomically(out.json_path, results_to_json(r));
+  if (!out.json_path.empty()) write_results_json_file(r, out.json_path);
   if (!out.csv_dir.empty()) write_results_csv(r, out.csv_dir);
   if (!out.quiet && out.json_path != "-") write_stdout(results_to_text(r, out.table_rows));
   return check_rejects(r, job, out.max_reject_fraction);
+}
+
+// Collective. Rank 0, unless quiet, prints one line to stderr about a launch of several ranks:
+// the slowest rank's reading and accumulating (and rank 0's), rank 0's time in the reduction, and the bytes
+// each rank sent up the tree (docs/scale-out.md, "How the work is split").
+void report_reduction(Cluster& cluster, double accumulate_seconds, const ReductionStats& stats, bool quiet) {
+  if (!cluster.distributed()) return;
+  const std::vector<uint64_t> sent = cluster.gather(stats.bytes_sent);
+  const std::vector<uint64_t> micros = cluster.gather(uint64_t(accumulate_seconds * 1e6));
+  const std::vector<uint64_t> largest = cluster.gather(stats.largest_message);
+  if (cluster.rank() != 0 || quiet) return;
+  const size_t slowest = size_t(std::max_element(micros.begin(), micros.end()) - micros.begin());
+  std::string line = "ecostat: " + std::to_string(cluster.size()) + " ranks: read and accumulated in " +
+                     seconds_text(micros[slowest] / 1e6) + " s (slowest: rank " + std::to_string(slowest) +
+                     "; rank 0: " + seconds_text(micros[0] / 1e6) + " s), reduced to rank 0 in " + seconds_text(stats.seconds) + " s; bytes sent:";
+  uint64_t total = 0;
+  for (size_t r = 1; r < sent.size(); ++r) {
+    line += (r > 1 ? ", rank " : " rank ") + std::to_string(r) + " " + std::to_string(sent[r]);
+    total += sent[r];
+  }
+  line += " (" + std::to_string(total) + " in all, largest message " +
+          std::to_string(*std::max_element(largest.begin(), largest.end())) + ")\n";
+  std::fputs(line.c_str(), stderr);
 }
 
 void check_outputs(const JobSpec& job, const std::vector<std::string>& downloads, const RunOutputs& out) {
@@ -285,28 +364,31 @@ int run_scaled(const JobSpec& job, const std::vector<std::string>& downloads, co
 
   // 2. Each rank's items into one partial (progress on rank 0 only).
   RankResult own;
+  double accumulate_seconds = 0;  // this rank's own work, before waiting for the others
   if (int code = on_every_rank(cluster, [&] {
+        const auto start = std::chrono::steady_clock::now();
         std::optional<Progress> progress;
         if (cluster.rank() == 0) progress.emplace();
         own = run_items(items, mine, !job.rejects_path.empty(), progress ? &*progress : nullptr);
         if (progress) progress->finish();
+        accumulate_seconds = seconds_since(start);
       }))
     return code;
 
-  // 3. To rank 0, merged in rank order, finished, written.
+  // 3. Up the binomial tree to rank 0, merged in rank order.
+  RankResult all;
+  ReductionStats stats;
+  if (int code = on_every_rank(cluster, [&] { all = reduce_to_root(cluster, std::move(own), stats); })) return code;
+  report_reduction(cluster, accumulate_seconds, stats, out.quiet);
+
+  // 4. Rank 0 finishes and writes the outputs.
   int code = 0;
   try {
-    if (cluster.rank() == 0) {
-      code = finish_and_write(collect(cluster, std::move(own)), job, out);
-    } else {
-      const std::string bytes = encode(own);
-      own = RankResult{};
-      cluster.send_to_root(bytes);
-    }
+    if (cluster.rank() == 0) code = finish_and_write(std::move(all), job, out);
   } catch (...) {
     if (!cluster.distributed()) throw;
     const RankOutcome o = outcome_of(std::current_exception());
-    print_failure(size_t(cluster.rank()), o.message);
+    print_failure(0, o.message);
     code = o.code;
   }
   return cluster.broadcast(code);

@@ -1,7 +1,8 @@
 // `ecostat run` over several download files and MPI ranks (docs/scale-out.md): each rank turns
-// its share of the download files into a partial (ecostat/partial.hpp), rank 0 merges them in
-// rank order, finishes and writes the outputs. One process with several download files is the
-// same code with one rank, so its results are those of any launch over the same files.
+// its share of the download files into a partial (ecostat/partial.hpp), the partials go up a
+// binomial tree to rank 0, merged in rank order, and rank 0 finishes and writes the outputs.
+// One process with several download files is the same code with one rank, so its results are
+// those of any launch over the same files.
 #pragma once
 #include <string>
 #include <vector>
@@ -25,7 +26,8 @@ bool scale_out_wanted(const std::vector<std::string>& downloads);
 
 // Runs the job: work item 0 is the repository, attribution and parameter inputs with the first
 // download file (or none), item i > 0 the download file i alone; item i runs on rank
-// i mod ranks. Returns the exit code (the same on every rank). One rank: errors are thrown as
+// i mod ranks; the results go to rank 0 along a binomial tree (cluster.hpp, binomial_tree),
+// each receiver merging in rank order. Returns the exit code (the same on every rank). One rank: errors are thrown as
 // by the one-process route; several: a failing rank's message is printed by rank 0 as
 // "ecostat: error: rank R: ...", and no output is written.
 int run_scaled(const JobSpec& job, const std::vector<std::string>& downloads, const RunOutputs& out);

@@ -3,10 +3,11 @@
 #   mpi.sh ECOSTAT FIXTURES SAMPLE_DIR shards   several download files in one process: the same
 #                                               results as one concatenated file (no MPI needed)
 #   mpi.sh ECOSTAT FIXTURES SAMPLE_DIR mpi WITH_MPI
-#                                               mpirun -np 1..4: results JSON, CSV tables and the
+#                                               mpirun -np 1..5: results JSON, CSV tables and the
 #                                               rejects file byte-identical to the one-process run
-#                                               (timings aside); failures name the rank, leave no
-#                                               output. Exit 77 (ctest: skipped) with the reason
+#                                               (timings aside; 3 and 5 are not powers of two, so
+#                                               the reduction tree is uneven); failures name the
+#                                               rank, leave no output. Exit 77 (ctest: skipped) with the reason
 #                                               when MPI is not built or mpirun is absent.
 set -u
 ecostat=$1 fixtures=$2 sample=$3 mode=$4 with_mpi=${5:-OFF}
@@ -131,7 +132,7 @@ run_ok "reference sample" -- "$ecostat" run "${sample_args[@]}" --downloads "$sa
 run_ok "reference one file" -- "$ecostat" run "${sample_args[@]}" --downloads "$sample/downloads.csv" --json "$tmp/ref_single.json" || exit 1
 "$ecostat" run "${fx_args[@]}" --downloads "$fx/d1.csv,$fx/d2.csv" --rejects "$tmp/ref_rej.csv" --json "$tmp/ref_fx.json" >/dev/null 2>&1
 
-for n in 1 2 3 4; do
+for n in 1 2 3 4 5; do
   if run_ok "gen np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/gen$n.json" --csv "$tmp/gen${n}_csv"; then
     same_json "$tmp/ref_gen.json" "$tmp/gen$n.json" >"$tmp/out" && ok "np $n: generated data, 5 files: results JSON identical" ||
       bad "np $n: generated results differ"
@@ -159,10 +160,18 @@ assert i["repositories"] == 5000, i["repositories"]
 assert roles.count("repos") == 1 and roles.count("orgs") == 1 and roles.count("downloads") == 5, roles
 EOF
 
-# Only rank 0 prints: the tables once.
+# Only rank 0 prints: the tables once, and one line on what the reduction sent (stderr, without
+# -q): a figure for each rank but 0, none over the message limit.
 if run_ok "np 3 text" -- "${mpi[@]}" -np 3 "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --downloads "$gen_files"; then
   c=$(grep -c "Concentration by model" "$tmp/out")
   [ "$c" = 1 ] && ok "np 3: the tables are printed once" || bad "np 3: tables printed $c times"
+  line=$(grep "^ecostat: 3 ranks: " "$tmp/out")
+  if [ "$(grep -c "^ecostat: 3 ranks: " "$tmp/out")" = 1 ] &&
+     [[ "$line" =~ bytes\ sent:\ rank\ 1\ ([0-9]+),\ rank\ 2\ ([0-9]+)\ \(([0-9]+)\ in\ all,\ largest\ message\ ([0-9]+)\) ]] &&
+     [ "${BASH_REMATCH[1]}" -gt 0 ] && [ "${BASH_REMATCH[2]}" -gt 0 ] &&
+     [ "${BASH_REMATCH[3]}" = $((BASH_REMATCH[1] + BASH_REMATCH[2])) ] && [ "${BASH_REMATCH[4]}" -le 65536 ]; then
+    ok "np 3: bytes sent by ranks 1 and 2 reported once, messages within the limit"
+  else bad "np 3: reduction line: '$line'"; fi
 fi
 
 # A download file missing (on rank 2): non-zero exit, the rank and the file named, no output.
@@ -175,6 +184,16 @@ rc=$?
 rc=$?
 [ $rc = 1 ] && grep -q "rank 1: .*d2.csv:3" "$tmp/out" && [ ! -e "$tmp/strict.json" ] &&
   ok "--strict reject on rank 1: exit 1, rank and line named, no output" || bad "--strict on rank 1: exit $rc"
+# A rank failing in the reduction (ECOSTAT_MPI_FAIL_RANK, a test hook): a leaf (rank 3, below
+# rank 2 in the tree of 4) and an inner rank (2, after receiving from 3). The job stops naming
+# only the failing rank, the ranks above it are not blamed, nothing is written.
+for r in 3 2; do
+  ECOSTAT_MPI_FAIL_RANK=$r "${mpi[@]}" -np 4 "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/fail$r.json" >"$tmp/out" 2>&1
+  rc=$?
+  [ $rc = 1 ] && grep -q "rank $r: injected failure" "$tmp/out" && [ "$(grep -c "error: rank" "$tmp/out")" = 1 ] &&
+    [ ! -e "$tmp/fail$r.json" ] && ok "rank $r fails in the reduction: exit 1, only rank $r named, no output" ||
+    bad "rank $r fails in the reduction: exit $rc"
+done
 # A usage error found by rank 0 (an output over an input) stops every rank with exit 2.
 "${mpi[@]}" -np 2 "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "${parts[1]}" >"$tmp/out" 2>&1
 rc=$?
