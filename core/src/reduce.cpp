@@ -1,6 +1,7 @@
 // The reduction: from the tables producers filled and the download month tables to Results
 // (share, concentration, lineage, the study). Session::finish and finish(Partial) both end here.
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "ecostat/errors.hpp"
@@ -18,26 +19,25 @@ double ratio(uint64_t part, uint64_t whole) {
 
 // Sorts the first `keep` elements into place. std::partial_sort is a heap sort, several times
 // slower than std::sort when every row is kept (--share-limit 0: millions of rows).
-template <class Less>
-void sort_first(std::vector<uint32_t>& order, size_t keep, Less less) {
-  if (keep == order.size()) {
-    std::sort(order.begin(), order.end(), less);
+template <class T, class Less>
+void sort_first(std::vector<T>& v, size_t keep, Less less) {
+  if (keep == v.size()) {
+    std::sort(v.begin(), v.end(), less);
   } else if (keep > 0) {
-    std::nth_element(order.begin(), order.begin() + (keep - 1), order.end(), less);
-    std::sort(order.begin(), order.begin() + keep, less);
+    std::nth_element(v.begin(), v.begin() + (keep - 1), v.end(), less);
+    std::sort(v.begin(), v.begin() + keep, less);
   }
 }
 
 // Share order: downloads descending, then key. With many rows kept (--share-limit 0: millions
-// of rows, most of them ties on small counts) ties compare precomputed key ranks instead of two
-// strings each time.
+// of rows, most of them ties on small counts) ties compare precomputed key ranks (key_ranks,
+// order_groups) instead of two strings each time.
 struct ByDownloads {
   const uint64_t* sums;
   const GroupKeys* keys;
-  const std::vector<uint32_t>* rank;  // null: compare the keys themselves
   bool operator()(uint32_t a, uint32_t b) const {
     if (sums[a] != sums[b]) return sums[a] > sums[b];
-    return rank ? (*rank)[a] < (*rank)[b] : keys->key(a) < keys->key(b);
+    return keys->key(a) < keys->key(b);
   }
 };
 
@@ -60,13 +60,51 @@ size_t listed_month_rows(const GroupMonthTable& tab, size_t limit, bool unknown_
   return rows;
 }
 
+// The first 16 bytes of a key as two big-endian words (zero-padded): comparing them orders
+// keys as std::string does up to those bytes, and only equal prefixes need the strings.
+struct KeyPrefix {
+  uint64_t hi = 0, lo = 0;
+  uint32_t g = 0;
+};
+
+KeyPrefix key_prefix(const std::string& key, uint32_t g) {
+  unsigned char b[16] = {};
+  std::memcpy(b, key.data(), std::min<size_t>(key.size(), 16));
+  KeyPrefix p;
+  for (int i = 0; i < 8; ++i) p.hi = (p.hi << 8) | b[i], p.lo = (p.lo << 8) | b[8 + i];
+  p.g = g;
+  return p;
+}
+
 std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups) {
-  std::vector<uint32_t> by_key(n_groups);
-  for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = g;
-  std::sort(by_key.begin(), by_key.end(), [&](uint32_t a, uint32_t b) { return keys.key(a) < keys.key(b); });
+  std::vector<KeyPrefix> by_key(n_groups);
+  for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = key_prefix(keys.key(g), g);
+  std::sort(by_key.begin(), by_key.end(), [&](const KeyPrefix& a, const KeyPrefix& b) {
+    if (a.hi != b.hi) return a.hi < b.hi;
+    if (a.lo != b.lo) return a.lo < b.lo;
+    return keys.key(a.g) < keys.key(b.g);
+  });
   std::vector<uint32_t> rank(n_groups);
-  for (uint32_t i = 0; i < n_groups; ++i) rank[by_key[i]] = i;
+  for (uint32_t i = 0; i < n_groups; ++i) rank[by_key[i].g] = i;
   return rank;
+}
+
+// Puts the first `keep` of `groups` in share order. With key ranks the rows are sorted as
+// contiguous (downloads, rank, group) records, without chasing two arrays per comparison.
+void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* sums, const GroupKeys& keys,
+                  const std::vector<uint32_t>* rank) {
+  if (rank == nullptr) {
+    sort_first(groups, keep, ByDownloads{sums, &keys});
+    return;
+  }
+  struct Ranked {
+    uint64_t sum;
+    uint32_t rank, g;
+  };
+  std::vector<Ranked> rows(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) rows[i] = {sums[groups[i]], (*rank)[groups[i]], groups[i]};
+  sort_first(rows, keep, [](const Ranked& a, const Ranked& b) { return a.sum != b.sum ? a.sum > b.sum : a.rank < b.rank; });
+  for (size_t i = 0; i < keep; ++i) groups[i] = rows[i].g;
 }
 
 // Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
@@ -83,9 +121,8 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
     if (exists[g]) order.push_back(g);
   }
   t.groups = order.size();
-  const ByDownloads by_downloads{sums.data(), &keys, rank};
   const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-  sort_first(order, keep, by_downloads);
+  order_groups(order, keep, sums.data(), keys, rank);
   t.truncated = keep < order.size();
   t.rows.reserve(keep + 1);
   const uint32_t unknown = keys.unknown_id();
@@ -119,9 +156,8 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     }
     if (total == 0) continue;
     t.month_totals.emplace_back(m, total);
-    const ByDownloads by_downloads{row, &keys, rank};
     const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-    sort_first(order, keep, by_downloads);
+    order_groups(order, keep, row, keys, rank);
     t.truncated |= keep < order.size();
     bool unknown_listed = false;
     for (size_t i = 0; i < keep; ++i) {
