@@ -812,7 +812,7 @@ def main():
     records = pl_.scaled(args.records) if args.records else None
     models = pl_.scaled(args.models) if args.models else None
     os.makedirs(args.data, exist_ok=True)
-    pl_.ensure_data(args.ecostat, args.data, records, models, args.seed, args.csv or args.end_to_end)
+    pl_.ensure_data(args.ecostat, args.data, records, models, args.seed, args.csv or args.end_to_end or args.end_to_end_only)
     peer_names = [x for x in args.peers.split(",") if x]
     doc = {"schema": "ecostat.peers/2", "harness": "2026-11-30 (interleaved rounds, one-pass all_tables, dense "
            "concentration, numpy floor, lazy Polars, end-to-end mode)"}

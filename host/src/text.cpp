@@ -55,8 +55,42 @@ size_t utf8_error_at(std::string_view s) {
   return bad;
 }
 
+namespace {
+
+// Whether any byte of w is zero / below n (n <= 128): exact for "any byte", eight at a time.
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+inline uint64_t any_zero(uint64_t w) { return (w - kOnes) & ~w & kHigh; }
+inline uint64_t any_below(uint64_t w, uint8_t n) { return (w - kOnes * n) & ~w & kHigh; }
+
+// Non-zero when a byte of w is not printable ASCII or is ',' or '"'.
+inline uint64_t unusual_id_bytes(uint64_t w) {
+  return (w & kHigh) | any_below(w, 0x21) | any_zero(w ^ (kOnes * 0x7f)) | any_zero(w ^ (kOnes * ',')) |
+         any_zero(w ^ (kOnes * '"'));
+}
+
+// True when every byte is printable ASCII other than ',' and '"': the ids of nearly every
+// record, accepted without the per-character checks and the UTF-8 pass.
+bool plain_ascii_id(std::string_view s) {
+  uint64_t unusual = 0;
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    unusual |= unusual_id_bytes(w);
+  }
+  if (i < s.size()) {
+    uint64_t w = kOnes * 'a';  // padding that is itself plain
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    unusual |= unusual_id_bytes(w);
+  }
+  return unusual == 0;
+}
+
+}  // namespace
+
 const char* repo_id_problem(std::string_view s) {
   if (s.empty()) return "empty";
+  if (plain_ascii_id(s)) return nullptr;
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (u == 0) return "NUL byte";
