@@ -392,6 +392,7 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
   size_t at = start.begin;
   while (at < size && !rows.stopped()) {
     at = rows.wave(data, at, size, options.parallel_chunk_bytes);
+    if (!rows.stopped()) file.release_before(at);
     if (progress) progress(std::min(at, size), size);
   }
   if (rows.stopped()) {  // the rest, from the multi-line record on, one record at a time

@@ -47,11 +47,23 @@ class MappedFile {
   }
   const char* data() const { return data_; }
   size_t size() const { return size_; }
+  // The text before `end` has been parsed and applied: its pages leave this process's resident
+  // set (they stay in the page cache), so the memory a read holds is its tables and about one
+  // wave, not the whole file. Reading them again stays correct: a private, unmodified file
+  // mapping faults them back in from the file.
+  void release_before(size_t end) {
+    const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+    const size_t upto = std::min(end, size_) / page * page;
+    if (data_ == nullptr || upto <= released_) return;
+    madvise(const_cast<char*>(data_) + released_, upto - released_, MADV_DONTNEED);
+    released_ = upto;
+  }
 
  private:
   int fd_ = -1;
   const char* data_ = nullptr;
   size_t size_ = 0;
+  size_t released_ = 0;  // page-aligned: [0, released_) dropped by release_before
 };
 
 // The byte after the first '\n' at or after `at` (or `size`): where a chunk cut there ends.

@@ -129,6 +129,7 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
       line_base += wave[t].physical_lines;
     }
     data_begin = ranges.back().second;
+    file.release_before(data_begin);
     if (progress) progress(data_begin, size);
   }
   writer.finish();
