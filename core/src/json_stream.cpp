@@ -32,31 +32,19 @@ void JsonStream::before_value() {
   newline_indent(counts_.size());
 }
 
-void JsonStream::begin_object() {
+void JsonStream::open(char bracket) {
   before_value();
-  buf_ += '{';
+  buf_ += bracket;
   counts_.push_back(0);
 }
 
-void JsonStream::begin_array() {
-  before_value();
-  buf_ += '[';
-  counts_.push_back(0);
-}
-
-void JsonStream::end_object() {
+// A non-empty container closes on a new line, an empty one right after its opening bracket
+// ("[]", "{}"), as dump writes them.
+void JsonStream::close(char bracket) {
   const bool any = counts_.back() > 0;
   counts_.pop_back();
   if (any) newline_indent(counts_.size());
-  buf_ += '}';
-  maybe_flush();
-}
-
-void JsonStream::end_array() {
-  const bool any = counts_.back() > 0;
-  counts_.pop_back();
-  if (any) newline_indent(counts_.size());
-  buf_ += ']';
+  buf_ += bracket;
   maybe_flush();
 }
 

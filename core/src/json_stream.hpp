@@ -18,10 +18,10 @@ class JsonStream {
   // indent < 0: compact, as dump(-1); else pretty with that many spaces per level.
   JsonStream(Sink sink, int indent);
 
-  void begin_object();
-  void end_object();
-  void begin_array();
-  void end_array();
+  void begin_object() { open('{'); }
+  void end_object() { close('}'); }
+  void begin_array() { open('['); }
+  void end_array() { close(']'); }
   void key(std::string_view k);
   void value(std::string_view s);
   void value(uint64_t v);
@@ -34,6 +34,8 @@ class JsonStream {
 
  private:
   void before_value();  // the comma, newline and indentation an element or key needs
+  void open(char bracket);
+  void close(char bracket);
   void newline_indent(size_t depth);
   void put_string(std::string_view s);
   void maybe_flush() {
