@@ -3,6 +3,7 @@
 #include "cluster.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -16,6 +17,14 @@
 #endif
 
 namespace ecostat::cli {
+
+#ifdef ECOSTAT_HAVE_MPI
+struct Cluster::NodeComm {
+  MPI_Comm comm = MPI_COMM_NULL;
+};
+#else
+struct Cluster::NodeComm {};
+#endif
 
 namespace {
 
@@ -77,6 +86,13 @@ Cluster::Cluster() {
   mpi_ = true;
   check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
   check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+  // The ranks sharing this node (key = world rank: local ranks follow world order). Kept until
+  // the destructor; only its rank and size are read.
+  node_ = std::make_unique<NodeComm>();
+  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node_->comm),
+        "MPI_Comm_split_type");
+  check(MPI_Comm_rank(node_->comm, &local_rank_), "MPI_Comm_rank (node)");
+  check(MPI_Comm_size(node_->comm, &local_size_), "MPI_Comm_size (node)");
 #endif
 }
 
@@ -84,7 +100,10 @@ Cluster::~Cluster() {
 #ifdef ECOSTAT_HAVE_MPI
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (mpi_ && !finalized) MPI_Finalize();
+  if (mpi_ && !finalized) {
+    if (node_ && node_->comm != MPI_COMM_NULL) MPI_Comm_free(&node_->comm);
+    MPI_Finalize();
+  }
 #endif
 }
 
@@ -130,6 +149,16 @@ std::vector<uint64_t> Cluster::gather(uint64_t mine) {
   check(MPI_Gather(&mine, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, 0, MPI_COMM_WORLD), "MPI_Gather");
 #endif
   return all;
+}
+
+std::vector<uint64_t> Cluster::sum_over_ranks(std::vector<uint64_t> mine) {
+  if (!mpi_) return mine;
+#ifdef ECOSTAT_HAVE_MPI
+  if (mine.size() > size_t(std::numeric_limits<int>::max())) throw std::length_error("Cluster::sum_over_ranks: too many values");
+  check(MPI_Allreduce(MPI_IN_PLACE, mine.data(), int(mine.size()), MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD),
+        "MPI_Allreduce");
+#endif
+  return mine;
 }
 
 void Cluster::send([[maybe_unused]] int to, [[maybe_unused]] const std::string& bytes) {

@@ -4,6 +4,7 @@
 // (ECOSTAT_MPI=OFF, or not launched by mpirun/srun) it is one rank and every call is local.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,14 @@ struct TreeStep {
 };
 std::vector<TreeStep> binomial_tree(int rank, int size);
 
+// The device index a rank asks its GPU backend for (EngineOptions::device): explicit_device when
+// one was chosen (>= 0: --device, or ECOSTAT_DEVICE through ecostat::requested_device), else
+// the rank's local rank on its node. The backend takes it mod the node's device count
+// (ecostat::device_for), so rank i of a node uses device i mod devices.
+inline int device_for_rank(int explicit_device, int local_rank) {
+  return explicit_device >= 0 ? explicit_device : local_rank;
+}
+
 class Cluster {
  public:
   // Joins the MPI job when launched by an MPI launcher (MPI_Init); else a single rank.
@@ -46,6 +55,10 @@ class Cluster {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool distributed() const { return size_ > 1; }
+  // This rank among the ranks on its node (MPI_COMM_TYPE_SHARED), and how many those are;
+  // computed once when joining. Without MPI: 0 and 1.
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
 
   // Collective: rank 0 gets every rank's outcome, in rank order; the others get an empty vector.
   std::vector<RankOutcome> gather_outcomes(const RankOutcome& mine);
@@ -53,6 +66,9 @@ class Cluster {
   int broadcast(int value);
   // Collective: rank 0 gets every rank's value, in rank order; the others get an empty vector.
   std::vector<uint64_t> gather(uint64_t mine);
+  // Collective: every rank gets the element-wise sums (mod 2^64) of every rank's vector (all of
+  // the same length).
+  std::vector<uint64_t> sum_over_ranks(std::vector<uint64_t> mine);
   // Point to point: the length, then chunks of at most kMaxMessageBytes (MPI counts are int;
   // ECOSTAT_MPI_MAX_MESSAGE sets a smaller chunk). send_failed tells the receiver that this rank
   // has no result to send (it, or a rank below it in the tree, failed): receive gives nullopt.
@@ -66,6 +82,9 @@ class Cluster {
 
  private:
   int rank_ = 0, size_ = 1;
+  int local_rank_ = 0, local_size_ = 1;
+  struct NodeComm;                   // the node's communicator (cluster.cpp), freed before MPI_Finalize
+  std::unique_ptr<NodeComm> node_;
   bool mpi_ = false;
   uint64_t bytes_sent_ = 0, largest_message_ = 0;
 };

@@ -1,6 +1,7 @@
 // `ecostat run`: one job from inputs to JSON, CSV and the terminal.
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <thread>
 
@@ -63,6 +64,10 @@ void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
       ->check(CLI::IsMember({"auto", "records", "all_time", "30d"}))->capture_default_str();
   extra.backend_option = cmd->add_option("--backend", j.backend, "auto | cpu | cuda | hip (default: ECOSTAT_BACKEND, else auto)")
                              ->capture_default_str();
+  cmd->add_option("--device", j.device,
+                  "GPU backends: the device to use, taken mod the devices on this node (default: ECOSTAT_DEVICE, else "
+                  "0; under mpirun: the rank's local rank)")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   cmd->add_option("--threads", j.threads,
                   "Threads of the CPU backend and the downloads CSV reader (0 = all cores; at most " + std::to_string(max_threads()) + ")")
       ->capture_default_str();

@@ -3,11 +3,12 @@
 #include <cstdlib>
 
 #include "ecostat/backend.hpp"
+#include "ecostat/device_choice.hpp"
 #include "ecostat/errors.hpp"
 
 namespace ecostat {
 
-std::unique_ptr<Backend> select_backend(const std::string& requested, unsigned cpu_threads) {
+std::unique_ptr<Backend> select_backend(const std::string& requested, unsigned cpu_threads, int device_option) {
   std::string name = requested, from = "backend";
   if (name.empty()) {
     const char* env = std::getenv("ECOSTAT_BACKEND");
@@ -15,14 +16,16 @@ std::unique_ptr<Backend> select_backend(const std::string& requested, unsigned c
     if (env && *env) from = "ECOSTAT_BACKEND";
   }
   if (name == "cpu") return make_cpu_backend(cpu_threads);
-  if (name == "cuda") return make_cuda_backend();
-  if (name == "hip") return make_hip_backend();
+  // Read before trying a GPU: a bad ECOSTAT_DEVICE is a usage error even where auto ends on the CPU.
+  const int device = requested_device(device_option);
+  if (name == "cuda") return make_cuda_backend(device);
+  if (name == "hip") return make_hip_backend(device);
   if (name == "auto") {
-    if (probe_cuda_backend().available) {
-      try { return make_cuda_backend(); } catch (const Error&) {}
+    if (probe_cuda_backend(device).available) {
+      try { return make_cuda_backend(device); } catch (const Error&) {}
     }
-    if (probe_hip_backend().available) {
-      try { return make_hip_backend(); } catch (const Error&) {}
+    if (probe_hip_backend(device).available) {
+      try { return make_hip_backend(device); } catch (const Error&) {}
     }
     return make_cpu_backend(cpu_threads);
   }

@@ -50,6 +50,7 @@ void EngineOptions::validate() const {
   if (downloads_format != "detect" && downloads_format != "per_period" && downloads_format != "cumulative")
     throw UsageError("unknown downloads format '" + downloads_format + "' (expected detect, per_period or cumulative)");
   if (batch_capacity == 0) throw UsageError("batch capacity must be positive");
+  if (device < -1) throw UsageError("device " + std::to_string(device) + ": expected an index >= 0, or -1 (not chosen)");
   if (parse_window_day(min_date, "min date") > parse_window_day(max_date, "max date"))
     throw UsageError("min date " + min_date + " is after max date " + max_date);
   if (duplicates != "count" && duplicates != "reject")

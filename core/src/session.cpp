@@ -43,7 +43,7 @@ struct Session::State {
 Session::Session(const EngineOptions& options) : s_(std::make_unique<State>()) {
   options.validate();
   s_->options = options;
-  s_->backend = select_backend(options.backend, options.threads);
+  s_->backend = select_backend(options.backend, options.threads, options.device);
   s_->info = s_->backend->info();
   s_->accumulator = s_->backend->make_accumulator();
   s_->timer.mark("select_backend");

@@ -237,8 +237,13 @@ class LineageEngine {
 };
 
 // ---- the Backend ---------------------------------------------------------------------------
-BackendInfo probe_backend();                 // never throws
-std::unique_ptr<Backend> make_backend();     // throws BackendUnavailableError without a device
+// requested: a device index, taken mod the device count (device_for, ecostat/device_choice.hpp);
+// negative = device 0. The info's device names the index opened: "device 1 of 2: NVIDIA H200 ...".
+struct ChosenDevice {
+  int index = -1, count = 0;  // the device probed and the node's device count; -1: none
+};
+BackendInfo probe_backend(int requested = -1, ChosenDevice* chosen = nullptr);  // never throws
+std::unique_ptr<Backend> make_backend(int requested = -1);  // throws BackendUnavailableError without a device
 
 }  // namespace ECOSTAT_DEV_NS
 }  // namespace ecostat

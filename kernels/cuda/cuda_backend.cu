@@ -4,6 +4,6 @@
 #include "common/device_backend.inc"
 
 namespace ecostat {
-std::unique_ptr<Backend> make_cuda_backend() { return cudadev::make_backend(); }
-BackendInfo probe_cuda_backend() { return cudadev::probe_backend(); }
+std::unique_ptr<Backend> make_cuda_backend(int device) { return cudadev::make_backend(device); }
+BackendInfo probe_cuda_backend(int device) { return cudadev::probe_backend(device); }
 }  // namespace ecostat

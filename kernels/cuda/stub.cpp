@@ -3,6 +3,6 @@
 #include "ecostat/errors.hpp"
 
 namespace ecostat {
-std::unique_ptr<Backend> make_cuda_backend() { throw NotCompiledError("cuda"); }
-BackendInfo probe_cuda_backend() { return {"cuda", "", false, false, "not compiled"}; }
+std::unique_ptr<Backend> make_cuda_backend(int) { throw NotCompiledError("cuda"); }
+BackendInfo probe_cuda_backend(int) { return {"cuda", "", false, false, "not compiled"}; }
 }  // namespace ecostat

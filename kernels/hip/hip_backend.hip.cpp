@@ -29,17 +29,19 @@ bool compiled_for(const std::string& arch) {
 
 // The shared probe, plus what only HIP can say plainly: the device's gfx target, and whether
 // this build holds a code object for it (otherwise every launch would fail with
-// hipErrorNoBinaryForGpu).
-BackendInfo probe() {
-  BackendInfo info = hipdev::probe_backend();
+// hipErrorNoBinaryForGpu). requested: as hipdev::probe_backend (mod the device count).
+BackendInfo probe(int requested) {
+  hipdev::ChosenDevice chosen;
+  BackendInfo info = hipdev::probe_backend(requested, &chosen);
   if (!info.available) return info;
   hipdev::DeviceProps p;
-  if (hipdev::get_device_props(0, &p) != hipSuccess) return info;
+  if (hipdev::get_device_props(chosen.index, &p) != hipSuccess) return info;
   const std::string arch = base_arch(p.arch);
   if (!arch.empty() && !compiled_for(arch)) {
     info.available = false;
-    info.status = "device 0 (" + p.name + ", " + arch + ") cannot run this build: compiled for " +
-                  ECOSTAT_HIP_ARCHITECTURES + " (rebuild with -DECOSTAT_HIP_ARCHITECTURES=" + arch + ")";
+    info.status = "device " + std::to_string(chosen.index) + " of " + std::to_string(chosen.count) + " (" + p.name +
+                  ", " + arch + ") cannot run this build: compiled for " + ECOSTAT_HIP_ARCHITECTURES +
+                  " (rebuild with -DECOSTAT_HIP_ARCHITECTURES=" + arch + ")";
     return info;
   }
   if (!arch.empty()) info.device += ", " + arch + ", wavefront " + std::to_string(p.warp_size);
@@ -48,18 +50,18 @@ BackendInfo probe() {
 
 }  // namespace
 
-BackendInfo probe_hip_backend() {
+BackendInfo probe_hip_backend(int device) {
   try {
-    return probe();
+    return probe(device);
   } catch (const std::exception& e) {  // never throws
     return {"hip", "", true, false, std::string("no device (") + e.what() + ")"};
   }
 }
 
-std::unique_ptr<Backend> make_hip_backend() {
-  const BackendInfo i = probe_hip_backend();
+std::unique_ptr<Backend> make_hip_backend(int device) {
+  const BackendInfo i = probe_hip_backend(device);
   if (!i.available) throw BackendUnavailableError("hip", i.status);
-  return hipdev::make_backend();
+  return hipdev::make_backend(device);
 }
 
 }  // namespace ecostat

@@ -3,6 +3,6 @@
 #include "ecostat/errors.hpp"
 
 namespace ecostat {
-std::unique_ptr<Backend> make_hip_backend() { throw NotCompiledError("hip"); }
-BackendInfo probe_hip_backend() { return {"hip", "", false, false, "not compiled"}; }
+std::unique_ptr<Backend> make_hip_backend(int) { throw NotCompiledError("hip"); }
+BackendInfo probe_hip_backend(int) { return {"hip", "", false, false, "not compiled"}; }
 }  // namespace ecostat

@@ -131,6 +131,7 @@ const std::map<std::string, Setter>& setters() {
       {"measure", [](JobSpec& j, nb::handle v, const std::string& n) { j.measure = parse_measure(text(v, n)); }},
       {"backend", set_text(&JobSpec::backend)},
       {"threads", set_integer(&JobSpec::threads)},
+      {"device", set_integer(&JobSpec::device)},
       {"share_groups", set_names(&JobSpec::share_groups)},
       {"month_groups", set_names(&JobSpec::month_groups)},
       {"concentration_units", set_names(&JobSpec::concentration_units)},

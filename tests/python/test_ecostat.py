@@ -269,6 +269,29 @@ def test_options_reach_the_engine():
     assert r.share("model").num_rows == 3
 
 
+def test_device_option_reaches_the_engine():
+    # The CPU backend ignores it: the same results. -2 is refused by the engine; with the option
+    # given, a bad ECOSTAT_DEVICE is not read (docs/scale-out.md, "Devices").
+    assert "device" in ecostat.option_names()
+    plain = comparable(ecostat.run(backend="cpu").to_dict())
+    assert comparable(ecostat.run(backend="cpu", device=3).to_dict()) == plain
+    with pytest.raises(ecostat.UsageError, match="device -2"):
+        ecostat.run(backend="cpu", device=-2)
+    with pytest.raises(TypeError, match="'device'"):
+        ecostat.run(device="1")
+    old = os.environ.get("ECOSTAT_DEVICE")
+    os.environ["ECOSTAT_DEVICE"] = "abc"
+    try:
+        with pytest.raises(ecostat.UsageError, match="ECOSTAT_DEVICE"):
+            ecostat.run(backend="auto")
+        assert comparable(ecostat.run(backend="auto", device=0).to_dict())["backend"]["name"] != ""
+    finally:
+        if old is None:
+            del os.environ["ECOSTAT_DEVICE"]
+        else:
+            os.environ["ECOSTAT_DEVICE"] = old
+
+
 def test_tables_match_the_document():
     r = ecostat.run(backend="cpu")
     d = r.to_dict()

@@ -502,3 +502,54 @@ TEST_CASE("device accumulator: an allocation failure mid-batch adds nothing of t
   }
 }
 #endif
+
+// Which device a backend opens (EngineOptions::device, docs/scale-out.md "Devices"): the
+// emulator with ECOSTAT_EMU_DEVICES devices stands in for a node with several GPUs.
+#if defined(ECOSTAT_DEVICE_EMULATOR)
+namespace {
+struct EnvVar {  // one variable for one scope (unset after)
+  EnvVar(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~EnvVar() { unsetenv(name_); }
+  const char* name_;
+};
+bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+}  // namespace
+
+TEST_CASE("cuda backend: the device index, mod the device count, is the one opened and named", "[cuda]") {
+  EnvVar devices("ECOSTAT_EMU_DEVICES", "2");
+  CHECK(starts_with(probe_cuda_backend().device, "device 0 of 2: ecostat device emulator"));
+  CHECK(starts_with(probe_cuda_backend(1).device, "device 1 of 2: "));
+  CHECK(starts_with(probe_cuda_backend(3).device, "device 1 of 2: "));  // 3 mod 2
+  CHECK(starts_with(probe_cuda_backend(4).device, "device 0 of 2: "));
+  {
+    std::unique_ptr<Backend> b = make_cuda_backend(3);
+    CHECK(starts_with(b->info().device, "device 1 of 2: "));
+    // Every call makes its device current: the work runs on device 1.
+    emudev::set_device(0);
+    std::mt19937_64 rng(11);
+    const auto batches = random_batches(rng, 2, 3000, 500, 600, 24, 70000);
+    const std::vector<GroupMap> maps = maps_for(500, rng);
+    auto acc = b->make_accumulator();
+    CHECK(emudev::current_device() == 1);
+    for (const auto& x : batches) acc->add(x);
+    same_totals(acc->finish(500, maps), run(cpu(), batches, 500, maps));
+  }
+  SECTION("select_backend: the option, else ECOSTAT_DEVICE") {
+    CHECK(starts_with(select_backend("cuda", 1, 5)->info().device, "device 1 of 2: "));
+    CHECK(starts_with(select_backend("auto", 1, 2)->info().device, "device 0 of 2: "));
+    EnvVar chosen("ECOSTAT_DEVICE", "7");
+    CHECK(starts_with(select_backend("cuda", 1)->info().device, "device 1 of 2: "));
+    CHECK(starts_with(select_backend("cuda", 1, 0)->info().device, "device 0 of 2: "));  // the option wins
+  }
+}
+
+TEST_CASE("cuda backend: no device is reported by the probe, and an error by name", "[cuda]") {
+  EnvVar devices("ECOSTAT_EMU_DEVICES", "0");
+  const BackendInfo p = probe_cuda_backend(1);
+  CHECK(!p.available);
+  CHECK(p.status == "no device (0 EMU devices)");
+  CHECK_THROWS_AS(make_cuda_backend(1), BackendUnavailableError);
+  CHECK(select_backend("auto", 1, 1)->info().name == "cpu");  // auto falls back; by name it fails
+  CHECK_THROWS_AS(select_backend("cuda", 1, 1), BackendUnavailableError);
+}
+#endif

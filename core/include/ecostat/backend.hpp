@@ -72,16 +72,19 @@ class Backend {
 };
 
 // Factories. A backend not compiled in throws NotCompiledError; one compiled but without a
-// device throws BackendUnavailableError.
+// device throws BackendUnavailableError. device (GPU backends): the index of the device to open,
+// taken mod the node's device count (device_for, ecostat/device_choice.hpp); negative = device 0.
 std::unique_ptr<Backend> make_cpu_backend(unsigned threads = 0);  // 0 = all hardware threads
-std::unique_ptr<Backend> make_cuda_backend();
-std::unique_ptr<Backend> make_hip_backend();
-BackendInfo probe_cuda_backend();  // never throws
-BackendInfo probe_hip_backend();
+std::unique_ptr<Backend> make_cuda_backend(int device = -1);
+std::unique_ptr<Backend> make_hip_backend(int device = -1);
+BackendInfo probe_cuda_backend(int device = -1);  // never throws
+BackendInfo probe_hip_backend(int device = -1);
 BackendInfo probe_cpu_backend();
 
 // "auto" | "cpu" | "cuda" | "hip". auto: a compiled GPU backend with a device (cuda first),
-// else cpu. Empty name reads ECOSTAT_BACKEND, defaulting to auto.
-std::unique_ptr<Backend> select_backend(const std::string& name, unsigned cpu_threads = 0);
+// else cpu. Empty name reads ECOSTAT_BACKEND, defaulting to auto. device (EngineOptions::device):
+// >= 0 is passed to the GPU backend; -1 reads ECOSTAT_DEVICE, else device 0 (requested_device,
+// ecostat/device_choice.hpp). The CPU backend ignores it.
+std::unique_ptr<Backend> select_backend(const std::string& name, unsigned cpu_threads = 0, int device = -1);
 
 }  // namespace ecostat

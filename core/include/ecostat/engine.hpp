@@ -31,6 +31,9 @@ struct EngineOptions {
                                             // when any repo has it, else 30d
   std::string backend = "auto";
   unsigned threads = 0;                     // CPU threads, 0 = all
+  // GPU backends: the device to open, taken mod the node's device count (so a rank's local rank
+  // may be passed as is); -1 = not chosen: ECOSTAT_DEVICE when set, else device 0.
+  int device = -1;
   ConcentrationSpec concentration;
   std::vector<std::string> share_groups = all_group_names();
   std::vector<std::string> month_groups = all_group_names();  // `<group>_x_month` tables
@@ -55,6 +58,16 @@ struct EngineOptions {
   void validate() const;               // throws UsageError
 };
 
+// A slice of one downloads file, read instead of all of it (docs/scale-out.md, "Slices of one
+// file"): bytes [begin, end) of a plain per-period CSV file, cut at line starts
+// (host::download_cuts); line_base is the number of the file's lines before `begin`
+// (host::scan_download_slice counts them), so that rejects carry the file's own line numbers.
+// end == 0: the whole file.
+struct DownloadSlice {
+  uint64_t begin = 0, end = 0, line_base = 0;
+  bool whole() const { return end == 0; }
+};
+
 struct JobSpec : EngineOptions {
   // Inputs: paths, "-" for standard input, empty for none. With all of them empty (and no Arrow
   // stream) the job runs on the embedded sample data.
@@ -63,6 +76,11 @@ struct JobSpec : EngineOptions {
   // input at all the sample's params.csv is read.
   std::string params_path;
   std::string rejects_path;            // write every rejection there as CSV
+  DownloadSlice downloads_slice;       // read only this slice of downloads_path
+  // Keep the (repo, day) marks of per-period download rows in the partial under this name
+  // (Partial::day_marks): merging partials of one file's slices then counts the rows repeated
+  // across slices, as one session reading the whole file does. Empty: not kept.
+  std::string duplicate_scope;
   // Progress on long work: stage name, bytes done, bytes total (0 when unknown).
   std::function<void(const std::string&, uint64_t, uint64_t)> progress;
 };

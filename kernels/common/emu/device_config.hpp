@@ -127,11 +127,31 @@ struct DeviceProps {
   size_t smem_per_block = 0, smem_per_block_optin = 0, smem_per_sm = 0, l2_bytes = 0, global_bytes = 0;
   int warp_size = 0, max_threads_per_sm = 0;
 };
+// Devices: ECOSTAT_EMU_DEVICES of them (default 1), all alike, so that tests can check which
+// index a backend opens (EngineOptions::device, taken mod the count). The current device is
+// per host thread, as in CUDA and HIP.
+inline int emulated_device_count() {
+  const char* v = std::getenv("ECOSTAT_EMU_DEVICES");
+  const int n = v && *v ? std::atoi(v) : 1;
+  return n < 0 ? 0 : n;
+}
+inline int& current_device() {
+  static thread_local int d = 0;
+  return d;
+}
 inline dev_error_t get_device_count(int* n) {
-  *n = 1;
+  *n = emulated_device_count();
   return kSuccess;
 }
-inline dev_error_t set_device(int) { return kSuccess; }
+inline dev_error_t check_device_index(int d) {
+  if (d >= 0 && d < emulated_device_count()) return kSuccess;
+  return fail(kErrInvalidValue, "invalid device ordinal " + std::to_string(d));
+}
+inline dev_error_t set_device(int d) {
+  if (const dev_error_t e = check_device_index(d)) return e;
+  current_device() = d;
+  return kSuccess;
+}
 inline dev_error_t device_synchronize() { return kSuccess; }
 // Device memory: host memory, 16 GiB nominal; every block's size is kept so that the bytes in
 // use are known (mem_get_info reports the rest as free, as a device does).
@@ -154,7 +174,8 @@ inline dev_error_t mem_get_info(size_t* f, size_t* t) {
   *f = kEmuDeviceBytes - std::min(live_bytes(), kEmuDeviceBytes);
   return kSuccess;
 }
-inline dev_error_t get_device_props(int, DeviceProps* p) {
+inline dev_error_t get_device_props(int d, DeviceProps* p) {
+  if (const dev_error_t e = check_device_index(d)) return e;
   p->name = "ecostat device emulator";
   p->sm_count = 2;
   p->cc_major = 9;

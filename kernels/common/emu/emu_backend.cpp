@@ -5,6 +5,6 @@
 #include "common/device_backend.inc"
 
 namespace ecostat {
-std::unique_ptr<Backend> make_cuda_backend() { return emudev::make_backend(); }
-BackendInfo probe_cuda_backend() { return emudev::probe_backend(); }
+std::unique_ptr<Backend> make_cuda_backend(int device) { return emudev::make_backend(device); }
+BackendInfo probe_cuda_backend(int device) { return emudev::probe_backend(device); }
 }  // namespace ecostat
