@@ -19,40 +19,17 @@
 
 #include "cluster.hpp"
 #include "ecostat/detail/output_file.hpp"
+#include "ecostat/device_choice.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/job.hpp"
 #include "ecostat/partial.hpp"
 #include "job_io.hpp"
 #include "progress.hpp"
+#include "work_plan.hpp"
 
 namespace ecostat::cli {
 
 namespace {
-
-// The jobs of the work items (scale_out.hpp): item 0 keeps every input but the download files
-// after the first; the others read one download file and nothing else, so that the repository,
-// attribution and parameter files are read (and counted) once, by rank 0. A download naming a
-// repository that rank 0 holds the record of becomes a placeholder on its rank, and the merge
-// keeps rank 0's record (a record beats a placeholder).
-std::vector<JobSpec> work_items(const JobSpec& job, const std::vector<std::string>& downloads) {
-  std::vector<JobSpec> items(std::max<size_t>(1, downloads.size()), job);
-  items[0].downloads_path = downloads.empty() ? std::string() : downloads[0];
-  for (size_t i = 1; i < items.size(); ++i) {
-    JobSpec& d = items[i];
-    d.repos_path.clear();
-    d.orgs_path.clear();
-    d.params_path.clear();
-    d.downloads_path = downloads[i];
-  }
-  for (JobSpec& item : items) item.progress = nullptr;
-  return items;
-}
-
-std::vector<size_t> items_of_rank(size_t n_items, int rank, int ranks) {
-  std::vector<size_t> mine;
-  for (size_t i = size_t(rank); i < n_items; i += size_t(ranks)) mine.push_back(i);
-  return mine;
-}
 
 // A download file this rank must read, checked before any work so that a missing file stops the
 // job at once (the reader's own message, see host/src/source.cpp). Non-blocking: a FIFO is fine.
@@ -116,11 +93,12 @@ void merge_into(RankResult& into, RankResult later) {
   into.partial = merge(std::move(two));
 }
 
-RankResult run_items(const std::vector<JobSpec>& items, const std::vector<size_t>& mine, bool want_rejects,
+RankResult run_items(const std::vector<WorkItem>& items, const std::vector<size_t>& mine, bool want_rejects,
                      Progress* progress) {
   RankResult out;
   for (size_t i : mine) {
-    JobSpec spec = items[i];
+    if (items[i].skip) continue;
+    JobSpec spec = items[i].spec;
     ItemRejects rejects(want_rejects);
     spec.rejects_path = rejects.path();
     if (progress && progress->enabled())
@@ -128,6 +106,7 @@ RankResult run_items(const std::vector<JobSpec>& items, const std::vector<size_t
         progress->update(stage, done, total);
       };
     Partial p = run_partial(spec);
+    tag_slice_summary(items[i], p.input);
     RankResult item;
     if (want_rejects) item.rejects[i] = rejects.take();
     item.partial = std::move(p);
@@ -233,6 +212,19 @@ struct ReductionStats {
   uint64_t bytes_sent = 0, largest_message = 0;
 };
 
+// Download files smaller than this are not cut into slices: ECOSTAT_SLICE_MIN_BYTES, else 8 MiB
+// (below that, a slice's fixed costs outweigh its share of the reading).
+uint64_t slice_min_bytes() {
+  const char* v = std::getenv("ECOSTAT_SLICE_MIN_BYTES");
+  if (v && *v) {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v, &end, 10);
+    if (end && *end == '\0') return n;
+    throw UsageError(std::string("ECOSTAT_SLICE_MIN_BYTES: not a number of bytes: ") + v);
+  }
+  return uint64_t{8} << 20;
+}
+
 // A test hook (tests/cli/mpi.sh): ECOSTAT_MPI_FAIL_RANK=R makes rank R > 0 fail as it is about
 // to send its result up the tree, the one failure the other tests cannot cause.
 void fail_if_told(int rank) {
@@ -292,6 +284,8 @@ RankResult reduce_to_root(Cluster& cluster, RankResult own, ReductionStats& stat
 // Rank 0, after the merge: the outputs, as the one-process route writes them.
 int finish_and_write(RankResult all, const JobSpec& job, const RunOutputs& out) {
   if (!all.partial) throw std::logic_error("rank 0 has no merged partial");  // it always has item 0
+  collapse_slices(all.partial->input);
+  all.partial->day_marks.clear();  // used up by the merge
   Results r = finish(std::move(*all.partial), job);
   if (!job.rejects_path.empty()) {
     std::string text = "file,line,field,reason\n";
@@ -352,15 +346,32 @@ bool scale_out_wanted(const std::vector<std::string>& downloads) {
 
 int run_scaled(const JobSpec& job, const std::vector<std::string>& downloads, const RunOutputs& out) {
   Cluster cluster;
-  const std::vector<JobSpec> items = work_items(job, downloads);
-  const std::vector<size_t> mine = items_of_rank(items.size(), cluster.rank(), cluster.size());
+  std::vector<WorkItem> items;
+  std::vector<size_t> mine;
+  SliceScans scans;
+  JobSpec ranked = job;  // the job with this rank's device (docs/scale-out.md, "Devices")
 
-  // 1. Before any work: rank 0 checks the outputs, every rank that it can open its files.
+  // 1. Before any work: rank 0 checks the outputs; every rank plans the items (the same plan:
+  // checked), checks that it can open its files and counts the lines of its slices.
   if (int code = on_every_rank(cluster, [&] {
         if (cluster.rank() == 0) check_outputs(job, downloads, out);
-        for (size_t i : mine) check_readable(items[i].downloads_path);
+        if (job.backend != "cpu") ranked.device = device_for_rank(requested_device(job.device), cluster.local_rank());
+        items = plan_work(ranked, downloads, cluster.size(), slice_min_bytes());
+        mine = items_of_rank(items.size(), cluster.rank(), cluster.size());
+        for (size_t i : mine) check_readable(items[i].spec.downloads_path);
+        scans = scan_slices(items, mine);
       }))
     return code;
+  const uint64_t fingerprint = plan_fingerprint(items);
+  if (cluster.sum_over_ranks({fingerprint})[0] != fingerprint * uint64_t(cluster.size())) {
+    if (cluster.rank() == 0)
+      std::fprintf(stderr, "ecostat: error: the ranks cut the download files differently: every rank must see the "
+                           "same bytes under each download path\n");
+    return kExitError;
+  }
+  scans.lines = cluster.sum_over_ranks(std::move(scans.lines));
+  scans.spans = cluster.sum_over_ranks(std::move(scans.spans));
+  settle_slices(items, scans);
 
   // 2. Each rank's items into one partial (progress on rank 0 only).
   RankResult own;
@@ -384,7 +395,7 @@ int run_scaled(const JobSpec& job, const std::vector<std::string>& downloads, co
   // 4. Rank 0 finishes and writes the outputs.
   int code = 0;
   try {
-    if (cluster.rank() == 0) code = finish_and_write(std::move(all), job, out);
+    if (cluster.rank() == 0) code = finish_and_write(std::move(all), ranked, out);
   } catch (...) {
     if (!cluster.distributed()) throw;
     const RankOutcome o = outcome_of(std::current_exception());

@@ -128,6 +128,69 @@ void merge_input(InputSummary& a, const InputSummary& b) {
   detail::canonical_input_order(&a);
 }
 
+// Merges b's day marks (its units renumbered by `unit`) into a's of the same scope: returns the
+// (unit, day) pairs both marked, which one session reading both would have counted as duplicate
+// rows. a's entries keep their order; b's new units follow in b's order.
+uint64_t merge_marks(Partial::DayMarks& a, const Partial::DayMarks& b, const std::vector<uint32_t>& unit,
+                     uint32_t n_units) {
+  std::vector<uint32_t> b_entry(n_units, kNone);  // merged unit -> b's entry
+  for (uint32_t i = 0; i < b.unit.size(); ++i) b_entry[unit.at(b.unit[i])] = i;
+  Partial::DayMarks out;
+  out.scope = a.scope;
+  out.offsets.push_back(0);
+  uint64_t both = 0;
+  auto append = [&out](uint32_t u, int32_t first, const uint64_t* words, size_t n) {
+    out.unit.push_back(u);
+    out.first_word.push_back(first);
+    out.words.insert(out.words.end(), words, words + n);
+    out.offsets.push_back(out.words.size());
+  };
+  for (uint32_t i = 0; i < a.unit.size(); ++i) {
+    const uint32_t u = a.unit[i];
+    const uint64_t* aw = a.words.data() + a.offsets[i];
+    const int64_t a_first = a.first_word[i], a_end = a_first + int64_t(a.offsets[i + 1] - a.offsets[i]);
+    const uint32_t j = u < n_units ? b_entry[u] : kNone;
+    if (j == kNone) {
+      append(u, a.first_word[i], aw, size_t(a_end - a_first));
+      continue;
+    }
+    b_entry[u] = kNone;  // taken
+    const uint64_t* bw = b.words.data() + b.offsets[j];
+    const int64_t b_first = b.first_word[j], b_end = b_first + int64_t(b.offsets[j + 1] - b.offsets[j]);
+    const int64_t first = std::min(a_first, b_first), end = std::max(a_end, b_end);
+    std::vector<uint64_t> words(size_t(end - first), 0);
+    for (int64_t w = a_first; w < a_end; ++w) words[size_t(w - first)] = aw[w - a_first];
+    for (int64_t w = b_first; w < b_end; ++w) {
+      uint64_t& word = words[size_t(w - first)];
+      both += uint64_t(__builtin_popcountll(word & bw[w - b_first]));
+      word |= bw[w - b_first];
+    }
+    append(u, int32_t(first), words.data(), words.size());
+  }
+  for (uint32_t j = 0; j < b.unit.size(); ++j) {
+    const uint32_t u = unit.at(b.unit[j]);
+    if (b_entry[u] != j) continue;  // merged above
+    append(u, b.first_word[j], b.words.data() + b.offsets[j], size_t(b.offsets[j + 1] - b.offsets[j]));
+  }
+  a = std::move(out);
+  return both;
+}
+
+// b's day marks into a's: a scope both have is merged (its common pairs counted as duplicate
+// rows); a scope only b has is taken, renumbered.
+void merge_day_marks(Partial& a, Partial& b, const std::vector<uint32_t>& unit) {
+  for (Partial::DayMarks& marks : b.day_marks) {
+    auto at = std::lower_bound(a.day_marks.begin(), a.day_marks.end(), marks.scope,
+                               [](const Partial::DayMarks& m, const std::string& s) { return m.scope < s; });
+    if (at != a.day_marks.end() && at->scope == marks.scope) {
+      a.input.duplicate_download_rows += merge_marks(*at, marks, unit, a.repos.size());
+      continue;
+    }
+    for (uint32_t& u : marks.unit) u = unit.at(u);
+    a.day_marks.insert(at, std::move(marks));
+  }
+}
+
 void merge_into(Partial& a, Partial&& b) {
   const RepoMerge m = merge_repos(a.repos, b.repos);
   merge_attribution(a.attribution, b.attribution);
@@ -160,6 +223,7 @@ void merge_into(Partial& a, Partial&& b) {
       cells[out++] = cells[i];
   }
   cells.resize(out);
+  merge_day_marks(a, b, m.unit);
 }
 
 // The month tables a reduction asks for, from a partial's unit x month cells.
@@ -195,6 +259,16 @@ void check_shape(const Partial& p) {
     if (c.unit >= n || p.n_months == 0 || c.month < p.month_first || uint32_t(c.month - p.month_first) >= p.n_months)
       throw Error("partial: a unit x month cell (unit " + std::to_string(c.unit) + ", month " + std::to_string(c.month) +
                   ") lies outside the units or the month range");
+  for (size_t i = 0; i < p.day_marks.size(); ++i) {
+    const Partial::DayMarks& m = p.day_marks[i];
+    if (i > 0 && !(p.day_marks[i - 1].scope < m.scope)) throw Error("partial: day mark scopes not ascending");
+    if (m.first_word.size() != m.unit.size() || m.offsets.size() != m.unit.size() + 1 || m.offsets.front() != 0 ||
+        m.offsets.back() != m.words.size())
+      throw Error("partial: day marks of scope '" + m.scope + "' are malformed");
+    for (size_t e = 0; e < m.unit.size(); ++e)
+      if (m.unit[e] >= n || m.offsets[e] > m.offsets[e + 1] || m.first_word[e] < 0)
+        throw Error("partial: day marks of scope '" + m.scope + "' name a unit or word outside the partial");
+  }
 }
 
 }  // namespace
@@ -223,7 +297,7 @@ Results finish(Partial p, const EngineOptions& options) {
   check_shape(p);
   Results res;
   detail::StageTimer timer(res.timings);
-  auto backend = select_backend(options.backend, options.threads);
+  auto backend = select_backend(options.backend, options.threads, options.device);
   res.backend = backend->info();
   res.concentration_spec = options.concentration;
   timer.mark("select_backend");

@@ -14,7 +14,7 @@ namespace ecostat {
 namespace {
 
 constexpr char kMagic[8] = {'E', 'C', 'O', 'S', 'T', 'A', 'T', 'P'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;  // 2: day marks after the cells (1: none; still read)
 
 class Writer {
  public:
@@ -293,6 +293,27 @@ void read_input(Reader& in, InputSummary& s) {
   }
 }
 
+void read_day_marks(Reader& in, Partial& p) {
+  const uint64_t scopes = in.pod<uint64_t>("day_marks");
+  if (scopes > in.remaining() / 40) bad("day_marks", "truncated");
+  for (uint64_t k = 0; k < scopes; ++k) {
+    Partial::DayMarks m;
+    m.scope = in.str("day_marks.scope");
+    m.unit = in.vec<uint32_t>("day_marks.unit");
+    m.first_word = in.vec<int32_t>("day_marks.first_word");
+    m.offsets = in.vec<uint64_t>("day_marks.offsets");
+    m.words = in.vec<uint64_t>("day_marks.words");
+    if (!p.day_marks.empty() && !(p.day_marks.back().scope < m.scope)) bad("day_marks.scope", "scopes not ascending");
+    if (m.first_word.size() != m.unit.size() || m.offsets.size() != m.unit.size() + 1 || m.offsets.front() != 0 ||
+        m.offsets.back() != m.words.size())
+      bad("day_marks", "entry counts do not match");
+    for (size_t e = 0; e < m.unit.size(); ++e)
+      if (m.unit[e] >= p.repos.size() || m.offsets[e] > m.offsets[e + 1] || m.first_word[e] < 0)
+        bad("day_marks", "a unit or a word outside the partial");
+    p.day_marks.push_back(std::move(m));
+  }
+}
+
 }  // namespace
 
 std::string Partial::serialize() const {
@@ -316,6 +337,14 @@ std::string Partial::serialize() const {
     w.pod(c.month);
     w.pod(c.downloads);
   }
+  w.pod<uint64_t>(day_marks.size());
+  for (const DayMarks& m : day_marks) {
+    w.str(m.scope);
+    w.vec(m.unit);
+    w.vec(m.first_word);
+    w.vec(m.offsets);
+    w.vec(m.words);
+  }
   return w.take();
 }
 
@@ -324,7 +353,7 @@ Partial Partial::deserialize(std::string_view bytes) {
   if (in.bytes(sizeof kMagic, "magic") != std::string_view(kMagic, sizeof kMagic))
     bad("magic", "not an ecostat partial (the first bytes are not ECOSTATP)");
   const auto version = in.pod<uint32_t>("version");
-  if (version != kFormatVersion)
+  if (version != kFormatVersion && version != 1)
     bad("version", "partial format " + std::to_string(version) + " (this ecostat reads format " +
                        std::to_string(kFormatVersion) + ")");
   Partial p;
@@ -362,6 +391,7 @@ Partial Partial::deserialize(std::string_view bytes) {
       if (b.unit > c.unit || (b.unit == c.unit && b.month >= c.month)) bad("unit_month", "cells out of order");
     }
   }
+  if (version >= 2) read_day_marks(in, p);
   in.expect_end();
   return p;
 }

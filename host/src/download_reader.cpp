@@ -78,6 +78,15 @@ void DownloadJob::settle() {
   sorted_.clear();
 }
 
+void DownloadJob::visit_marks(const std::function<void(uint32_t, int32_t, const uint64_t*, size_t)>& visit) {
+  if (!pending_.empty()) settle();
+  for (uint32_t u = 0; u < days_.size(); ++u) {
+    if (!days_[u]) continue;
+    const DayBlock h = DayBlock::of(days_[u][0]);
+    visit(u, h.first, days_[u].get() + 1, h.used);
+  }
+}
+
 bool DownloadJob::mark(uint32_t unit, int32_t day) {
   if (unit >= days_.size()) days_.resize(std::max<size_t>(unit + 1, days_.size() * 2));
   auto& block = days_[unit];

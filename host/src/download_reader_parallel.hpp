@@ -7,6 +7,7 @@
 #include "csv.hpp"
 #include "download_records.hpp"
 #include "download_rows.hpp"
+#include "ecostat/engine.hpp"
 #include "ecostat/host/readers.hpp"
 
 namespace ecostat::host::detail {
@@ -30,5 +31,15 @@ ReadStats read_downloads_streamed(ByteSource& src, DownloadFormat format, RepoTa
                                   size_t batch_capacity, const std::function<void(const EventBatch&)>& sink,
                                   const ProgressFn& progress, const ReadOptions& options, DownloadJob& job,
                                   unsigned threads);
+
+// Reads the slice [slice.begin, slice.end) of the plain downloads CSV file `path` (cut by
+// download_cuts, so per-period, with an unquoted header and no record spanning lines), with the
+// header from the file's first line and the file's line numbers (slice.line_base lines before
+// it), with `threads` threads (download_slices.cpp). stats.bytes: the slice's bytes (the first
+// slice's include the header). Throws InputError when the file no longer allows it.
+ReadStats read_downloads_slice(const std::string& path, const DownloadSlice& slice, DownloadFormat format,
+                               RepoTable& repos, RejectLog& rejects, size_t batch_capacity,
+                               const std::function<void(const EventBatch&)>& sink, const ProgressFn& progress,
+                               const ReadOptions& options, DownloadJob& job, unsigned threads);
 
 }  // namespace ecostat::host::detail

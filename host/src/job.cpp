@@ -85,7 +85,8 @@ FileSummary summary_of(const char* role, const host::ReadStats& s) {
 }
 
 // Reads every input of the job into the session; rejects go to `rejects`.
-void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::RejectLog& rejects) {
+void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::RejectLog& rejects,
+          host::DownloadJob& download_job) {
   // No input at all: the embedded sample (a parameters table alone still runs on the sample).
   const bool sample = spec.repos_path.empty() && spec.downloads_path.empty() && spec.orgs_path.empty() && streams.empty();
   const host::SampleInputs& samples = host::sample_inputs();
@@ -114,7 +115,6 @@ void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::Reje
   session.mark("read_repositories");
 
   // 2. Download records stream through the session in batches.
-  host::DownloadJob download_job;  // the total and the duplicate check span every download file
   const auto format = parse_format(spec.downloads_format);
   auto sink = [&session](const EventBatch& b) { session.add_downloads(b); };
   for (Input& in : inputs_of(spec.downloads_path, streams.downloads, sample, samples.downloads, spec.threads)) {
@@ -122,6 +122,10 @@ void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::Reje
     if (!in.bytes)
       st = host::read_downloads_arrow(&in.stream, in.name, format, session.repositories(), rejects,
                                       spec.batch_capacity, sink, options, download_job);
+    else if (!spec.downloads_slice.whole() && in.name == spec.downloads_path)
+      st = host::detail::read_downloads_slice(in.name, spec.downloads_slice, format, session.repositories(), rejects,
+                                              spec.batch_capacity, sink, progress_for("downloads"), options,
+                                              download_job, options.threads);
     else if (!host::detail::read_downloads_parallel(in.name, format, session.repositories(), rejects,
                                                     spec.batch_capacity, sink, progress_for("downloads"), options,
                                                     download_job, options.threads, &st))
@@ -148,6 +152,21 @@ void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::Reje
   for (const auto& r : rejects.first()) input.first_rejects.push_back({r.file, r.line, r.field, r.reason});
 }
 
+// The (unit, day) pairs the job's download rows named, for merging with other slices of the
+// same file (JobSpec::duplicate_scope). Unit ids are the session's, which its partial keeps.
+Partial::DayMarks day_marks_of(host::DownloadJob& job, const std::string& scope) {
+  Partial::DayMarks m;
+  m.scope = scope;
+  m.offsets.push_back(0);
+  job.visit_marks([&m](uint32_t unit, int32_t first_word, const uint64_t* words, size_t n) {
+    m.unit.push_back(unit);
+    m.first_word.push_back(first_word);
+    m.words.insert(m.words.end(), words, words + n);
+    m.offsets.push_back(m.words.size());
+  });
+  return m;
+}
+
 // Releases every stream a job was given and did not reach (e.g. after an error).
 struct StreamsGuard {
   JobStreams& streams;
@@ -169,8 +188,9 @@ auto drive(const JobSpec& spec, JobStreams& streams, End&& end) {
   StreamsGuard guard{streams};
   Session session(spec);
   host::RejectLog rejects(spec.strict, spec.rejects_path);
-  feed(session, spec, streams, rejects);
-  auto out = end(session);
+  host::DownloadJob download_job;  // the total and the duplicate check span every download file
+  feed(session, spec, streams, rejects, download_job);
+  auto out = end(session, download_job);
   rejects.finish();
   return out;
 }
@@ -178,11 +198,15 @@ auto drive(const JobSpec& spec, JobStreams& streams, End&& end) {
 }  // namespace
 
 Results run_job(const JobSpec& spec, JobStreams streams) {
-  return drive(spec, streams, [](Session& s) { return s.finish(); });
+  return drive(spec, streams, [](Session& s, host::DownloadJob&) { return s.finish(); });
 }
 
 Partial run_partial(const JobSpec& spec, JobStreams streams) {
-  return drive(spec, streams, [](Session& s) { return s.to_partial(); });
+  return drive(spec, streams, [&spec](Session& s, host::DownloadJob& download_job) {
+    Partial p = s.to_partial();
+    if (!spec.duplicate_scope.empty()) p.day_marks.push_back(day_marks_of(download_job, spec.duplicate_scope));
+    return p;
+  });
 }
 
 }  // namespace ecostat

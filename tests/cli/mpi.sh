@@ -126,6 +126,10 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 # Small messages: the chunked transfer path runs here too (docs/scale-out.md).
 export ECOSTAT_MPI_MAX_MESSAGE=65536
 
+# Files fewer than ranks are cut into slices at any size here (the default: 8 MiB and more), so
+# that every launch below with more ranks than files reads slices (docs/scale-out.md).
+export ECOSTAT_SLICE_MIN_BYTES=0
+
 # The reference runs: one process.
 run_ok "reference gen" -- "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/ref_gen.json" --csv "$tmp/ref_gen_csv" || exit 1
 run_ok "reference sample" -- "$ecostat" run "${sample_args[@]}" --downloads "$sample_files" --json "$tmp/ref_sample.json" || exit 1
@@ -198,6 +202,12 @@ done
 "${mpi[@]}" -np 2 "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "${parts[1]}" >"$tmp/out" 2>&1
 rc=$?
 [ $rc = 2 ] && grep -q "refusing to overwrite" "$tmp/out" && ok "usage error on rank 0: exit 2 on every rank" || bad "usage error: exit $rc"
+# Each rank picks its device (docs/scale-out.md, "Devices"): a bad ECOSTAT_DEVICE is a usage
+# error on every rank, each named, before any work.
+ECOSTAT_DEVICE=abc "${mpi[@]}" -np 2 "$ecostat" run "${gen_args[@]/cpu/auto}" --downloads "$gen_files" --json "$tmp/dev.json" >"$tmp/out" 2>&1
+rc=$?
+[ $rc = 2 ] && grep -q "rank 0: .*ECOSTAT_DEVICE" "$tmp/out" && grep -q "rank 1: .*ECOSTAT_DEVICE" "$tmp/out" && [ ! -e "$tmp/dev.json" ] &&
+  ok "a bad ECOSTAT_DEVICE: exit 2, every rank named" || bad "bad ECOSTAT_DEVICE: exit $rc"
 # The exit code of rejects beyond the limit (3) is every rank's.
 "${mpi[@]}" -np 2 "$ecostat" run --backend cpu -q --repos "$fixtures/engine/repos.jsonl" --downloads "$fx/d1.csv,$fx/d2.csv" >"$tmp/out" 2>&1
 rc=$?
@@ -223,6 +233,51 @@ wait $job; rc=$?
 exec 3>&-
 [ -n "$victim" ] && [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "rank 1" "$tmp/out" && [ ! -e "$tmp/killed.json" ] &&
   ok "rank 1 killed: exit $rc, rank named, no output" || bad "rank 1 killed (pid '${victim}'): exit $rc"
+
+# One messy file in slices: rows repeated across slices (duplicate rows), rejects, blank lines,
+# CRLF; the results, the CSV tables and the rejects file (the file's own line numbers) are those
+# of one process. Rank 1 sending more than an empty result (8 bytes) shows that it read a slice.
+python3 - "$gen/downloads.csv" "$tmp/messy.csv" <<'EOF'
+import random, sys
+random.seed(3)
+lines = open(sys.argv[1]).read().split("\n")
+rows = [l for l in lines[1:] if l]
+out = [lines[0]]
+for i, r in enumerate(rows):
+    out.append(r)
+    if i % 997 == 0: out.append(rows[random.randrange(len(rows))])  # a row repeated anywhere
+    if i % 1999 == 0: out.append("bad/repo id,2024-13-01,5")
+    if i % 3001 == 0: out.append("")
+    if i % 4001 == 0: out.append(r + "\r")
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+EOF
+messy_args=("${gen_args[@]}" --max-reject-fraction 1 --downloads "$tmp/messy.csv")
+run_ok "messy reference" -- "$ecostat" run "${messy_args[@]}" --json "$tmp/ref_messy.json" --csv "$tmp/ref_messy_csv" --rejects "$tmp/ref_messy_rej.csv" || exit 1
+for n in 2 3 4; do
+  if run_ok "messy np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${messy_args[@]}" --json "$tmp/messy$n.json" --csv "$tmp/messy${n}_csv" --rejects "$tmp/messy${n}_rej.csv"; then
+    same_json "$tmp/ref_messy.json" "$tmp/messy$n.json" >"$tmp/out" && diff -r "$tmp/ref_messy_csv" "$tmp/messy${n}_csv" >>"$tmp/out" &&
+      cmp "$tmp/ref_messy_rej.csv" "$tmp/messy${n}_rej.csv" >>"$tmp/out" &&
+      ok "np $n: one messy file in $n slices: results, CSV tables and rejects identical" || bad "np $n: slices differ"
+  fi
+done
+python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['input']; assert d['duplicate_download_rows'] > 1000 and d['rejected'] > 20, d" \
+  "$tmp/ref_messy.json" >"$tmp/out" 2>&1 && ok "the messy file has duplicate rows and rejects to compare" || bad "messy file too clean"
+# rank1_sent ARGS...: the bytes rank 1 sent up the tree in a 2-rank run.
+rank1_sent() {
+  "${mpi[@]}" -np 2 "$@" 2>&1 >/dev/null | sed -n 's/.*bytes sent: rank 1 \([0-9]*\).*/\1/p'
+}
+sent=$(rank1_sent "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --downloads "$tmp/messy.csv" --max-reject-fraction 1)
+[ "${sent:-0}" -gt 8 ] && ok "np 2, one file: rank 1 read a slice (sent $sent bytes)" || bad "np 2, one file: rank 1 sent '${sent}'"
+sent=$(ECOSTAT_SLICE_MIN_BYTES=100000000 rank1_sent "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --downloads "$tmp/messy.csv" --max-reject-fraction 1)
+[ "$sent" = 8 ] && ok "np 2, a file under ECOSTAT_SLICE_MIN_BYTES: read whole by rank 0" || bad "small file: rank 1 sent '${sent}'"
+# A record spanning lines anywhere: the file is read whole (rank 1 idles), the same results.
+{ cat "$tmp/messy.csv"; printf '"org1/m\nx",2024-01-01,5\n'; } >"$tmp/spans.csv"
+"$ecostat" run "${gen_args[@]}" --max-reject-fraction 1 --downloads "$tmp/spans.csv" --json "$tmp/ref_spans.json" --rejects "$tmp/ref_spans_rej.csv" >/dev/null 2>&1
+"${mpi[@]}" -np 2 "$ecostat" run "${gen_args[@]}" --max-reject-fraction 1 --downloads "$tmp/spans.csv" --json "$tmp/spans2.json" --rejects "$tmp/spans2_rej.csv" >"$tmp/out" 2>&1 &&
+  same_json "$tmp/ref_spans.json" "$tmp/spans2.json" >>"$tmp/out" && cmp "$tmp/ref_spans_rej.csv" "$tmp/spans2_rej.csv" >>"$tmp/out" &&
+  ok "np 2, a record spanning lines: read whole, results and rejects identical" || bad "np 2, record spanning lines"
+sent=$(rank1_sent "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --downloads "$tmp/spans.csv" --max-reject-fraction 1)
+[ "$sent" = 8 ] && ok "np 2, a record spanning lines: rank 1 read nothing" || bad "spanning record: rank 1 sent '${sent}'"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

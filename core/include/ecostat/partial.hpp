@@ -11,7 +11,8 @@
 // - attribution rows and parameter rows: by handle / model id, the first merged wins;
 // - sums are added exactly (a sum past 2^64-1 is an InputError);
 // - input summaries add up; `files` lists every partial's files (sorted by role, then name);
-//   duplicate download rows are detected within a partial, not across partials.
+//   duplicate download rows are detected within a partial, and across partials only where both
+//   carry day marks of the same scope (the slices of one file: JobSpec::duplicate_scope).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -39,6 +40,20 @@ struct Partial {
     uint64_t downloads;
   };
   std::vector<UnitMonth> unit_month;  // non-zero sums, by unit then month
+
+  // Which (unit, day) pairs the per-period download rows of one scope named (kept only when the
+  // job asked: JobSpec::duplicate_scope). Merging two partials that both have a scope counts
+  // the pairs both named as duplicate download rows and keeps the union, so that the slices of
+  // one file, read apart, count the rows one session over the whole file counts. Per unit, one
+  // bit per day in 64-day words from word `first_word` (day >> 6).
+  struct DayMarks {
+    std::string scope;
+    std::vector<uint32_t> unit;        // units with a mark, each once
+    std::vector<int32_t> first_word;   // by entry: the index (day >> 6) of its first word
+    std::vector<uint64_t> offsets;     // entries + 1: its words are words[offsets[i], offsets[i+1])
+    std::vector<uint64_t> words;
+  };
+  std::vector<DayMarks> day_marks;    // by scope name, ascending
 
   // A self-describing binary form (magic "ECOSTATP", format version, little-endian), for
   // shipping partials between processes (MPI, Dask, Spark). deserialize checks every length

@@ -86,6 +86,10 @@ class DownloadJob {
   void settle();
   void count_duplicate() { ++duplicates_; }
 
+  // Every unit's marked days (after settling what is pending): visit(unit, first word index
+  // (day >> 6), words, number of words), by unit. For Partial::day_marks.
+  void visit_marks(const std::function<void(uint32_t, int32_t, const uint64_t*, size_t)>& visit);
+
  private:
   bool mark(uint32_t unit, int32_t day);
   std::vector<uint64_t> pending_, sorted_;  // (unit << 32 | day) noted, not yet marked

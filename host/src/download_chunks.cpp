@@ -1,0 +1,143 @@
+// The shared chunk parser of the parallel downloads readers (download_chunks.hpp).
+#include "download_chunks.hpp"
+
+#include <cstring>
+
+#include "csv.hpp"
+#include "ecostat/errors.hpp"
+#include "mapped_file.hpp"
+
+namespace ecostat::host::detail {
+
+void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
+                 int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out) {
+  DownloadRowParser parser(layout, min_day, max_day);
+  std::vector<std::string_view> cells;
+  std::string scratch;
+  const char* err = nullptr;
+  auto problem = [&](uint64_t line, const std::string* field, std::string reason) {
+    out->problems.push_back({field, std::move(reason)});
+    ChunkRows::Item item{};
+    item.line = line;
+    item.problem = int32_t(out->problems.size() - 1);
+    out->items.push_back(item);
+  };
+  for (size_t p = begin; p < end;) {
+    const char* nl = static_cast<const char*>(std::memchr(data + p, '\n', end - p));
+    const size_t line_end = nl ? size_t(nl - data) : end;
+    size_t len = line_end - p;
+    const uint64_t line = ++out->lines;
+    const size_t start = p;
+    p = line_end + 1;
+    if (len > 0 && data[start + len - 1] == '\r') --len;
+    if (len == 0) continue;  // blank lines are not records
+    if (len > max_line) {
+      problem(line, nullptr, "line too long: over " + std::to_string(max_line) + " bytes");
+      continue;
+    }
+    std::string_view rec(data + start, len);
+    const bool quoted = std::memchr(rec.data(), '"', rec.size()) != nullptr;
+    if (quoted && record_continues(rec)) {  // continues on the next line: sequential from here
+      out->stop = start;
+      out->stop_line = line;
+      --out->lines;
+      return;
+    }
+    if (!split_csv(rec, &cells, &scratch, &err)) {
+      problem(line, nullptr, std::string("malformed CSV: ") + err);
+      continue;
+    }
+    if (quoted) {  // cells may point into scratch: keep a copy alive for the serial stage
+      out->scratch.push_back(scratch);
+      const std::string& kept = out->scratch.back();
+      for (auto& c : cells)
+        if (c.data() >= scratch.data() && c.data() < scratch.data() + scratch.size())
+          c = std::string_view(kept.data() + (c.data() - scratch.data()), c.size());
+    }
+    ChunkRows::Item item{};
+    item.line = line;
+    DownloadRowParser::Problem why;
+    if (parser.parse(cells, &item.row, &why)) {
+      out->items.push_back(item);
+    } else {
+      out->problems.push_back(std::move(why));
+      item.problem = int32_t(out->problems.size() - 1);
+      out->items.push_back(item);
+    }
+  }
+  // Units of the accepted rows, looked up together (the dictionary's misses overlap).
+  std::vector<std::string_view> repos;
+  std::vector<uint32_t> units;
+  repos.reserve(out->items.size());
+  for (const auto& it : out->items)
+    if (it.problem < 0) repos.push_back(it.row.repo);
+  units.resize(repos.size());
+  ids.find_many(repos.data(), repos.size(), units.data());
+  size_t k = 0;
+  for (auto& it : out->items)
+    if (it.problem < 0) it.unit = units[k++];
+}
+
+bool find_records_start(const char* data, size_t size, DownloadFormat format, const std::string& name,
+                        size_t max_line, RecordsStart* start) {
+  size_t p = 0;
+  uint64_t line = 0;
+  std::string_view first;
+  while (p < size) {
+    const size_t e = line_end_after(data, size, p);
+    ++line;
+    std::string_view l(data + p, e - p);
+    if (!l.empty() && l.back() == '\n') l.remove_suffix(1);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    if (!l.empty()) {
+      if (l.size() >= 3 && std::memcmp(l.data(), "\xEF\xBB\xBF", 3) == 0) l.remove_prefix(3);
+      first = l;
+      break;
+    }
+    p = e;
+  }
+  if (first.empty() || first.size() > max_line || std::memchr(first.data(), '"', first.size())) return false;
+  std::vector<std::string_view> cells;
+  std::string scratch;
+  const char* err = nullptr;
+  if (!split_csv(first, &cells, &scratch, &err)) return false;
+  start->layout = download_layout(cells, format, name, line);
+  // Records start at the header's line (headerless) or the line after it.
+  const bool headerless = start->layout.headerless;
+  start->begin = headerless ? p : line_end_after(data, size, p);
+  if (headerless && size - p >= 3 && std::memcmp(data + p, "\xEF\xBB\xBF", 3) == 0)
+    start->begin += 3;  // the first record's BOM, as the sequential reader strips it
+  start->line_base = headerless ? line - 1 : line;
+  return true;
+}
+
+size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chunk) {
+  const auto ranges = parse_wave(data, end, begin, chunk, threads_, [&](size_t t, size_t first, size_t last) {
+    rows_[t].clear();
+    parse_chunk(data, first, last, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids,
+                &rows_[t]);
+  });
+  for (size_t t = 0; t < ranges.size(); ++t) {
+    const ChunkRows& c = rows_[t];
+    for (const auto& it : c.items) {
+      ++stats_.read;
+      const uint64_t at = line_base_ + it.line;
+      if (it.problem >= 0) {
+        const auto& why = c.problems[size_t(it.problem)];
+        out_.reject(at, why.field ? *why.field : std::string(), why.reason);
+        continue;
+      }
+      const uint32_t u = it.unit != kNone ? it.unit : repos_.ensure(it.row.repo, true);
+      out_.add(at, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
+    }
+    if (c.stop != SIZE_MAX) {
+      stopped_ = true;
+      stop_line_ = line_base_ + c.stop_line;
+      return c.stop;
+    }
+    line_base_ += c.lines;
+  }
+  return ranges.empty() ? end : ranges.back().second;
+}
+
+}  // namespace ecostat::host::detail
