@@ -5,6 +5,7 @@
 #include <map>
 
 #include "ecostat/host/download_ranges.hpp"
+#include "ecostat/host/parquet.hpp"
 
 namespace ecostat::cli {
 
@@ -36,9 +37,18 @@ std::vector<WorkItem> plan_work(const JobSpec& job, const std::vector<std::strin
   std::vector<WorkItem> items;
   for (size_t f = 0; f < std::max<size_t>(1, downloads.size()); ++f) {
     const std::string path = downloads.empty() ? std::string() : downloads[f];
-    std::vector<uint64_t> cuts;
-    if (slicing && !path.empty() && path != "-")
+    // Cuts: byte offsets of a CSV file, or row groups of a Parquet file (with the rows before).
+    std::vector<uint64_t> cuts, rows_before;
+    const bool parquet = slicing && !path.empty() && path != "-" && host::is_parquet_file(path);
+    if (parquet) {
+      for (const host::RowGroupCut& c :
+           host::parquet_download_cuts(path, format_of(job.downloads_format), size_t(ranks), slice_min_bytes)) {
+        cuts.push_back(c.row_group);
+        rows_before.push_back(c.rows_before);
+      }
+    } else if (slicing && !path.empty() && path != "-") {
       cuts = host::download_cuts(path, format_of(job.downloads_format), size_t(ranks), slice_min_bytes, max_line);
+    }
     const size_t slices = cuts.size() + 1;
     for (size_t s = 0; s < slices; ++s) {
       WorkItem item;
@@ -51,6 +61,8 @@ std::vector<WorkItem> plan_work(const JobSpec& job, const std::vector<std::strin
       if (slices > 1) {
         item.spec.downloads_slice.begin = s == 0 ? 0 : cuts[s - 1];
         item.spec.downloads_slice.end = s + 1 < slices ? cuts[s] : UINT64_MAX;
+        item.spec.downloads_slice.row_groups = parquet;
+        if (parquet) item.spec.downloads_slice.line_base = s == 0 ? 0 : rows_before[s - 1];
         item.spec.duplicate_scope = "downloads file " + std::to_string(f);
       }
       items.push_back(std::move(item));
@@ -88,7 +100,7 @@ SliceScans scan_slices(const std::vector<WorkItem>& items, const std::vector<siz
   SliceScans scans{std::vector<uint64_t>(items.size(), 0), std::vector<uint64_t>(items.size(), 0)};
   for (size_t i : mine) {
     const WorkItem& item = items[i];
-    if (item.slices < 2) continue;
+    if (item.slices < 2 || item.spec.downloads_slice.row_groups) continue;  // Parquet: the footer has the rows
     const DownloadSlice& s = item.spec.downloads_slice;
     const host::SliceScan scan =
         host::scan_download_slice(item.spec.downloads_path, s.begin, s.end, host::ReadOptions{}.max_line);
@@ -101,7 +113,7 @@ SliceScans scan_slices(const std::vector<WorkItem>& items, const std::vector<siz
 void settle_slices(std::vector<WorkItem>& items, const SliceScans& all) {
   for (size_t first = 0; first < items.size(); first += items[first].slices) {
     const size_t n = items[first].slices;
-    if (n < 2) continue;
+    if (n < 2 || items[first].spec.downloads_slice.row_groups) continue;  // row groups: set by plan_work
     bool spans = false;
     for (size_t k = 0; k < n; ++k) spans = spans || all.spans[first + k] != 0;
     if (spans) {  // read whole by the first item; the parameters go back to it
@@ -126,9 +138,8 @@ void settle_slices(std::vector<WorkItem>& items, const SliceScans& all) {
 
 void tag_slice_summary(const WorkItem& item, InputSummary& input) {
   if (item.slices < 2) return;
-  for (FileSummary& f : input.files)
-    if (f.role == "downloads" && f.file == item.spec.downloads_path)
-      f.file += kSliceTag + std::to_string(item.file);
+  for (FileSummary& f : input.files)  // a slice item reads one download input (named "arrow:<path>" for Parquet)
+    if (f.role == "downloads") f.file += kSliceTag + std::to_string(item.file);
 }
 
 void collapse_slices(InputSummary& input) {

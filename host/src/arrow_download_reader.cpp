@@ -223,7 +223,7 @@ ReadStats read_downloads_arrow(ArrowArrayStream* stream, const std::string& name
     reader.emplace(*out, repos);
   };
   auto batch = [&](const detail::ArrowBatch& b, ReadStats&) { reader->read(b, c_repo, c_date, c_count); };
-  return detail::read_arrow_stream(stream, name, start, batch, [&](ReadStats&) { out->finish(); });
+  return detail::read_arrow_stream(stream, name, start, batch, [&](ReadStats&) { out->finish(); }, options.rows_before);
 }
 
 }  // namespace ecostat::host

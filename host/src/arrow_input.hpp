@@ -25,11 +25,11 @@ struct ArrowBatch {
 // Reads every batch of stream (taking ownership of it: released exactly once, also on an
 // exception), counting rows as read into stats (file "arrow:<name>"). `start` sees the
 // stream's schema once before any batch (columns are found there), `fn` each batch, `end`
-// (optional) the stats after the last batch.
+// (optional) the stats after the last batch. Row numbers start after `rows_before` rows.
 ReadStats read_arrow_stream(ArrowArrayStream* stream, const std::string& name,
                             const std::function<void(const ArrowSchema&, ReadStats&)>& start,
                             const std::function<void(const ArrowBatch&, ReadStats&)>& fn,
-                            const std::function<void(ReadStats&)>& end = {});
+                            const std::function<void(ReadStats&)>& end = {}, uint64_t rows_before = 0);
 
 // The stream's column names, normalised as the CSV readers normalise header cells (lower case,
 // blanks trimmed), so find_column (csv.hpp) matches them by the CSV's names.

@@ -27,7 +27,7 @@ namespace detail {
 ReadStats read_arrow_stream(ArrowArrayStream* stream, const std::string& name,
                             const std::function<void(const ArrowSchema&, ReadStats&)>& start,
                             const std::function<void(const ArrowBatch&, ReadStats&)>& fn,
-                            const std::function<void(ReadStats&)>& end) {
+                            const std::function<void(ReadStats&)>& end, uint64_t rows_before) {
   arrow::ArrowStreamReader reader(stream, name);  // owns the stream from here on
   ReadStats stats;
   stats.file = reader.source();
@@ -38,6 +38,7 @@ ReadStats read_arrow_stream(ArrowArrayStream* stream, const std::string& name,
   arrow::OwnedArray batches[2];
   arrow::BatchContext context;
   for (int cur = 0; reader.next(&batches[cur], &context); cur ^= 1) {
+    context.first_row += rows_before;
     const arrow::RecordBatchView view(reader.schema(), batches[cur].get(), context);
     stats.read += static_cast<uint64_t>(view.num_rows());
     fn(ArrowBatch{view, reader.schema(), batches[cur].get()}, stats);

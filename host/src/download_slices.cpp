@@ -14,6 +14,7 @@
 #include "download_reader_parallel.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/host/download_ranges.hpp"
+#include "ecostat/host/parquet.hpp"
 #include "mapped_file.hpp"
 
 namespace ecostat::host {
@@ -91,6 +92,34 @@ SliceScan scan_download_slice(const std::string& path, uint64_t begin, uint64_t 
   }
   file.release_before(size_t(end));
   return scan;
+}
+
+std::vector<RowGroupCut> parquet_download_cuts(const std::string& path, DownloadFormat format, size_t pieces,
+                                               uint64_t min_bytes) {
+  struct stat st {};
+  if (pieces < 2 || ::stat(path.c_str(), &st) != 0 || uint64_t(st.st_size) < std::max<uint64_t>(min_bytes, 1) ||
+      format == DownloadFormat::cumulative)
+    return {};
+  const ParquetShape shape = parquet_shape(path);
+  for (const std::string& column : shape.columns) {
+    const std::string name = detail::normalise_header(column);
+    if (format == DownloadFormat::detect && (name == "downloads_all_time" || name == "downloadsalltime")) return {};
+  }
+  const size_t groups = shape.row_group_rows.size();
+  uint64_t total = 0;
+  for (int64_t rows : shape.row_group_rows) total += uint64_t(std::max<int64_t>(rows, 0));
+  std::vector<RowGroupCut> cuts;
+  uint64_t before = uint64_t(std::max<int64_t>(shape.row_group_rows.empty() ? 0 : shape.row_group_rows[0], 0));
+  size_t k = 1;
+  for (size_t g = 1; g < groups && k < pieces; ++g) {
+    // Cut before row group g once the rows before it reach slice k's share.
+    if (before * pieces >= total * k) {
+      cuts.push_back({g, before});
+      while (k < pieces && before * pieces >= total * k) ++k;
+    }
+    before += uint64_t(std::max<int64_t>(shape.row_group_rows[g], 0));
+  }
+  return cuts;
 }
 
 namespace detail {

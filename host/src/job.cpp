@@ -4,6 +4,7 @@
 #include "ecostat/job.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <thread>
 
 #include "ecostat/errors.hpp"
@@ -38,12 +39,17 @@ struct Input {
 // The inputs of one role: the path given (a Parquet file becomes a stream), else (sample mode)
 // the embedded sample's files; then the caller's streams.
 std::vector<Input> inputs_of(const std::string& path, std::vector<StreamInput>& streams, bool sample,
-                             const std::vector<std::string>& sample_files, unsigned threads) {
+                             const std::vector<std::string>& sample_files, unsigned threads,
+                             const DownloadSlice& slice = {}) {
   std::vector<Input> out;
   if (!path.empty()) {
     Input in;
     in.name = path;
-    if (host::is_parquet_file(path)) host::open_parquet_stream(path, threads, &in.stream);
+    const bool parquet = host::is_parquet_file(path);
+    if (parquet && slice.row_groups)  // row groups [begin, end) of the file
+      host::open_parquet_stream(path, threads, &in.stream, int(std::min<uint64_t>(slice.begin, INT32_MAX)),
+                                int(std::min<uint64_t>(slice.end, INT32_MAX)));
+    else if (parquet) host::open_parquet_stream(path, threads, &in.stream);
     else in.bytes = host::open_source(path);
     out.push_back(std::move(in));
   } else if (sample) {
@@ -117,13 +123,19 @@ void feed(Session& session, const JobSpec& spec, JobStreams& streams, host::Reje
   // 2. Download records stream through the session in batches.
   const auto format = parse_format(spec.downloads_format);
   auto sink = [&session](const EventBatch& b) { session.add_downloads(b); };
-  for (Input& in : inputs_of(spec.downloads_path, streams.downloads, sample, samples.downloads, spec.threads)) {
+  const DownloadSlice& slice = spec.downloads_slice;
+  for (Input& in : inputs_of(spec.downloads_path, streams.downloads, sample, samples.downloads, spec.threads, slice)) {
     host::ReadStats st;
-    if (!in.bytes)
+    const bool sliced = !slice.whole() && in.name == spec.downloads_path;
+    if (!in.bytes) {
+      host::ReadOptions stream_options = options;
+      if (sliced && slice.row_groups) stream_options.rows_before = slice.line_base;  // the file's own row numbers
       st = host::read_downloads_arrow(&in.stream, in.name, format, session.repositories(), rejects,
-                                      spec.batch_capacity, sink, options, download_job);
-    else if (!spec.downloads_slice.whole() && in.name == spec.downloads_path)
-      st = host::detail::read_downloads_slice(in.name, spec.downloads_slice, format, session.repositories(), rejects,
+                                      spec.batch_capacity, sink, stream_options, download_job);
+    } else if (sliced && slice.row_groups)
+      throw InputError(in.name, 0, "", "row groups asked of a file that is not Parquet (changed since it was cut?)");
+    else if (sliced)
+      st = host::detail::read_downloads_slice(in.name, slice, format, session.repositories(), rejects,
                                               spec.batch_capacity, sink, progress_for("downloads"), options,
                                               download_job, options.threads);
     else if (!host::detail::read_downloads_parallel(in.name, format, session.repositories(), rejects,

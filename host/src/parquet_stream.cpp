@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -99,14 +100,17 @@ arrow::Status read_row_group(parquet::arrow::FileReader& reader, int row_group,
 
 class RowGroupStream final : public arrow::RecordBatchReader {
  public:
+  // Row groups [first, end) of the file.
   RowGroupStream(std::string path, std::shared_ptr<parquet::FileMetaData> metadata, parquet::ArrowReaderProperties props,
-                 std::shared_ptr<arrow::Schema> schema, unsigned workers)
+                 std::shared_ptr<arrow::Schema> schema, unsigned workers, int first, int end)
       : path_(std::move(path)),
         metadata_(std::move(metadata)),
         props_(std::move(props)),
         schema_(std::move(schema)),
-        row_groups_(metadata_->num_row_groups()),
-        slots_(workers) {
+        first_(first),
+        row_groups_(end),
+        slots_(workers),
+        next_row_group_(first) {
     for (unsigned w = 0; w < workers; ++w) threads_.emplace_back([this, w] { work(w); });
   }
   ~RowGroupStream() override { stop(); }
@@ -142,7 +146,7 @@ class RowGroupStream final : public arrow::RecordBatchReader {
 
   // Waits for row group next_row_group_ (in its worker's slot) and makes it current.
   void take_next_row_group() {
-    Slot& slot = slots_[next_row_group_ % slots_.size()];
+    Slot& slot = slots_[size_t(next_row_group_ - first_) % slots_.size()];
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return slot.full; });
     current_ = std::move(slot.batches);
@@ -157,7 +161,7 @@ class RowGroupStream final : public arrow::RecordBatchReader {
   void work(unsigned w) {
     Slot& slot = slots_[w];
     std::unique_ptr<parquet::arrow::FileReader> reader;
-    for (int rg = static_cast<int>(w); rg < row_groups_; rg += static_cast<int>(slots_.size())) {
+    for (int rg = first_ + static_cast<int>(w); rg < row_groups_; rg += static_cast<int>(slots_.size())) {
       {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [&] { return !slot.full || stopping_; });
@@ -203,7 +207,8 @@ class RowGroupStream final : public arrow::RecordBatchReader {
   const std::shared_ptr<parquet::FileMetaData> metadata_;
   const parquet::ArrowReaderProperties props_;
   const std::shared_ptr<arrow::Schema> schema_;
-  const int row_groups_;
+  const int first_;       // the first row group read
+  const int row_groups_;  // the end of the row groups read
 
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -212,7 +217,7 @@ class RowGroupStream final : public arrow::RecordBatchReader {
   std::vector<std::thread> threads_;
 
   // The consumer's side (one thread at a time, as the C stream contract says).
-  int next_row_group_ = 0;
+  int next_row_group_;
   std::vector<std::shared_ptr<arrow::RecordBatch>> current_;
   size_t next_batch_ = 0;
   arrow::Status failed_;
@@ -231,9 +236,26 @@ std::shared_ptr<parquet::FileMetaData> read_footer(const std::string& path) {
 bool parquet_supported() { return true; }
 
 void open_parquet_stream(const std::string& path, unsigned threads, ArrowArrayStream* out) {
+  open_parquet_stream(path, threads, out, 0, std::numeric_limits<int>::max());
+}
+
+ParquetShape parquet_shape(const std::string& path) {
   const std::shared_ptr<parquet::FileMetaData> metadata = read_footer(path);
+  ParquetShape shape;
+  for (int rg = 0; rg < metadata->num_row_groups(); ++rg) shape.row_group_rows.push_back(metadata->RowGroup(rg)->num_rows());
+  const parquet::SchemaDescriptor& schema = *metadata->schema();
+  const auto& root = *schema.group_node();
+  for (int f = 0; f < root.field_count(); ++f) shape.columns.push_back(root.field(f)->name());
+  return shape;
+}
+
+void open_parquet_stream(const std::string& path, unsigned threads, ArrowArrayStream* out, int first_row_group,
+                         int end_row_group) {
+  const std::shared_ptr<parquet::FileMetaData> metadata = read_footer(path);
+  const int end = std::min(end_row_group, metadata->num_row_groups());
+  const int first = std::clamp(first_row_group, 0, end);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(metadata->num_row_groups())));
+  const unsigned workers = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(end - first)));
   // One row group at a time (one worker) still decodes its columns in parallel, in Arrow's pool.
   const parquet::ArrowReaderProperties props = reader_properties(*metadata, workers == 1 && threads > 1);
 
@@ -248,7 +270,7 @@ void open_parquet_stream(const std::string& path, unsigned threads, ArrowArraySt
     fail(path, e.what());
   }
 
-  auto stream = std::make_shared<RowGroupStream>(path, metadata, props, schema, workers);
+  auto stream = std::make_shared<RowGroupStream>(path, metadata, props, schema, workers, first, end);
   const arrow::Status exported = arrow::ExportRecordBatchReader(std::move(stream), out);
   if (!exported.ok()) fail(path, exported.message());
 }

@@ -11,4 +11,11 @@ void open_parquet_stream(const std::string& path, unsigned /*threads*/, ArrowArr
   throw InputError(path, 0, "", kParquetNotBuilt);
 }
 
+void open_parquet_stream(const std::string& path, unsigned /*threads*/, ArrowArrayStream* /*out*/, int /*first*/,
+                         int /*end*/) {
+  throw InputError(path, 0, "", kParquetNotBuilt);
+}
+
+ParquetShape parquet_shape(const std::string& path) { throw InputError(path, 0, "", kParquetNotBuilt); }
+
 }  // namespace ecostat::host

@@ -12,6 +12,7 @@
 
 #include "ecostat/errors.hpp"
 #include "ecostat/host/download_ranges.hpp"
+#include "ecostat/host/parquet.hpp"
 #include "ecostat/job.hpp"
 #include "ecostat/partial.hpp"
 #include "support/temp_files.hpp"
@@ -55,6 +56,7 @@ std::string slurp(const std::string& path) {
 
 JobSpec base_spec(const std::string& path) {
   JobSpec spec;
+  spec.min_date = "2024-02-01";  // rows before it are rejects, with their line (row) numbers
   spec.backend = "cpu";
   spec.threads = 2;
   spec.share_limit = 0;
@@ -81,21 +83,30 @@ Outcome whole(const std::string& path, const std::string& dir) {
   return o;
 }
 
-// The file in slices, each its own job and partial, merged in slice order; the slices' file
-// summaries added up as `ecostat run` over ranks does (cli/work_plan.cpp).
-Outcome sliced(const std::string& path, const std::string& dir, const std::vector<uint64_t>& cuts) {
+// The CSV file's slices between the cuts, numbered as the scans count their lines.
+std::vector<DownloadSlice> csv_slices(const std::string& path, const std::vector<uint64_t>& cuts) {
   std::vector<uint64_t> bounds{0};
   bounds.insert(bounds.end(), cuts.begin(), cuts.end());
   bounds.push_back(UINT64_MAX);
-  std::vector<Partial> parts;
-  std::string rejects = "file,line,field,reason\n";
+  std::vector<DownloadSlice> slices;
   uint64_t lines_before = 0;
   for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+    slices.push_back(DownloadSlice{bounds[k], bounds[k + 1], lines_before});
+    lines_before += host::scan_download_slice(path, bounds[k], bounds[k + 1], 64u << 20).lines;
+  }
+  return slices;
+}
+
+// The file in slices, each its own job and partial, merged in slice order; the slices' file
+// summaries added up as `ecostat run` over ranks does (cli/work_plan.cpp).
+Outcome sliced(const std::string& path, const std::string& dir, const std::vector<DownloadSlice>& slices) {
+  std::vector<Partial> parts;
+  std::string rejects = "file,line,field,reason\n";
+  for (const DownloadSlice& slice : slices) {
     JobSpec spec = base_spec(path);
-    spec.downloads_slice = DownloadSlice{bounds[k], bounds[k + 1], lines_before};
+    spec.downloads_slice = slice;
     spec.duplicate_scope = "the file";
     spec.rejects_path = dir + "/slice-rejects.csv";
-    lines_before += host::scan_download_slice(path, bounds[k], bounds[k + 1], 64u << 20).lines;
     parts.push_back(run_partial(spec));
     const std::string text = slurp(spec.rejects_path);
     rejects += text.substr(text.find('\n') + 1);
@@ -103,7 +114,7 @@ Outcome sliced(const std::string& path, const std::string& dir, const std::vecto
   Partial merged = merge(std::move(parts));
   // One file summary, as collapse_slices makes it.
   auto& files = merged.input.files;
-  REQUIRE(files.size() == bounds.size() - 1);
+  REQUIRE(files.size() == slices.size());
   for (size_t i = 1; i < files.size(); ++i) {
     files[0].read += files[i].read;
     files[0].accepted += files[i].accepted;
@@ -149,7 +160,7 @@ TEST_CASE("download slices: k slices merged equal one job over the whole file", 
         CHECK(c.text[cuts[i] - 1] == '\n');  // each cut starts a line
         if (i > 0) CHECK(cuts[i] > cuts[i - 1]);
       }
-      const Outcome got = sliced(path, dir, cuts);
+      const Outcome got = sliced(path, dir, csv_slices(path, cuts));
       CHECK(got.json == expected.json);
       CHECK(got.rejects == expected.rejects);
     }
@@ -194,9 +205,9 @@ TEST_CASE("download slices: files that are not cut, and records spanning lines",
 
 TEST_CASE("download slices: day marks round-trip and count pairs both partials named", "[downloads][slices][partial]") {
   const std::string dir = test::temp_dir("download-slices-marks");
-  test::write_file(dir + "/a.csv", "repo,date,downloads\nx/a,2024-01-01,1\nx/b,2024-01-02,1\nx/a,2024-05-01,1\n");
-  test::write_file(dir + "/b.csv", "repo,date,downloads\nx/c,2024-01-01,1\nx/a,2024-01-01,2\nx/a,2024-05-01,1\n"
-                                   "x/b,2023-01-02,1\n");
+  test::write_file(dir + "/a.csv", "repo,date,downloads\nx/a,2024-03-01,1\nx/b,2024-03-02,1\nx/a,2024-05-01,1\n");
+  test::write_file(dir + "/b.csv", "repo,date,downloads\nx/c,2024-03-01,1\nx/a,2024-03-01,2\nx/a,2024-05-01,1\n"
+                                   "x/b,2025-03-02,1\n");
   auto part = [&](const std::string& file, const std::string& scope) {
     JobSpec spec = base_spec(dir + "/" + file);
     spec.duplicate_scope = scope;
@@ -205,7 +216,7 @@ TEST_CASE("download slices: day marks round-trip and count pairs both partials n
   Partial a = part("a.csv", "s");
   REQUIRE(a.day_marks.size() == 1);
   CHECK(a.day_marks[0].unit.size() == 2);
-  // Through bytes and back, then merged: x/a on 2024-01-01 and 2024-05-01 were named by both.
+  // Through bytes and back, then merged: x/a on 2024-03-01 and 2024-05-01 were named by both.
   std::vector<Partial> two;
   two.push_back(Partial::deserialize(a.serialize()));
   two.push_back(Partial::deserialize(part("b.csv", "s").serialize()));
@@ -224,4 +235,40 @@ TEST_CASE("download slices: day marks round-trip and count pairs both partials n
   Partial bad = part("a.csv", "s");
   bad.day_marks[0].unit[0] = 99;
   CHECK_THROWS_AS(Partial::deserialize(bad.serialize()), InputError);
+}
+
+TEST_CASE("download slices: Parquet row groups merged equal the whole file", "[downloads][slices][parquet]") {
+  const std::string path = std::string(ECOSTAT_FIXTURES) + "/parquet/downloads.parquet";  // 3 row groups of 100
+  if (!host::parquet_supported()) {
+    WARN("built without Parquet: only the refusal is checked");
+    CHECK_THROWS_AS(host::parquet_download_cuts(path, host::DownloadFormat::detect, 3, 0), InputError);
+    return;
+  }
+  const std::string dir = test::temp_dir("download-slices-parquet");
+  const Outcome expected = whole(path, dir);
+  // The fixture has rejects (rows before min_date) in every row group and rows repeated across them.
+  const auto j = nlohmann::json::parse(expected.json);
+  REQUIRE(j["input"]["rejected"].get<uint64_t>() > 20);
+  REQUIRE(j["input"]["duplicate_download_rows"].get<uint64_t>() > 100);
+  CHECK(expected.rejects.find(",205,") != std::string::npos);  // row 205 (2024-01-…), in the last row group
+  for (size_t pieces : {2u, 3u, 5u}) {
+    INFO(pieces << " pieces");
+    const auto cuts = host::parquet_download_cuts(path, host::DownloadFormat::detect, pieces, 0);
+    REQUIRE(cuts.size() == std::min<size_t>(pieces, 3) - 1);
+    std::vector<DownloadSlice> slices;
+    uint64_t begin = 0, rows_before = 0;
+    for (const auto& c : cuts) {
+      CHECK(c.rows_before == 100 * c.row_group);
+      slices.push_back(DownloadSlice{begin, c.row_group, rows_before, true});
+      begin = c.row_group;
+      rows_before = c.rows_before;
+    }
+    slices.push_back(DownloadSlice{begin, UINT64_MAX, rows_before, true});
+    const Outcome got = sliced(path, dir, slices);
+    CHECK(got.json == expected.json);
+    CHECK(got.rejects == expected.rejects);
+  }
+  CHECK(host::parquet_download_cuts(path, host::DownloadFormat::cumulative, 3, 0).empty());
+  CHECK(host::parquet_download_cuts(path, host::DownloadFormat::detect, 1, 0).empty());
+  CHECK(host::parquet_download_cuts(path, host::DownloadFormat::detect, 3, 1u << 30).empty());
 }

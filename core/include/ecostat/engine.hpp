@@ -63,8 +63,10 @@ struct EngineOptions {
 // (host::download_cuts); line_base is the number of the file's lines before `begin`
 // (host::scan_download_slice counts them), so that rejects carry the file's own line numbers.
 // end == 0: the whole file.
+// For a Parquet file (row_groups), begin and end count row groups and line_base rows.
 struct DownloadSlice {
   uint64_t begin = 0, end = 0, line_base = 0;
+  bool row_groups = false;
   bool whole() const { return end == 0; }
 };
 

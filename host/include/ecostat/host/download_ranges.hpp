@@ -33,4 +33,15 @@ struct SliceScan {
 };
 SliceScan scan_download_slice(const std::string& path, uint64_t begin, uint64_t end, size_t max_line);
 
+// A Parquet downloads file cut between row groups into at most `pieces` slices of about equal
+// rows: for each cut, the slice's first row group and the rows before it (the row number its
+// rejects start after; no pass over the data: the footer has the counts). Empty when the file is
+// not to be sliced: fewer than two row groups, under min_bytes, cumulative (format, or detected
+// from a downloads_all_time column), or pieces < 2. Throws InputError as open_parquet_stream.
+struct RowGroupCut {
+  uint64_t row_group = 0, rows_before = 0;
+};
+std::vector<RowGroupCut> parquet_download_cuts(const std::string& path, DownloadFormat format, size_t pieces,
+                                               uint64_t min_bytes);
+
 }  // namespace ecostat::host

@@ -4,7 +4,9 @@
 // other source or public header sees. This header is plain C++17 and needs no Arrow headers:
 // the stream is the C Stream Interface struct declared in arrow_c.hpp.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ecostat/host/arrow_c.hpp"
 
@@ -32,5 +34,18 @@ bool is_parquet_file(const std::string& path);
 // (get_next returns non-zero, get_last_error names the row group and the reason). In a build
 // without Parquet it throws InputError(path, 0, "", kParquetNotBuilt).
 void open_parquet_stream(const std::string& path, unsigned threads, ArrowArrayStream* out);
+
+// The same over row groups [first_row_group, end_row_group) only: a slice of the file
+// (docs/scale-out.md, "Slices of one file"). end_row_group is clamped to the file's count.
+void open_parquet_stream(const std::string& path, unsigned threads, ArrowArrayStream* out, int first_row_group,
+                         int end_row_group);
+
+// What a plan needs of a Parquet file, from its footer alone: the rows of each row group and
+// the top-level column names. Throws as open_parquet_stream does.
+struct ParquetShape {
+  std::vector<int64_t> row_group_rows;
+  std::vector<std::string> columns;
+};
+ParquetShape parquet_shape(const std::string& path);
 
 }  // namespace ecostat::host

@@ -43,6 +43,9 @@ struct ReadOptions {
   unsigned threads = 0;
   size_t parallel_min_bytes = 8u << 20;
   size_t parallel_chunk_bytes = 4u << 20;
+  // Arrow inputs: rows of the same source before this stream (a slice of a Parquet file), so
+  // that rejects carry the file's own row numbers.
+  uint64_t rows_before = 0;
 };
 
 // Hub-style JSON Lines repository records (camelCase and snake_case). Also accepts the CSV
