@@ -3,6 +3,7 @@
 #include "cluster.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <limits>
 #include <cstdlib>
 #include <stdexcept>
@@ -22,8 +23,19 @@ namespace ecostat::cli {
 struct Cluster::NodeComm {
   MPI_Comm comm = MPI_COMM_NULL;
 };
+struct Cluster::ProgressPosts {
+  struct Post {
+    uint64_t message[3] = {0, 0, 0};  // done, total, last
+    MPI_Request request = MPI_REQUEST_NULL;
+  };
+  std::deque<Post> in_flight;  // a deque: a post's buffer stays put while it is sent
+  bool last_posted = false;
+  std::vector<std::pair<uint64_t, uint64_t>> latest;  // rank 0: by rank
+  std::vector<uint8_t> last_seen;                     // rank 0: by rank
+};
 #else
 struct Cluster::NodeComm {};
+struct Cluster::ProgressPosts {};
 #endif
 
 namespace {
@@ -52,7 +64,7 @@ uint64_t max_message_bytes() {
   return n == 0 ? Cluster::kMaxMessageBytes : std::min<uint64_t>(n, Cluster::kMaxMessageBytes);
 }
 
-constexpr int kTagLength = 1, kTagChunk = 2;
+constexpr int kTagLength = 1, kTagChunk = 2, kTagProgress = 3;
 // The length that says "no result follows: the sender, or a rank below it, failed".
 constexpr uint64_t kFailedLength = ~uint64_t{0};
 // Messages sent with a failure are cut here: they are one line each.
@@ -159,6 +171,81 @@ std::vector<uint64_t> Cluster::sum_over_ranks(std::vector<uint64_t> mine) {
         "MPI_Allreduce");
 #endif
   return mine;
+}
+
+void Cluster::post_progress([[maybe_unused]] uint64_t done, [[maybe_unused]] uint64_t total,
+                            [[maybe_unused]] bool last) {
+#ifdef ECOSTAT_HAVE_MPI
+  if (!mpi_ || rank_ == 0) return;
+  if (!progress_) progress_ = std::make_unique<ProgressPosts>();
+  ProgressPosts& p = *progress_;
+  if (p.last_posted) return;
+  while (!p.in_flight.empty()) {  // drop the posts delivered
+    int delivered = 0;
+    check(MPI_Test(&p.in_flight.front().request, &delivered, MPI_STATUS_IGNORE), "MPI_Test");
+    if (!delivered) break;
+    p.in_flight.pop_front();
+  }
+  if (!last && !p.in_flight.empty()) return;  // one update in flight at a time; the last always goes
+  ProgressPosts::Post& post = p.in_flight.emplace_back();
+  post.message[0] = done;
+  post.message[1] = total;
+  post.message[2] = last ? 1 : 0;
+  check(MPI_Isend(post.message, 3, MPI_UINT64_T, 0, kTagProgress, MPI_COMM_WORLD, &post.request), "MPI_Isend");
+  p.last_posted = last;
+#endif
+}
+
+// Rank 0: takes the progress posts that have arrived (block: until every rank's last one).
+void Cluster::take_progress([[maybe_unused]] bool block) {
+#ifdef ECOSTAT_HAVE_MPI
+  if (!progress_) progress_ = std::make_unique<ProgressPosts>();
+  ProgressPosts& p = *progress_;
+  p.latest.resize(size_t(size_));
+  p.last_seen.resize(size_t(size_), 0);
+  auto missing = [&] { return size_t(std::count(p.last_seen.begin() + 1, p.last_seen.end(), 0)); };
+  for (;;) {
+    int arrived = 0;
+    MPI_Status status;
+    if (block && missing() > 0) {
+      check(MPI_Probe(MPI_ANY_SOURCE, kTagProgress, MPI_COMM_WORLD, &status), "MPI_Probe");
+      arrived = 1;
+    } else {
+      check(MPI_Iprobe(MPI_ANY_SOURCE, kTagProgress, MPI_COMM_WORLD, &arrived, &status), "MPI_Iprobe");
+    }
+    if (!arrived) return;
+    uint64_t message[3];
+    check(MPI_Recv(message, 3, MPI_UINT64_T, status.MPI_SOURCE, kTagProgress, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+          "MPI_Recv");
+    const size_t from = size_t(status.MPI_SOURCE);
+    if (from == 0 || from >= p.latest.size()) continue;
+    p.latest[from] = {message[0], message[1]};
+    if (message[2]) p.last_seen[from] = 1;
+  }
+#endif
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> Cluster::progress_of_ranks() {
+#ifdef ECOSTAT_HAVE_MPI
+  if (mpi_ && rank_ == 0) {
+    take_progress(false);
+    return progress_->latest;
+  }
+#endif
+  return std::vector<std::pair<uint64_t, uint64_t>>(size_t(size_));
+}
+
+void Cluster::progress_complete() {
+#ifdef ECOSTAT_HAVE_MPI
+  if (!mpi_) return;
+  if (rank_ == 0) {
+    take_progress(true);
+    return;
+  }
+  if (!progress_ || !progress_->last_posted) post_progress(0, 0, true);
+  for (auto& post : progress_->in_flight) check(MPI_Wait(&post.request, MPI_STATUS_IGNORE), "MPI_Wait");
+  progress_->in_flight.clear();
+#endif
 }
 
 void Cluster::send([[maybe_unused]] int to, [[maybe_unused]] const std::string& bytes) {

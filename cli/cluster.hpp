@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,15 @@ class Cluster {
   void send(int to, const std::string& bytes);
   void send_failed(int to);
   std::optional<std::string> receive(int from);
+  // Progress of a launch (docs/scale-out.md, "Progress"), main thread only. A rank > 0 posts its
+  // (done, total) to rank 0 without blocking; its last post (last = true) comes once, after its
+  // work, failed or not. Rank 0 reads the latest post of each rank (index = rank; its own entry
+  // stays zero) from what has arrived, without blocking. Then every rank calls
+  // progress_complete(): rank 0 receives every rank's last post, the others wait for their posts
+  // to be delivered, so that no message is left behind.
+  void post_progress(uint64_t done, uint64_t total, bool last);
+  std::vector<std::pair<uint64_t, uint64_t>> progress_of_ranks();
+  void progress_complete();
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t largest_message() const { return largest_message_; }
 
@@ -85,6 +95,9 @@ class Cluster {
   int local_rank_ = 0, local_size_ = 1;
   struct NodeComm;                   // the node's communicator (cluster.cpp), freed before MPI_Finalize
   std::unique_ptr<NodeComm> node_;
+  struct ProgressPosts;              // posts in flight (ranks > 0) or received (rank 0)
+  std::unique_ptr<ProgressPosts> progress_;
+  void take_progress(bool block);
   bool mpi_ = false;
   uint64_t bytes_sent_ = 0, largest_message_ = 0;
 };

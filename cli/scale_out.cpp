@@ -24,7 +24,7 @@
 #include "ecostat/job.hpp"
 #include "ecostat/partial.hpp"
 #include "job_io.hpp"
-#include "progress.hpp"
+#include "launch_progress.hpp"
 #include "work_plan.hpp"
 
 namespace ecostat::cli {
@@ -93,19 +93,27 @@ void merge_into(RankResult& into, RankResult later) {
   into.partial = merge(std::move(two));
 }
 
+// The download bytes an item reads, for progress: its slice, or its file (a Parquet slice: its
+// share of the file, as its row groups are not sized here).
+uint64_t item_bytes(const WorkItem& item) {
+  const DownloadSlice& s = item.spec.downloads_slice;
+  if (s.row_groups) return download_bytes_of(item.spec.downloads_path, 0, 0) / std::max<size_t>(item.slices, 1);
+  return download_bytes_of(item.spec.downloads_path, s.begin, s.end);
+}
+
 RankResult run_items(const std::vector<WorkItem>& items, const std::vector<size_t>& mine, bool want_rejects,
-                     Progress* progress) {
+                     LaunchProgress& progress) {
   RankResult out;
   for (size_t i : mine) {
     if (items[i].skip) continue;
     JobSpec spec = items[i].spec;
     ItemRejects rejects(want_rejects);
     spec.rejects_path = rejects.path();
-    if (progress && progress->enabled())
-      spec.progress = [progress](const std::string& stage, uint64_t done, uint64_t total) {
-        progress->update(stage, done, total);
-      };
+    spec.progress = [&progress](const std::string& stage, uint64_t done, uint64_t total) {
+      progress.on_item(stage, done, total);
+    };
     Partial p = run_partial(spec);
+    progress.item_done(item_bytes(items[i]));
     tag_slice_summary(items[i], p.input);
     RankResult item;
     if (want_rejects) item.rejects[i] = rejects.take();
@@ -373,18 +381,29 @@ int run_scaled(const JobSpec& job, const std::vector<std::string>& downloads, co
   scans.spans = cluster.sum_over_ranks(std::move(scans.spans));
   settle_slices(items, scans);
 
-  // 2. Each rank's items into one partial (progress on rank 0 only).
+  // 2. Each rank's items into one partial (progress: every rank's downloads, shown by rank 0).
   RankResult own;
   double accumulate_seconds = 0;  // this rank's own work, before waiting for the others
-  if (int code = on_every_rank(cluster, [&] {
-        const auto start = std::chrono::steady_clock::now();
-        std::optional<Progress> progress;
-        if (cluster.rank() == 0) progress.emplace();
-        own = run_items(items, mine, !job.rejects_path.empty(), progress ? &*progress : nullptr);
-        if (progress) progress->finish();
-        accumulate_seconds = seconds_since(start);
-      }))
-    return code;
+  uint64_t my_bytes = 0;
+  for (size_t i : mine)
+    if (!items[i].skip) my_bytes += item_bytes(items[i]);
+  LaunchProgress progress(cluster, my_bytes);
+  const int accumulated = on_every_rank(cluster, [&] {
+    const auto start = std::chrono::steady_clock::now();
+    struct LastPost {  // also when the items fail
+      LaunchProgress& p;
+      ~LastPost() {
+        try {
+          p.end_of_work();
+        } catch (...) {  // an MPI error here: the job's outcome says why the rank stopped
+        }
+      }
+    } last_post{progress};
+    own = run_items(items, mine, !job.rejects_path.empty(), progress);
+    accumulate_seconds = seconds_since(start);
+  });
+  progress.complete();  // collective: every rank's last post reaches rank 0
+  if (accumulated) return accumulated;
 
   // 3. Up the binomial tree to rank 0, merged in rank order.
   RankResult all;

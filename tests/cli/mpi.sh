@@ -126,6 +126,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 # Small messages: the chunked transfer path runs here too (docs/scale-out.md).
 export ECOSTAT_MPI_MAX_MESSAGE=65536
 
+# ECOSTAT_TEST_MPI_NPS / ECOSTAT_TEST_MPI_SLICE_NPS: the rank counts of the byte-identity loops
+# (default 1..5 and 2..4; scripts/sanitize.sh runs fewer, the same code being run here first).
 # Files fewer than ranks are cut into slices at any size here (the default: 8 MiB and more), so
 # that every launch below with more ranks than files reads slices (docs/scale-out.md).
 export ECOSTAT_SLICE_MIN_BYTES=0
@@ -136,7 +138,7 @@ run_ok "reference sample" -- "$ecostat" run "${sample_args[@]}" --downloads "$sa
 run_ok "reference one file" -- "$ecostat" run "${sample_args[@]}" --downloads "$sample/downloads.csv" --json "$tmp/ref_single.json" || exit 1
 "$ecostat" run "${fx_args[@]}" --downloads "$fx/d1.csv,$fx/d2.csv" --rejects "$tmp/ref_rej.csv" --json "$tmp/ref_fx.json" >/dev/null 2>&1
 
-for n in 1 2 3 4 5; do
+for n in ${ECOSTAT_TEST_MPI_NPS:-1 2 3 4 5}; do
   if run_ok "gen np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${gen_args[@]}" --downloads "$gen_files" --json "$tmp/gen$n.json" --csv "$tmp/gen${n}_csv"; then
     same_json "$tmp/ref_gen.json" "$tmp/gen$n.json" >"$tmp/out" && ok "np $n: generated data, 5 files: results JSON identical" ||
       bad "np $n: generated results differ"
@@ -155,8 +157,9 @@ for n in 1 2 3 4 5; do
     ok "np $n: rejects file and results identical" || bad "np $n: rejects file or results differ"
 done
 
-# Input summary counted once: the repositories of the generated data, 5 download files.
-python3 - "$tmp/gen4.json" <<'EOF' >"$tmp/out" && ok "np 4: repositories and files counted once" || bad "np 4: input summary"
+# Input summary counted once: the repositories of the generated data, 5 download files (the
+# last launch of the loop above).
+python3 - "$tmp/gen$n.json" <<'EOF' >"$tmp/out" && ok "np $n: repositories and files counted once" || bad "np $n: input summary"
 import json, sys
 i = json.load(open(sys.argv[1]))["input"]
 roles = [f["role"] for f in i["files"]]
@@ -253,7 +256,7 @@ open(sys.argv[2], "w").write("\n".join(out) + "\n")
 EOF
 messy_args=("${gen_args[@]}" --max-reject-fraction 1 --downloads "$tmp/messy.csv")
 run_ok "messy reference" -- "$ecostat" run "${messy_args[@]}" --json "$tmp/ref_messy.json" --csv "$tmp/ref_messy_csv" --rejects "$tmp/ref_messy_rej.csv" || exit 1
-for n in 2 3 4; do
+for n in ${ECOSTAT_TEST_MPI_SLICE_NPS:-2 3 4}; do
   if run_ok "messy np $n" -- "${mpi[@]}" -np $n "$ecostat" run "${messy_args[@]}" --json "$tmp/messy$n.json" --csv "$tmp/messy${n}_csv" --rejects "$tmp/messy${n}_rej.csv"; then
     same_json "$tmp/ref_messy.json" "$tmp/messy$n.json" >"$tmp/out" && diff -r "$tmp/ref_messy_csv" "$tmp/messy${n}_csv" >>"$tmp/out" &&
       cmp "$tmp/ref_messy_rej.csv" "$tmp/messy${n}_rej.csv" >>"$tmp/out" &&
@@ -270,6 +273,15 @@ sent=$(rank1_sent "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --down
 [ "${sent:-0}" -gt 8 ] && ok "np 2, one file: rank 1 read a slice (sent $sent bytes)" || bad "np 2, one file: rank 1 sent '${sent}'"
 sent=$(ECOSTAT_SLICE_MIN_BYTES=100000000 rank1_sent "$ecostat" run --backend cpu --repos "$gen/repos.jsonl" --downloads "$tmp/messy.csv" --max-reject-fraction 1)
 [ "$sent" = 8 ] && ok "np 2, a file under ECOSTAT_SLICE_MIN_BYTES: read whole by rank 0" || bad "small file: rank 1 sent '${sent}'"
+# Progress (docs/scale-out.md, "Progress"): with ECOSTAT_PROGRESS=1 rank 0 prints the downloads of
+# all ranks together, once at the end with every rank's bytes in (the whole file: 3 slices);
+# without it, nothing (the ranks' stderr is not a terminal).
+mb=$(python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1]) / 1e6:.1f}')" "$tmp/messy.csv")
+ECOSTAT_PROGRESS=1 "${mpi[@]}" -np 3 "$ecostat" run "${messy_args[@]}" --json "$tmp/prog.json" >"$tmp/out" 2>&1
+[ "$(grep -c "downloads on 3 ranks: $mb / $mb MB (100%)" "$tmp/out")" = 1 ] && [ "$(grep -c "downloads on" "$tmp/out")" -ge 1 ] &&
+  ok "ECOSTAT_PROGRESS=1, np 3: rank 0 reports all ranks' $mb MB once at the end" || bad "progress over ranks"
+"${mpi[@]}" -np 3 "$ecostat" run "${messy_args[@]}" --json "$tmp/prog.json" >"$tmp/out" 2>&1
+! grep -q "downloads on" "$tmp/out" && ok "no progress without ECOSTAT_PROGRESS (not a terminal)" || bad "progress printed unasked"
 # A record spanning lines anywhere: the file is read whole (rank 1 idles), the same results.
 { cat "$tmp/messy.csv"; printf '"org1/m\nx",2024-01-01,5\n'; } >"$tmp/spans.csv"
 "$ecostat" run "${gen_args[@]}" --max-reject-fraction 1 --downloads "$tmp/spans.csv" --json "$tmp/ref_spans.json" --rejects "$tmp/ref_spans_rej.csv" >/dev/null 2>&1
