@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--threads", type=int, default=0,
                     help="--threads of each rank (0: the cores divided by the ranks, at least 1)")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--backend", default="cpu",
+                    help="each rank's backend (cuda: rank i takes device i mod devices; docs/scale-out.md)")
     ap.add_argument("--json", help="write the figures here (default: stdout)")
     args = ap.parse_args()
 
@@ -128,7 +130,7 @@ def main():
     for n in [int(x) for x in args.ranks.split(",")]:
         threads = args.threads or max(1, cores // n)
         out_json = data / f"scale_out-np{n}.json"
-        cmd = mpi + ["-np", str(n), ecostat, "run", "--backend", "cpu", "--threads", str(threads),
+        cmd = mpi + ["-np", str(n), ecostat, "run", "--backend", args.backend, "--threads", str(threads),
                      "--repos", str(data / "repos.jsonl"), "--orgs", str(data / "orgs.csv"),
                      "--downloads", ",".join(map(str, files)), "--json", str(out_json)]
         samples = []
@@ -158,6 +160,7 @@ def main():
                  "download_files": len(files), "download_bytes": sum(p.stat().st_size for p in files),
                  "prepare_s": round(prep_s, 1)},
         "environment": env_note,
+        "backend": args.backend,
         "results_identical": True,
         "runs": runs,
     }

@@ -5,14 +5,15 @@
 #
 #   scripts/gpu-check.sh [OUT_DIR]          (OUT_DIR defaults to $OUT, else out/gpu-check)
 #
-# Writes (5 files): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
+# Writes (5 files, plus gpu_peers.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
 # bench.jsonl (every JSON line of our bench, the anchors and the peers, tagged "source"),
 # summary.txt (the table printed at the end), env.txt (GPU, driver, toolchain).
 # Every step runs under `timeout`; a failing step is recorded and the next one runs. The
 # steps stop being started when GPU_CHECK_BUDGET_S (default 560) seconds have passed, so the
 # summary always comes out.
 # Environment: BUILD_DIR (default build-gpu), JOBS (16), CUDA_ARCH (90), GPU_CHECK_SKIP
-# (comma list of: tests,conformance,bench,anchors,peers,sanitizers), GPU_CHECK_BUDGET_S,
+# (comma list of: tests,conformance,bench,anchors,peers,sanitizers,gpu_peers,scale_out),
+# GPU_CHECK_BUDGET_S, GPU_CHECK_COMMIT (the commit to record), SCALE_OUT_RECORDS / _RANKS,
 # GPU_CHECK_ALL_TESTS=1 (also the whole `ctest -L cpu`, which CI runs anyway).
 # Dependencies without a package manager: copy Catch2 v2, nlohmann_json and CLI11 (headers and
 # CMake package files) into .deps/ (scripts/make-device-deps.sh does it); passed as
@@ -79,6 +80,9 @@ jstep() {
 # ---- environment ----------------------------------------------------------------------------
 {
   echo "date: $(date -u +%FT%TZ)"
+  # The commit: GPU_CHECK_COMMIT (the caller's `git rev-parse HEAD`: the device's copy of the
+  # tree has no .git), else git here, else unknown.
+  echo "commit: ${GPU_CHECK_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)}"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1
   nvcc --version 2>&1 | tail -2
   cmake --version 2>&1 | head -1
@@ -158,6 +162,21 @@ if ! skipped gpu_peers && [[ -x "$BUILD/cli/ecostat" ]]; then
   jstep gpu_peers gpu_peers 150 python3 "$ROOT/bench/peers_gpu.py" --ecostat "$BUILD/cli/ecostat" \
     --data "$BUILD/peers-data" --records "${GPU_PEERS_RECORDS:-5e7}" --models 2.2M --backend cuda \
     --json "$OUTDIR/gpu_peers.json"
+fi
+
+# ---- issue 13's strong scaling on this host: mpirun -np 1,2,4,8 over one file in slices -------
+# (CPU backend; then CUDA with the one GPU shared by the ranks). Needs mpirun on this machine.
+if ! skipped scale_out && [[ -x "$BUILD/cli/ecostat" ]]; then
+  if command -v mpirun >/dev/null && grep -q "ecostat: MPI scale-out on" "$LOG"; then  # cmake's configure said so
+    for b in cpu cuda; do
+      step "scale_out_$b" 150 python3 "$ROOT/bench/scale_out.py" --ecostat "$BUILD/cli/ecostat" \
+        --data "$BUILD/scale-out-data" --records "${SCALE_OUT_RECORDS:-2e7}" --models 500k --files 1 \
+        --ranks "${SCALE_OUT_RANKS:-1,2,4,8}" --backend "$b" --json "$OUTDIR/scale_out_$b.json"
+    done
+  else
+    echo "=== scale_out: not run (no mpirun, or ecostat built without MPI, on this machine)" | tee -a "$LOG"
+    printf '{"step":"scale_out","rc":null,"seconds":0,"note":"no MPI here"}\n' >> "$STEPS"
+  fi
 fi
 
 # ---- summary ------------------------------------------------------------------------------------
