@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <tuple>
@@ -245,9 +246,14 @@ TEST_CASE("streamed downloads: same as sequential for any threads, block size an
     const Outcome expected = read_stream(c.text, c.format, 0, 0, Packing::plain);
     if (c.text.size() > 1000) REQUIRE(expected.read > 50);
     if (c.text.size() > 5000) REQUIRE(expected.rejected > 5);  // the messy inputs
+    // ECOSTAT_TEST_SHORT (scripts/sanitize.sh): fewer threads and block sizes, every packing.
+    const bool short_run = std::getenv("ECOSTAT_TEST_SHORT") != nullptr;
+    const std::vector<unsigned> thread_counts = short_run ? std::vector<unsigned>{2u, 7u} : std::vector<unsigned>{1u, 2u, 3u, 7u};
+    const std::vector<size_t> chunks = short_run ? std::vector<size_t>{1, 64}
+                                                 : std::vector<size_t>{1, 3, 7, 64, size_t(1) << 20};
     for (Packing packing : {Packing::plain, Packing::trickle, Packing::gzip, Packing::zstd})
-      for (unsigned threads : {1u, 2u, 3u, 7u})
-        for (size_t chunk : {size_t(1), size_t(3), size_t(7), size_t(64), size_t(1) << 20}) {
+      for (unsigned threads : thread_counts)
+        for (size_t chunk : chunks) {
           INFO(c.name << ": packing " << int(packing) << ", " << threads << " threads, chunks of " << chunk);
           same(read_stream(c.text, c.format, threads, chunk, packing), expected);
         }
