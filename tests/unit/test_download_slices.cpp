@@ -5,10 +5,8 @@
 // rows repeated across slices, the file's own line numbers, the input summary.
 #include <catch2/catch.hpp>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "ecostat/errors.hpp"
 #include "ecostat/host/download_ranges.hpp"
@@ -47,13 +45,6 @@ std::string messy_rows(unsigned seed, int rows) {
   return s;
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 JobSpec base_spec(const std::string& path) {
   JobSpec spec;
   spec.min_date = "2024-02-01";  // rows before it are rejects, with their line (row) numbers
@@ -79,7 +70,7 @@ Outcome whole(const std::string& path, const std::string& dir) {
   spec.rejects_path = dir + "/whole-rejects.csv";
   Outcome o;
   o.json = canonical(run_job(spec));
-  o.rejects = slurp(spec.rejects_path);
+  o.rejects = test::slurp(spec.rejects_path);
   return o;
 }
 
@@ -108,7 +99,7 @@ Outcome sliced(const std::string& path, const std::string& dir, const std::vecto
     spec.duplicate_scope = "the file";
     spec.rejects_path = dir + "/slice-rejects.csv";
     parts.push_back(run_partial(spec));
-    const std::string text = slurp(spec.rejects_path);
+    const std::string text = test::slurp(spec.rejects_path);
     rejects += text.substr(text.find('\n') + 1);
   }
   Partial merged = merge(std::move(parts));
