@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # One command for a machine with an NVIDIA GPU: build with the CUDA backend, run the tests (the
 # conformance suite against cuda included), the GPU benchmark, the anchor baselines and the
-# PyTorch peers in the same call, then compute-sanitizer; a summary table at the end.
+# PyTorch peers in the same call, then compute-sanitizer, then `ecostat run --backend cuda` end to
+# end on files against the CPU backend and PyTorch/CuPy (e2e_run); a summary table at the end.
 #
 #   scripts/gpu-check.sh [OUT_DIR]          (OUT_DIR defaults to $OUT, else out/gpu-check)
 #
-# Writes (5 files, plus gpu_peers.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
+# Writes (5 files, plus gpu_peers.json, gpu_e2e.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
 # bench.jsonl (every JSON line of our bench, the anchors and the peers, tagged "source"),
 # summary.txt (the table printed at the end), env.txt (GPU, driver, toolchain).
 # Every step runs under `timeout`; a failing step is recorded and the next one runs. The
 # steps stop being started when GPU_CHECK_BUDGET_S (default 560) seconds have passed, so the
 # summary always comes out.
 # Environment: BUILD_DIR (default build-gpu), JOBS (16), CUDA_ARCH (90), GPU_CHECK_SKIP
-# (comma list of: tests,conformance,bench,anchors,peers,sanitizers,gpu_peers,scale_out),
+# (comma list of: tests,conformance,bench,anchors,peers,sanitizers,gpu_peers,e2e_run,scale_out),
 # GPU_CHECK_BUDGET_S, GPU_CHECK_COMMIT (the commit to record), SCALE_OUT_RECORDS / _RANKS,
+# GPU_E2E_RECORDS / _REPEATS / _INPUTS / _TIMEOUT_S (the e2e_run step, below),
 # GPU_CHECK_ALL_TESTS=1 (also the whole `ctest -L cpu`, which CI runs anyway).
 # Dependencies without a package manager: copy Catch2 v2, nlohmann_json and CLI11 (headers and
 # CMake package files) into .deps/ (scripts/make-device-deps.sh does it); passed as
@@ -78,11 +80,12 @@ jstep() {
 }
 
 # ---- environment ----------------------------------------------------------------------------
+# The commit: GPU_CHECK_COMMIT (the caller's `git rev-parse HEAD`: the device's copy of the tree
+# has no .git), else git here, else unknown; exported so the bench scripts record it too.
+export GPU_CHECK_COMMIT=${GPU_CHECK_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)}
 {
   echo "date: $(date -u +%FT%TZ)"
-  # The commit: GPU_CHECK_COMMIT (the caller's `git rev-parse HEAD`: the device's copy of the
-  # tree has no .git), else git here, else unknown.
-  echo "commit: ${GPU_CHECK_COMMIT:-$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)}"
+  echo "commit: $GPU_CHECK_COMMIT"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv 2>&1
   nvcc --version 2>&1 | tail -2
   cmake --version 2>&1 | head -1
@@ -164,6 +167,27 @@ if ! skipped gpu_peers && [[ -x "$BUILD/cli/ecostat" ]]; then
     --json "$OUTDIR/gpu_peers.json"
 fi
 
+# ---- issue 12's end to end: `ecostat run --backend cuda` vs `--backend cpu --threads <all cores>` ----
+# on files (downloads.csv and its Parquet copy when pyarrow is here), interleaved rounds, every
+# result checked equal to the first CPU run's, per-stage timings_ms; PyTorch and CuPy read the same
+# files and sum on the GPU in the same call, checked against ecostat's share tables (gpu_e2e.json).
+# The default, 1e8 records x 2.2M models, is sized to share the 15-minute device session with the
+# other steps (about 6 GB of files in $BUILD/e2e-data, made once and reused). The issue's size
+# needs a session to itself, e.g.:
+#   GPU_CHECK_SKIP=tests,conformance,bench,anchors,peers,sanitizers,gpu_peers,scale_out \
+#   GPU_E2E_RECORDS=1e9 GPU_E2E_INPUTS=parquet GPU_E2E_REPEATS=2 GPU_E2E_TIMEOUT_S=480 \
+#   GPU_CHECK_BUDGET_S=560 scripts/gpu-check.sh "$OUT"
+# (1e9: about 40 GB of CSV + 15 GB of Parquet on a 64 GB disk; gpu_e2e.py stops starting rounds
+# when --budget-s would be passed, so the figures so far are kept.)
+if ! skipped e2e_run && [[ -x "$BUILD/cli/ecostat" ]]; then
+  E2E_T=${GPU_E2E_TIMEOUT_S:-240}
+  (( E2E_T > $(left) - 10 )) && E2E_T=$(( $(left) - 10 ))
+  jstep e2e_run gpu_e2e "$E2E_T" python3 "$ROOT/bench/gpu_e2e.py" --ecostat "$BUILD/cli/ecostat" \
+    --data "$BUILD/e2e-data" --records "${GPU_E2E_RECORDS:-1e8}" --models 2.2M --backends cuda,cpu \
+    --inputs "${GPU_E2E_INPUTS:-csv,parquet}" --repeats "${GPU_E2E_REPEATS:-3}" --peers torch,cupy \
+    --budget-s $(( E2E_T > 40 ? E2E_T - 20 : 20 )) --json "$OUTDIR/gpu_e2e.json"
+fi
+
 # ---- issue 13's strong scaling on this host: mpirun -np 1,2,4,8 over one file in slices -------
 # (CPU backend; then CUDA with the one GPU shared by the ranks). Needs mpirun on this machine.
 if ! skipped scale_out && [[ -x "$BUILD/cli/ecostat" ]]; then
@@ -239,6 +263,21 @@ for w in ("lineage_2M", "lineage_33M"):
     if r:
         print("  %-12s %8s ms (target 2M <= 1) rounds=%s multi=%s overflow=%s exact=%s" % (
             w, f(r.get("ms"), 3), r.get("rounds"), r.get("multi_parent_nodes"), r.get("walk_overflows"), r.get("exact")))
+e2e = [r for r in rows if r.get("source") == "gpu_e2e"]
+if e2e:
+    print("  end to end, `ecostat run` on files (%s records; gpu_e2e.json: per-stage timings_ms):" % e2e[0].get("records"))
+for r in e2e:
+    w = r.get("what", "")
+    if w.startswith("e2e_ratio_"):
+        print("    %-30s %6sx (cpu / GPU median; target >= 5 at 1e9 records, columnar)" % (w[10:], f(r.get("x"))))
+    elif w.startswith("e2e_peer_"):
+        print("    peer %-25s %-8s read %s s, device %s s %s" % (w[9:], r.get("status"), f(r.get("read_s"), 3),
+              f(r.get("device_s"), 3), r.get("reason") or ""))
+    elif w.startswith("e2e_") and r.get("median_s") is None:
+        print("    %-30s %-8s %s" % (w[4:], r.get("status"), r.get("reason") or ""))
+    elif w.startswith("e2e_"):
+        print("    %-30s %-8s %8s s [%s-%s] RSS %s MiB %s" % (w[4:], r.get("status"), f(r.get("median_s"), 3),
+              f(r.get("min_s"), 3), f(r.get("max_s"), 3), f(r.get("peak_rss_mib"), 0), r.get("reason") or ""))
 errs = [r for r in rows if "error" in r]
 for r in errs:
     print("  ERROR %s/%s: %s" % (r.get("source"), r.get("what"), str(r.get("error"))[:200]))
