@@ -107,6 +107,31 @@ void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* su
   for (size_t i = 0; i < keep; ++i) groups[i] = rows[i].g;
 }
 
+// Views of the listed groups' keys for the rows (row_group[i]: the group of rows[i]): one block
+// of text holding each listed key once, which the table keeps (ShareTable::key_text).
+template <class Row>
+std::shared_ptr<const std::string> attach_keys(std::vector<Row>& rows, const std::vector<uint32_t>& row_group,
+                                               const GroupKeys& keys) {
+  std::vector<uint32_t> listed;  // distinct groups, first-listed first
+  std::vector<size_t> offset;    // by group, once listed
+  size_t bytes = 0;
+  for (uint32_t g : row_group) {
+    if (g >= offset.size()) offset.resize(std::max<size_t>(size_t(g) + 1, offset.size() * 2), SIZE_MAX);
+    if (offset[g] != SIZE_MAX) continue;
+    offset[g] = bytes;
+    bytes += keys.key(g).size();
+    listed.push_back(g);
+  }
+  auto text = std::make_shared<std::string>();
+  text->reserve(bytes);
+  for (uint32_t g : listed) text->append(keys.key(g));
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const uint32_t g = row_group[i];
+    rows[i].key = std::string_view(text->data() + offset[g], keys.key(g).size());
+  }
+  return text;
+}
+
 // Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
 // groups with a member unit exist (GroupMapBuilder::has_member). The `unknown` group, when it
 // exists, is always listed: in rank order when it ranks within the limit, else appended after
@@ -125,15 +150,19 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
   order_groups(order, keep, sums.data(), keys, rank);
   t.truncated = keep < order.size();
   t.rows.reserve(keep + 1);
+  order.resize(keep);  // now the listed groups, row by row
   const uint32_t unknown = keys.unknown_id();
   bool unknown_listed = false;
   for (size_t i = 0; i < keep; ++i) {
     const uint32_t g = order[i];
     unknown_listed |= (g == unknown);
-    t.rows.push_back({keys.key(g), sums[g], ratio(sums[g], t.total)});
+    t.rows.push_back({{}, sums[g], ratio(sums[g], t.total)});
   }
-  if (!unknown_listed && unknown != kNone && exists[unknown])
-    t.rows.push_back({keys.key(unknown), sums[unknown], ratio(sums[unknown], t.total)});
+  if (!unknown_listed && unknown != kNone && exists[unknown]) {
+    t.rows.push_back({{}, sums[unknown], ratio(sums[unknown], t.total)});
+    order.push_back(unknown);
+  }
+  t.key_text = attach_keys(t.rows, order, keys);
   return t;
 }
 
@@ -143,8 +172,10 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
                                        const GroupMonthTable& tab, size_t limit, const std::vector<uint32_t>* rank) {
   ShareMonthTable t;
   t.group = name;
-  std::vector<uint32_t> order;
-  t.rows.reserve(listed_month_rows(tab, limit, keys.unknown_id() != kNone && exists[keys.unknown_id()]));
+  std::vector<uint32_t> order, row_group;
+  const size_t n_rows = listed_month_rows(tab, limit, keys.unknown_id() != kNone && exists[keys.unknown_id()]);
+  t.rows.reserve(n_rows);
+  row_group.reserve(n_rows);
   for (uint32_t mi = 0; mi < tab.n_months; ++mi) {
     const Month m = static_cast<Month>(tab.month_first + mi);
     const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
@@ -162,12 +193,16 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     bool unknown_listed = false;
     for (size_t i = 0; i < keep; ++i) {
       unknown_listed |= (order[i] == keys.unknown_id());
-      t.rows.push_back({keys.key(order[i]), m, row[order[i]], ratio(row[order[i]], total)});
+      t.rows.push_back({{}, m, row[order[i]], ratio(row[order[i]], total)});
+      row_group.push_back(order[i]);
     }
     const uint32_t unknown = keys.unknown_id();
-    if (!unknown_listed && unknown != kNone && exists[unknown])
-      t.rows.push_back({keys.key(unknown), m, row[unknown], ratio(row[unknown], total)});
+    if (!unknown_listed && unknown != kNone && exists[unknown]) {
+      t.rows.push_back({{}, m, row[unknown], ratio(row[unknown], total)});
+      row_group.push_back(unknown);
+    }
   }
+  t.key_text = attach_keys(t.rows, row_group, keys);
   return t;
 }
 

@@ -11,7 +11,7 @@
 namespace ecostat {
 
 // RFC 4180 quoting; invalid UTF-8 (a key from malformed input) becomes U+FFFD.
-static std::string csv_field(const std::string& raw) {
+static std::string csv_field(std::string_view raw) {
   const std::string s = valid_utf8(raw);
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";

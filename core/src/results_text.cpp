@@ -22,7 +22,7 @@ static std::string with_commas(uint64_t v) {
   return out;
 }
 
-static std::string clip(const std::string& s, size_t w) { return s.size() <= w ? s : s.substr(0, w - 1) + "~"; }
+static std::string clip(std::string_view s, size_t w) { return s.size() <= w ? std::string(s) : std::string(s.substr(0, w - 1)) + "~"; }
 
 std::string results_to_text(const Results& r, size_t rows) {
   std::ostringstream o;

@@ -35,6 +35,7 @@ struct Session::State {
   // The accumulator's tables for `maps`, with the wide events added exactly.
   EventTotals month_tables(uint32_t n_units, const std::vector<GroupMap>& maps) {
     EventTotals totals = accumulator->finish(n_units, maps);
+    accumulator.reset();  // its unit x month table is not needed again: free it before the share rows
     add_wide_events(totals, wide, maps, repos.ids, downloads_source);
     return totals;
   }

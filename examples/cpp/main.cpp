@@ -15,7 +15,8 @@ int main() {
   for (const ecostat::ShareTable& table : results.share) {
     if (table.group != "model" || table.rows.empty()) continue;
     std::printf("downloads %llu\n", static_cast<unsigned long long>(table.total));
-    std::printf("top %s %.4f\n", table.rows.front().key.c_str(), table.rows.front().share);
+    const ecostat::ShareRow& top = table.rows.front();  // key: a view of the table's key text
+    std::printf("top %.*s %.4f\n", int(top.key.size()), top.key.data(), top.share);
   }
   return 0;
 }

@@ -25,6 +25,6 @@ int main() {
   parts.push_back(worker(0));
   ecostat::Results r = ecostat::finish(ecostat::merge(std::move(parts)), ecostat::EngineOptions{});
   for (const ecostat::ShareRow& row : r.share.front().rows)  // share by model
-    std::printf("%s %llu %.4f\n", row.key.c_str(), static_cast<unsigned long long>(row.downloads), row.share);
+    std::printf("%.*s %llu %.4f\n", int(row.key.size()), row.key.data(), static_cast<unsigned long long>(row.downloads), row.share);
   return 0;
 }

@@ -30,7 +30,7 @@ ExportTable share_table(const ShareTable& t) {
   auto& downloads = out.uint64("downloads");
   auto& share = out.float64("share");
   for (const auto& row : t.rows) {
-    key.strings.push_back(row.key);
+    key.strings.emplace_back(row.key);
     downloads.integers.push_back(row.downloads);
     share.reals.push_back(row.share);
   }
@@ -44,7 +44,7 @@ ExportTable share_month_table(const ShareMonthTable& t) {
   auto& downloads = out.uint64("downloads");
   auto& share = out.float64("share");
   for (const auto& row : t.rows) {
-    key.strings.push_back(row.key);
+    key.strings.emplace_back(row.key);
     month.strings.push_back(month_label(row.month));
     downloads.integers.push_back(row.downloads);
     share.reals.push_back(row.share);

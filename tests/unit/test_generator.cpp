@@ -213,7 +213,7 @@ TEST_CASE("generator: the engine reads the files back and sees the promised shap
     for (const auto& t : r.share)
       if (t.group == group)
         for (const auto& row : t.rows)
-          if (row.downloads) engine[row.key] += row.downloads;
+          if (row.downloads) engine[std::string(row.key)] += row.downloads;
     CHECK(mine == engine);
   }
   std::system(("rm -rf " + d).c_str());

@@ -89,3 +89,39 @@ TEST_CASE("share order: ties broken by key for every limit and table size", "[en
     }
   }
 }
+
+// Rows view their table's key text (each listed key once), and a copied table keeps its keys
+// alive after the Results it came from is gone (ASan, in CI's sanitizer run, sees a dangling view).
+TEST_CASE("share rows: keys stored once per table and valid in a copied table", "[engine][share]") {
+  EngineOptions options;
+  options.backend = "cpu";
+  options.share_groups = {"model"};
+  options.month_groups = {"model"};
+  options.share_limit = 2;
+  options.study.parts.clear();
+  const std::vector<std::string> keys = tricky_keys(6);
+  ShareTable share;
+  ShareMonthTable share_month;
+  {
+    Session session(options);
+    EventBatch batch;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const uint32_t u = session.repositories().ensure(keys[i], true);
+      for (Month m = month_of(2024, 1); m <= month_of(2024, 3); ++m) batch.push(u, m, uint32_t(10 + i));
+    }
+    session.add_downloads(batch);
+    Results r = session.finish();
+    share = r.share.at(0);
+    share_month = r.share_month.at(0);
+  }  // r and the session are gone
+  // Top 2 by downloads: keys[5] (15 a month), then keys[4]; in each of the 3 months too.
+  REQUIRE(share.rows.size() == 2);
+  CHECK(share.rows[0].key == keys[5]);
+  CHECK(share.rows[1].key == keys[4]);
+  REQUIRE(share.key_text);
+  CHECK(*share.key_text == keys[5] + keys[4]);  // each listed key once
+  REQUIRE(share_month.rows.size() == 6);
+  for (size_t i = 0; i < 6; ++i) CHECK(share_month.rows[i].key == keys[5 - i % 2]);
+  REQUIRE(share_month.key_text);
+  CHECK(share_month.key_text->size() == keys[5].size() + keys[4].size());  // not once per month
+}

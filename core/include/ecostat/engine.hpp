@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -108,20 +109,26 @@ struct InputSummary {
   uint64_t units_without_measure = 0;  // e.g. repos without downloads_all_time under all_time
 };
 
-struct ShareRow { std::string key; uint64_t downloads; double share; };
+// A share row's key is a view of its table's key_text, which holds each listed group's key once
+// (millions of rows, one string each, were most of a run's peak memory). Copies of a table share
+// that text, so the views stay valid while any copy of the table lives; keep the table, not only
+// a row, or copy the key (std::string(row.key)).
+struct ShareRow { std::string_view key; uint64_t downloads; double share; };
 struct ShareTable {
   std::string group;
   uint64_t groups = 0;                  // groups with at least one member unit (unknown included when it has one)
   uint64_t total = 0;
   bool truncated = false;
   std::vector<ShareRow> rows;           // downloads descending, ties by key
+  std::shared_ptr<const std::string> key_text;  // what rows[i].key views
 };
-struct ShareMonthRow { std::string key; Month month; uint64_t downloads; double share; };
+struct ShareMonthRow { std::string_view key; Month month; uint64_t downloads; double share; };
 struct ShareMonthTable {
   std::string group;                    // e.g. "country" (written as country_x_month)
   std::vector<std::pair<Month, uint64_t>> month_totals;
   bool truncated = false;
   std::vector<ShareMonthRow> rows;      // by month ascending, then downloads descending
+  std::shared_ptr<const std::string> key_text;  // what rows[i].key views
 };
 
 struct FamilyRow {
