@@ -23,13 +23,17 @@ namespace ECOSTAT_DEV_NS {
 class Context {
  public:
   explicit Context(int device = 0);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
   void activate() const;  // makes this device current for the calling thread
   int device() const { return device_; }
   const DeviceProps& props() const { return props_; }
   const TuningPolicy& policy() const { return select_policy(props_); }  // this device's row (policy.hpp)
   stream_t stream() const { return stream_.get(); }
   // CUB / rocPRIM temporary storage, grow-only; valid until the next call. Never null (a null
-  // pointer asks the primitive for its size only).
+  // pointer asks the primitive for its size only). Only for work on stream(): it is allocated
+  // and freed there (memory.hpp, the stream rule).
   void* temp(size_t bytes) { return temp_.reserve_discard(std::max<size_t>(bytes, 256)); }
   uint32_t* flags() const { return flags_.data(); }  // device error word (ErrorBits)
   // Waits for s, reads and clears the error word; throws ecostat::Error describing the bits.
@@ -74,7 +78,13 @@ struct GroupByOptions {
 
 class DenseGroupBy {
  public:
+  // Calls may come on different streams: each call's stream first waits for the previous
+  // call's (an event), and the tables are freed on the stream of the call that regrows them, or
+  // on the context's stream when the object dies.
   DenseGroupBy(Context& ctx, const GroupByOptions& opt);
+  ~DenseGroupBy();
+  DenseGroupBy(const DenseGroupBy&) = delete;
+  DenseGroupBy& operator=(const DenseGroupBy&) = delete;
   // Chooses the hot set from the events (asynchronous on s).
   void select_hot(const uint32_t* keys, size_t n, uint32_t n_keys, stream_t s);
   // out[keys[i]] += counts[i] for i < n (out: n_keys u64, not cleared). keys >= n_keys raise
@@ -91,8 +101,11 @@ class DenseGroupBy {
   int grid_ = 0;
   uint32_t keys_for_ = 0;  // n_keys of the current hot set
   bool selected_ = false;
+  void use_stream(stream_t s);  // orders s after the last call's stream; tables move to s
   DeviceArray<uint32_t> hist_, chist_, hot_, table_, misc_;
   DeviceArray<uint16_t> slot_of_;
+  stream_t stream_ = nullptr;  // the stream the tables are bound to (the last call's)
+  Event last_use_;             // recorded on stream_ after the last call's work
 };
 
 // ---- streaming accumulation ----------------------------------------------------------------
@@ -104,7 +117,9 @@ struct DeviceGroupMap {
   const uint32_t* group_of_unit = nullptr;  // device, n_units entries; nullptr = identity
   uint32_t n_groups = 0;
 };
-struct DeviceTables {  // finish_device's output, device-resident, GroupMonthTable layout
+// finish_device's output, device-resident, GroupMonthTable layout. Its arrays have no stream
+// (they may outlive the accumulator and its streams): freeing them waits for the device.
+struct DeviceTables {
   Month month_first = 0;
   uint32_t n_months = 0;
   DeviceArray<uint64_t> unit_total;
@@ -150,6 +165,7 @@ class DeviceAccumulator final : public EventAccumulator {
   void reserve_ring(size_t chunks, size_t events);
   wire::Chunk pack(const EventBatch& b, size_t off, size_t len, Slot& slot);
   void enqueue(const wire::Chunk& c, Slot& slot, bool copy);
+  void release_after_use(Slot& slot);  // frees slot.dev once the compute stream is done with it
   void launch_accumulate(const wire::Chunk& c, const uint8_t* dev_data);
   void note_range(Month lo, Month hi, size_t n);
   void check_maps_and_units(uint32_t n_units);
@@ -180,7 +196,7 @@ class DeviceAccumulator final : public EventAccumulator {
 // segment sizes and the maximum, before the sort).
 class ConcentrationEngine {
  public:
-  explicit ConcentrationEngine(Context& ctx) : ctx_(ctx) {}
+  explicit ConcentrationEngine(Context& ctx);  // its arrays live on ctx.stream()
   // values: device, n entries; segment_of: device or nullptr (one segment).
   std::vector<ConcentrationRaw> run(const uint64_t* values, size_t n, const uint32_t* segment_of,
                                     uint32_t n_segments, const ConcentrationSpec& spec);
@@ -212,7 +228,7 @@ struct DeviceLineageGraph {  // device-resident CSR, as LineageGraph
 // with several distinct parents. See docs/cuda-backend.md.
 class LineageEngine {
  public:
-  explicit LineageEngine(Context& ctx) : ctx_(ctx) {}
+  explicit LineageEngine(Context& ctx);  // its arrays live on ctx.stream()
   void run(const DeviceLineageGraph& g);  // results stay on the device until download()
   void download(LineageRaw* out);
   // Device results of the last run (n_nodes entries each; by_relation 5 per node).

@@ -58,63 +58,112 @@ struct DeviceMemoryBudget {
 
 // Where an OwnedArray's memory comes from: device memory, or page-locked host memory (what the
 // copy engines read at full speed). Each checks its own call, so errors name it.
+//
+// Device memory is stream-ordered when the array has a stream and the device has memory pools
+// (stream_ordered_memory(), decided once per device): the block is allocated on that stream and
+// its free is queued there (dev_free_async), so a free waits for nothing: the work queued on the
+// stream before it still sees the block, and the pool hands the block out again afterwards.
+// Without a stream, or on a device without pools, the free waits for the whole device
+// (device_synchronize) and then frees, as before. `ordered` says which path an allocation took;
+// its release must take the same one.
 struct DeviceMemory {
-  static void* allocate(size_t bytes) {
+  static void* allocate(size_t bytes, stream_t s, bool* ordered) {
     const size_t limit = DeviceMemoryBudget::limit();
     if (limit && DeviceMemoryBudget::held().load() + bytes > limit) throw_out_of_memory(bytes, limit, __FILE__, __LINE__);
+    *ordered = s != nullptr && stream_ordered_memory();
     void* p = nullptr;
-    if (dev_malloc(&p, bytes) != kSuccess) throw_out_of_memory(bytes, limit, __FILE__, __LINE__);
+    if (!try_allocate(&p, bytes, s, *ordered)) {
+      if (!*ordered) throw_out_of_memory(bytes, limit, __FILE__, __LINE__);
+      // The pool keeps freed blocks (its release threshold is "never") and may not reuse a block
+      // freed on another stream yet: wait for the device, give the unused blocks back, retry once.
+      (void)device_synchronize();
+      (void)trim_memory_pool();
+      (void)get_last_error();
+      if (!try_allocate(&p, bytes, s, true)) throw_out_of_memory(bytes, limit, __FILE__, __LINE__);
+    }
     DeviceMemoryBudget::held() += bytes;
     return p;
   }
-  static void release(void* p, size_t bytes) noexcept {
-    (void)dev_free(p);
+  // s: the stream of a stream-ordered block, nullptr for the synchronous path. The bytes count as
+  // released as soon as the free is queued.
+  static void release(void* p, size_t bytes, stream_t s) noexcept {
+    if (s) {
+      (void)dev_free_async(p, s);
+    } else {
+      (void)device_synchronize();  // nothing in flight may still read or write the block
+      (void)dev_free(p);
+    }
     DeviceMemoryBudget::held() -= bytes;
   }
+
+ private:
+  static bool try_allocate(void** p, size_t bytes, stream_t s, bool ordered) {
+    *p = nullptr;
+    const dev_error_t e = ordered ? dev_malloc_async(p, bytes, s) : dev_malloc(p, bytes);
+    if (e == kSuccess) return true;
+    (void)get_last_error();
+    return false;
+  }
 };
+// Pinned host memory is freed after waiting for the device: the runtime's pinned free
+// synchronises anyway, and these buffers (staging, the accumulator's ring) are long-lived.
 struct PinnedHostMemory {
-  static void* allocate(size_t bytes) {
+  static void* allocate(size_t bytes, stream_t, bool* ordered) {
+    *ordered = false;
     void* p = nullptr;
     ECOSTAT_CHECK(host_alloc_pinned(&p, bytes));
     return p;
   }
-  static void release(void* p, size_t) noexcept { (void)host_free_pinned(p); }
+  static void release(void* p, size_t, stream_t) noexcept {
+    (void)device_synchronize();
+    (void)host_free_pinned(p);
+  }
 };
 
 // Memory that only grows. reserve_discard(n) keeps the old contents only when no
-// reallocation is needed. Freeing first waits for the device (explicitly, whatever the
-// runtime's free does), so nothing in flight can still read or write the old block.
+// reallocation is needed.
+//
+// The stream rule (device memory): an array with a stream (the constructor's, or set_stream)
+// is allocated on it and freed on it, stream-ordered, with no device-wide wait. Its owner must
+// make sure that every use of the block on another stream is ordered before the free, i.e. that
+// the array's stream waits (stream_wait_event) for the other stream's last use, and that work on
+// another stream starts only after the allocation (an event recorded on the array's stream
+// after reserve_discard). An array without a stream frees after device_synchronize().
 template <class T, class Memory>
 class OwnedArray {
  public:
   OwnedArray() = default;
-  explicit OwnedArray(size_t n) { reserve_discard(n); }
+  explicit OwnedArray(size_t n, stream_t s = nullptr) : s_(s) { reserve_discard(n); }
   ~OwnedArray() { release(); }
   OwnedArray(const OwnedArray&) = delete;
   OwnedArray& operator=(const OwnedArray&) = delete;
-  OwnedArray(OwnedArray&& o) noexcept : p_(o.p_), cap_(o.cap_) { o.p_ = nullptr, o.cap_ = 0; }
+  OwnedArray(OwnedArray&& o) noexcept : p_(o.p_), cap_(o.cap_), s_(o.s_), ordered_(o.ordered_) {
+    o.p_ = nullptr, o.cap_ = 0, o.ordered_ = false;
+  }
   OwnedArray& operator=(OwnedArray&& o) noexcept {
     if (this != &o) {
       release();
-      p_ = o.p_, cap_ = o.cap_;
-      o.p_ = nullptr, o.cap_ = 0;
+      p_ = o.p_, cap_ = o.cap_, s_ = o.s_, ordered_ = o.ordered_;
+      o.p_ = nullptr, o.cap_ = 0, o.ordered_ = false;
     }
     return *this;
   }
+  // The stream the next allocation and every later free are queued on. Changing it while the
+  // array holds memory is allowed once the new stream is ordered after every use on the old
+  // one (it waits for an event recorded there after the last use).
+  void set_stream(stream_t s) { s_ = s; }
+  stream_t stream() const { return s_; }
   T* reserve_discard(size_t n) {
     if (n > cap_) {
       release();
-      p_ = static_cast<T*>(Memory::allocate(n * sizeof(T)));
+      p_ = static_cast<T*>(Memory::allocate(n * sizeof(T), s_, &ordered_));
       cap_ = n;
     }
     return p_;
   }
   void release() noexcept {
-    if (p_) {
-      (void)device_synchronize();
-      Memory::release(p_, cap_ * sizeof(T));
-    }
-    p_ = nullptr, cap_ = 0;
+    if (p_) Memory::release(p_, cap_ * sizeof(T), ordered_ ? s_ : nullptr);
+    p_ = nullptr, cap_ = 0, ordered_ = false;
   }
   T* data() const { return p_; }
   size_t capacity() const { return cap_; }
@@ -123,6 +172,8 @@ class OwnedArray {
  private:
   T* p_ = nullptr;
   size_t cap_ = 0;
+  stream_t s_ = nullptr;
+  bool ordered_ = false;  // allocated on s_ from the pool: freed there
 };
 
 template <class T>

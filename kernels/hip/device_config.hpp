@@ -16,6 +16,7 @@
 #include <rocprim/device/device_scan.hpp>
 #include <rocprim/functional.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -115,6 +116,43 @@ inline dev_error_t get_device_props(int d, DeviceProps* out) {
 
 inline dev_error_t dev_malloc(void** p, size_t bytes) { return hipMalloc(p, bytes); }
 inline dev_error_t dev_free(void* p) { return hipFree(p); }
+// Stream-ordered allocation from the device's default memory pool (the twin of CUDA's, see
+// kernels/cuda/device_config.hpp): asked once per device (hipDeviceAttributeMemoryPoolsSupported),
+// and that first time the default pool's release threshold is raised so freed blocks are reused.
+inline bool stream_ordered_memory() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> decided[kMaxDevices] = {};  // 0 unknown, 1 pools, 2 no pools
+  int d = 0;
+  if (hipGetDevice(&d) != hipSuccess || d < 0 || d >= kMaxDevices) {
+    (void)hipGetLastError();
+    return false;
+  }
+  int v = decided[d].load();
+  if (v == 0) {
+    int supported = 0;
+    hipMemPool_t pool = nullptr;
+    bool ok = hipDeviceGetAttribute(&supported, hipDeviceAttributeMemoryPoolsSupported, d) == hipSuccess &&
+              supported && hipDeviceGetDefaultMemPool(&pool, d) == hipSuccess;
+    if (ok) {
+      uint64_t keep = UINT64_MAX;
+      ok = hipMemPoolSetAttribute(pool, hipMemPoolAttrReleaseThreshold, &keep) == hipSuccess;
+    }
+    if (!ok) (void)hipGetLastError();
+    v = ok ? 1 : 2;
+    decided[d].store(v);  // two threads deciding at once decide alike
+  }
+  return v == 1;
+}
+inline dev_error_t dev_malloc_async(void** p, size_t bytes, stream_t s) { return hipMallocAsync(p, bytes, s); }
+inline dev_error_t dev_free_async(void* p, stream_t s) { return hipFreeAsync(p, s); }
+inline dev_error_t trim_memory_pool() {
+  int d = 0;
+  hipMemPool_t pool = nullptr;
+  dev_error_t e = hipGetDevice(&d);
+  if (e == hipSuccess) e = hipDeviceGetDefaultMemPool(&pool, d);
+  if (e == hipSuccess) e = hipMemPoolTrimTo(pool, 0);
+  return e;
+}
 inline dev_error_t host_alloc_pinned(void** p, size_t bytes) { return hipHostMalloc(p, bytes, hipHostMallocDefault); }
 inline dev_error_t host_free_pinned(void* p) { return hipHostFree(p); }
 

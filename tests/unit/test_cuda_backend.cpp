@@ -501,6 +501,92 @@ TEST_CASE("device accumulator: an allocation failure mid-batch adds nothing of t
     same_totals(again.finish(200, maps), cpu_again->finish(200, maps));
   }
 }
+
+// ---- stream-ordered device memory (issue 12: "every free synchronises the whole device") ------
+namespace {
+// group_sum, concentration and lineage through the Backend at growing sizes, so that every
+// staging and engine array is regrown (freed and allocated again) several times; results are
+// checked against the CPU backend.
+void backend_calls_at_growing_sizes(Backend& be) {
+  std::mt19937_64 rng(21);
+  ConcentrationSpec spec;
+  spec.below = {1, 100};
+  spec.percentiles = {50};
+  for (uint32_t n : {2000u, 6000u, 18000u}) {
+    INFO("n = " << n);
+    std::vector<uint64_t> v(n);
+    for (auto& x : v) x = rng() >> (rng() % 40);
+    GroupMap m{"g", std::vector<uint32_t>(n), 50};
+    for (auto& g : m.group_of_unit) g = static_cast<uint32_t>(rng() % 50);
+    CHECK(be.group_sum(v, m) == cpu().group_sum(v, m));
+    std::vector<uint32_t> seg(n);
+    for (auto& g : seg) g = static_cast<uint32_t>(rng() % 7);
+    CHECK(be.concentration(v, seg, 7, spec) == cpu().concentration(v, seg, 7, spec));
+    CHECK(be.concentration(v, {}, 1, spec) == cpu().concentration(v, {}, 1, spec));
+    std::vector<BaseEdge> e;
+    for (uint32_t i = 1; i < n; ++i) {
+      e.push_back(edge(i, static_cast<uint32_t>(rng() % i), static_cast<Relation>(rng() % 5), 0));
+      if (i > 10 && rng() % 16 == 0) e.push_back(edge(i, static_cast<uint32_t>(rng() % i), Relation::merge, 1));
+    }
+    const LineageGraph g = graph_of(n, e);
+    CHECK(be.lineage(g) == cpu().lineage(g));
+  }
+}
+}  // namespace
+
+TEST_CASE("device memory: Backend calls free on their stream, with no device-wide synchronisation", "[cuda][emulator]") {
+  const size_t held_before = DeviceMemoryBudget::held().load();
+  std::unique_ptr<Backend> be = make_cuda_backend(0);  // its own Context: made and destroyed here
+  const uint64_t syncs0 = emu_device_syncs().load(), frees0 = emu_async_frees().load();
+  SECTION("with memory pools: every free is queued on its stream") {
+    backend_calls_at_growing_sizes(*be);
+    const uint64_t syncs = emu_device_syncs().load() - syncs0, frees = emu_async_frees().load() - frees0;
+    INFO(syncs << " device-wide synchronisations, " << frees << " stream-ordered frees");
+    CHECK(frees > 0);   // arrays were regrown: their old blocks were freed on the stream
+    CHECK(syncs == 0);  // before stream-ordered frees: one per free
+  }
+  SECTION("without memory pools: the synchronous fallback, one device-wide wait per free") {
+    struct NoPools {
+      NoPools() { setenv("ECOSTAT_EMU_NO_POOLS", "1", 1); }
+      ~NoPools() { unsetenv("ECOSTAT_EMU_NO_POOLS"); }
+    } no_pools;
+    std::unique_ptr<Backend> old = make_cuda_backend(0);
+    const uint64_t s1 = emu_device_syncs().load(), f1 = emu_async_frees().load();
+    backend_calls_at_growing_sizes(*old);
+    INFO(emu_device_syncs().load() - s1 << " device-wide synchronisations (the path every free took before)");
+    CHECK(emu_async_frees().load() == f1);
+    CHECK(emu_device_syncs().load() > s1);
+  }
+  be.reset();  // every array of the backend and of its context is released
+  CHECK(DeviceMemoryBudget::held().load() == held_before);
+}
+
+TEST_CASE("device memory: the cap refuses an oversize request, and queued frees count as released", "[cuda][emulator]") {
+  Context ctx(0);
+  const stream_t s = ctx.stream();
+  const size_t held0 = DeviceMemoryBudget::held().load();
+  {
+    DeviceArray<uint64_t> a(1000, s), b(3000, s);
+    CHECK(DeviceMemoryBudget::held().load() == held0 + 4000 * 8);
+    b.reserve_discard(5000);  // regrown: the old block's free is queued, the new one counted
+    CHECK(DeviceMemoryBudget::held().load() == held0 + 6000 * 8);
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + 1000);
+    try {
+      DeviceArray<uint8_t> too_big(2000, s);
+      FAIL("the capped allocation did not fail");
+    } catch (const DeviceError& e) {
+      const std::string m = e.what();
+      INFO(m);
+      CHECK(m.find("out of device memory: asked 2000 bytes") != std::string::npos);
+      CHECK(m.find("this process holds " + std::to_string(held0 + 6000 * 8)) != std::string::npos);
+      CHECK(m.find("ECOSTAT_DEVICE_MEMORY_LIMIT=") != std::string::npos);
+      CHECK(m.find("bytes free") != std::string::npos);
+    }
+    DeviceArray<uint8_t> fits(1000, s);  // exactly at the cap
+    CHECK(DeviceMemoryBudget::held().load() == held0 + 6000 * 8 + 1000);
+  }
+  CHECK(DeviceMemoryBudget::held().load() == held0);  // the frees were queued: released
+}
 #endif
 
 // Which device a backend opens (EngineOptions::device, docs/scale-out.md "Devices"): the

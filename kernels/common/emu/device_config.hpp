@@ -14,6 +14,7 @@
 #include <ucontext.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -152,7 +153,16 @@ inline dev_error_t set_device(int d) {
   current_device() = d;
   return kSuccess;
 }
-inline dev_error_t device_synchronize() { return kSuccess; }
+// Device-wide synchronisations made, counted so that tests can check the code does not stall
+// every stream of the device (a free on a real GPU used to cost one each).
+inline std::atomic<uint64_t>& emu_device_syncs() {
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
+inline dev_error_t device_synchronize() {
+  ++emu_device_syncs();
+  return kSuccess;
+}
 // Device memory: host memory, 16 GiB nominal; every block's size is kept so that the bytes in
 // use are known (mem_get_info reports the rest as free, as a device does).
 constexpr size_t kEmuDeviceBytes = size_t(16) << 30;
@@ -209,6 +219,27 @@ inline dev_error_t dev_free(void* p) {
   std::free(p);
   return kSuccess;
 }
+// Stream-ordered allocation: the emulated device has memory pools unless ECOSTAT_EMU_NO_POOLS
+// is set (read at every call, so a test can run the synchronous fallback). Work runs at its
+// launch here, so a stream-ordered free can free at once.
+inline bool stream_ordered_memory() {
+  const char* v = std::getenv("ECOSTAT_EMU_NO_POOLS");
+  return !(v && *v && *v != '0');
+}
+inline std::atomic<uint64_t>& emu_async_frees() {  // frees queued on a stream (tests)
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
+inline dev_error_t dev_malloc_async(void** p, size_t bytes, stream_t s) {
+  if (!s) return fail(kErrInvalidValue, "stream-ordered allocation without a stream");
+  return dev_malloc(p, bytes);
+}
+inline dev_error_t dev_free_async(void* p, stream_t s) {
+  if (!s) return fail(kErrInvalidValue, "stream-ordered free without a stream");
+  ++emu_async_frees();
+  return dev_free(p);
+}
+inline dev_error_t trim_memory_pool() { return kSuccess; }
 inline dev_error_t host_alloc_pinned(void** p, size_t bytes) {
   *p = std::malloc(bytes ? bytes : 1);
   return *p ? kSuccess : fail(kErrOutOfMemory, "malloc failed");
