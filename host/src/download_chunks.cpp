@@ -111,14 +111,60 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
   return true;
 }
 
-size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chunk) {
-  const auto ranges = parse_wave(data, end, begin, chunk, threads_, [&](size_t t, size_t first, size_t last) {
-    rows_[t].clear();
-    parse_chunk(data, first, last, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids,
-                &rows_[t]);
+RowsInOrder::Ranges RowsInOrder::parse(const char* data, size_t begin, size_t end, size_t chunk, int set) {
+  std::vector<ChunkRows>& rows = rows_[set];
+  return parse_wave(data, end, begin, chunk, threads_, [&](size_t t, size_t first, size_t last) {
+    rows[t].clear();
+    parse_chunk(data, first, last, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids, &rows[t]);
   });
+}
+
+void RowsInOrder::start_lookahead(const char* data, size_t begin, size_t end, size_t chunk, int set) {
+  ahead_.data = data, ahead_.begin = begin, ahead_.end = end, ahead_.chunk = chunk, ahead_.set = set;
+  ahead_.ranges.clear();
+  ahead_.error = nullptr;
+  ahead_live_ = true;
+  ahead_.thread = std::thread([this, data, begin, end, chunk, set] {
+    try {
+      ahead_.ranges = parse(data, begin, end, chunk, set);
+    } catch (...) {
+      ahead_.error = std::current_exception();
+    }
+  });
+}
+
+void RowsInOrder::join_lookahead() {
+  if (ahead_.thread.joinable()) ahead_.thread.join();
+}
+
+void RowsInOrder::drop_lookahead() {
+  join_lookahead();
+  ahead_live_ = false;
+}
+
+size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chunk) {
+  // This wave's rows: parsed ahead during the last apply when it asked for exactly this.
+  int set = 0;
+  Ranges ranges;
+  if (ahead_live_ && ahead_.data == data && ahead_.begin == begin && ahead_.end == end && ahead_.chunk == chunk) {
+    join_lookahead();
+    ahead_live_ = false;
+    if (ahead_.error) std::rethrow_exception(ahead_.error);
+    set = ahead_.set;
+    ranges = std::move(ahead_.ranges);
+  } else {
+    drop_lookahead();
+    ranges = parse(data, begin, end, chunk, set);
+  }
+  const size_t wave_end = ranges.empty() ? end : ranges.back().second;
+  // Unless a record spanning lines ends the parallel part here, parse the next wave meanwhile.
+  bool spans = false;
+  for (size_t t = 0; t < ranges.size(); ++t) spans |= rows_[set][t].stop != SIZE_MAX;
+  if (!spans && wave_end < end) start_lookahead(data, wave_end, end, chunk, 1 - set);
+
+  const std::vector<ChunkRows>& rows = rows_[set];
   for (size_t t = 0; t < ranges.size(); ++t) {
-    const ChunkRows& c = rows_[t];
+    const ChunkRows& c = rows[t];
     for (const auto& it : c.items) {
       ++stats_.read;
       const uint64_t at = line_base_ + it.line;
@@ -127,7 +173,11 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
         out_.reject(at, why.field ? *why.field : std::string(), why.reason);
         continue;
       }
-      const uint32_t u = it.unit != kNone ? it.unit : repos_.ensure(it.row.repo, true);
+      uint32_t u = it.unit;
+      if (u == kNone) {
+        join_lookahead();  // the dictionary may change: no parse may read it meanwhile
+        u = repos_.ensure(it.row.repo, true);
+      }
       out_.add(at, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
     }
     if (c.stop != SIZE_MAX) {
@@ -137,7 +187,7 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
     }
     line_base_ += c.lines;
   }
-  return ranges.empty() ? end : ranges.back().second;
+  return wave_end;
 }
 
 }  // namespace ecostat::host::detail

@@ -6,7 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "download_records.hpp"
@@ -62,27 +65,55 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
 
 // Parses whole lines in waves of `threads` chunks and applies the rows in input order, exactly
 // as one thread would; line numbers run on from one call to the next.
+//
+// Lookahead: while the calling thread applies a wave's rows (one thread: duplicate marks, the
+// job total, events to the sink), the next wave of the same text is already being parsed by
+// other threads, so the serial apply no longer caps the speed-up. That parse only reads the
+// repository dictionary; before the apply inserts an id (a repository not in the table) it
+// waits for the parse to end, and rows the parse could not resolve are looked up again then.
 class RowsInOrder {
  public:
   RowsInOrder(const DownloadLayout& layout, DownloadRecords& out, RepoTable& repos, ReadStats& stats,
               const ReadOptions& options, unsigned threads, uint64_t line_base)
       : layout_(layout), out_(out), repos_(repos), stats_(stats), options_(options), threads_(threads),
-        rows_(threads), line_base_(line_base) {}
+        rows_{std::vector<ChunkRows>(threads), std::vector<ChunkRows>(threads)}, line_base_(line_base) {}
+  ~RowsInOrder() { drop_lookahead(); }
+  RowsInOrder(const RowsInOrder&) = delete;
+  RowsInOrder& operator=(const RowsInOrder&) = delete;
 
   // One wave over data[begin, end) in chunks of about `chunk` bytes. Returns where it ended:
-  // after its last chunk, or at the start of a record spanning lines (then stopped()).
+  // after its last chunk, or at the start of a record spanning lines (then stopped()). The next
+  // wave of data[.., end) is parsed meanwhile (lookahead), and used if the next call asks for it.
   size_t wave(const char* data, size_t begin, size_t end, size_t chunk);
   bool stopped() const { return stopped_; }
   uint64_t stop_line() const { return stop_line_; }
+  // Waits for a lookahead parse and forgets it: call before the text it reads is changed or freed.
+  void drop_lookahead();
 
  private:
+  using Ranges = std::vector<std::pair<size_t, size_t>>;
+  // The wave parsed ahead: what it covers, and the thread parsing it into rows_[set].
+  struct Lookahead {
+    const char* data = nullptr;
+    size_t begin = 0, end = 0, chunk = 0;
+    int set = 0;
+    std::thread thread;
+    Ranges ranges;
+    std::exception_ptr error;
+  };
+  Ranges parse(const char* data, size_t begin, size_t end, size_t chunk, int set);
+  void start_lookahead(const char* data, size_t begin, size_t end, size_t chunk, int set);
+  void join_lookahead();
+
   const DownloadLayout& layout_;
   DownloadRecords& out_;
   RepoTable& repos_;
   ReadStats& stats_;
   const ReadOptions& options_;
   const unsigned threads_;
-  std::vector<ChunkRows> rows_;
+  std::vector<ChunkRows> rows_[2];  // two sets: one applied while the other is parsed
+  Lookahead ahead_;
+  bool ahead_live_ = false;  // ahead_ describes a parse started (joined or not) not yet used
   uint64_t line_base_;
   bool stopped_ = false;
   uint64_t stop_line_ = 0;

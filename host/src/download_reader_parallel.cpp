@@ -257,6 +257,7 @@ ReadStats read_downloads_streamed(ByteSource& src, DownloadFormat format, RepoTa
       // One wave per block: its whole lines split evenly between the threads.
       const size_t chunk = (b.cut - at + threads - 1) / threads;
       while (at < b.cut && !rows.stopped()) at = rows.wave(b.data(), at, b.cut, chunk);
+      rows.drop_lookahead();  // b's bytes are refilled once this block is done
     }
     if (rows.stopped()) {  // the rest, from the multi-line record on, one record at a time
       std::vector<std::string_view> pieces{std::string_view(b.data() + at, b.cut - at)};
