@@ -13,6 +13,7 @@
 #include "ecostat/host/parquet.hpp"
 #include "ecostat/job.hpp"
 #include "ecostat/partial.hpp"
+#include "support/canonical_results.hpp"
 #include "support/temp_files.hpp"
 
 using namespace ecostat;
@@ -55,11 +56,7 @@ JobSpec base_spec(const std::string& path) {
   return spec;
 }
 
-std::string canonical(const Results& r) {
-  auto j = nlohmann::json::parse(results_to_json(r));
-  j.erase("timings_ms");
-  return j.dump(1);
-}
+using test::canonical;  // tests/support/canonical_results.hpp
 
 struct Outcome {
   std::string json, rejects;

@@ -16,6 +16,7 @@
 #include "ecostat/job.hpp"
 #include "ecostat/partial.hpp"
 #include "ecostat/session.hpp"
+#include "support/canonical_results.hpp"
 #include "support/temp_files.hpp"
 
 using namespace ecostat;
@@ -110,12 +111,7 @@ EngineOptions options() {
   return o;
 }
 
-// Results JSON without the timings.
-std::string canonical(const Results& r) {
-  auto j = nlohmann::json::parse(results_to_json(r));
-  j.erase("timings_ms");
-  return j.dump(1);
-}
+using test::canonical;  // tests/support/canonical_results.hpp
 
 // One session over every part's files, read the way the job driver reads them.
 Results one_session(const std::vector<PartFiles>& parts) {
