@@ -5,13 +5,7 @@ set -u
 ecostat=$1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
-check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
-  local name=$1 want=$2 pattern=$3; shift 4
-  "$@" >"$tmp/out" 2>&1; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  echo "ok   $name"; pass=$((pass+1))
-}
+. "$(dirname "$0")/../cli/check_lib.sh"  # check, expect, same_json
 d=$tmp/data
 check "gen help"            0 "--records"        -- "$ecostat" gen --help
 check "bench help"          0 "--backend"        -- "$ecostat" bench --help

@@ -4,13 +4,7 @@ set -u
 ecostat=$1 fixtures=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
-check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
-  local name=$1 want=$2 pattern=$3; shift 4
-  "$@" >"$tmp/out" 2>&1; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  echo "ok   $name"; pass=$((pass+1))
-}
+. "$(dirname "$0")/check_lib.sh"  # check, expect, same_json
 check "top-level help"        0 "backends +List"  -- "$ecostat" --help
 check "run help"              0 "--downloads"                  -- "$ecostat" run --help
 check "backends help"         0 "--probe"                      -- "$ecostat" backends --help

@@ -6,17 +6,7 @@ set -u
 ecostat=$1 fixtures=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
-check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
-  local name=$1 want=$2 pattern=$3; shift 4
-  "$@" >"$tmp/out" 2>&1; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  echo "ok   $name"; pass=$((pass+1))
-}
-expect() {  # expect NAME CONDITION...: a plain assertion
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi
-}
+. "$(dirname "$0")/check_lib.sh"  # check, expect, same_json
 no_temporaries() { ! ls -A "$1" | grep -Eq '\.tmp-|\.ecostat-tmp-'; }
 E=$fixtures/engine
 job=(--backend cpu --repos "$E/repos.jsonl" --downloads "$E/downloads.csv" --orgs "$E/orgs.csv")

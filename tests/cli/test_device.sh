@@ -7,26 +7,7 @@ set -u
 ecostat=$1 fixtures=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
-check() {  # check NAME EXPECTED_EXIT PATTERN -- command...
-  local name=$1 want=$2 pattern=$3; shift 4
-  "$@" >"$tmp/out" 2>&1; local got=$?
-  if [ "$got" -ne "$want" ]; then echo "FAIL $name: exit $got, wanted $want"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  if [ -n "$pattern" ] && ! grep -Eq -- "$pattern" "$tmp/out"; then echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$tmp/out" | head -20; fail=$((fail+1)); return; fi
-  echo "ok   $name"; pass=$((pass+1))
-}
-expect() {  # expect NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then echo "ok   $name"; pass=$((pass+1)); else echo "FAIL $name"; fail=$((fail+1)); fi
-}
-# The results JSON without timings: equal or not.
-same_json() {
-  python3 - "$1" "$2" <<'PY'
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:3])
-for d in (a, b): d.pop("timings_ms", None)
-sys.exit(0 if a == b else 1)
-PY
-}
+. "$(dirname "$0")/check_lib.sh"  # check, expect, same_json
 E=$fixtures/engine
 job=(--repos "$E/repos.jsonl" --downloads "$E/downloads.csv" --orgs "$E/orgs.csv" --max-reject-fraction 1)
 
