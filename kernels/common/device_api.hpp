@@ -147,10 +147,21 @@ class DeviceAccumulator final : public EventAccumulator {
   // them; optional, results do not depend on it.
   void prepare(uint32_t unit_bound, Month lo, Month hi);
   void sync();  // every queued copy and kernel done
-  // finish() without leaving the device: maps and outputs device-resident.
+  // finish() without leaving the device: maps and outputs device-resident. Throws
+  // ecostat::Error in partitioned mode (the table is never whole on the device): use finish().
   void finish_device(uint32_t n_units, const std::vector<DeviceGroupMap>& maps, DeviceTables* out);
   size_t device_bytes() const;  // ring + slabs: the device memory this accumulator holds
   uint64_t events() const { return events_; }
+  // Partitioned mode (partitioned.inc): the unit x month table did not fit the device (an
+  // allocation failed, or would pass ECOSTAT_DEVICE_MEMORY_LIMIT). What was accumulated is kept
+  // on the host, later chunks are spooled in host memory (their wire bytes), and finish() runs
+  // one pass per unit range that fits. Results are identical to the one-pass ones.
+  bool partitioned() const { return partitioned_; }
+  uint32_t last_passes() const { return passes_; }  // passes of the last finish() (1 when not partitioned)
+  size_t spool_bytes() const;                         // host memory held by the spool
+  // The smallest pass: min(n_units, kMinPassUnits) units x the months, plus the ring; when not
+  // even that fits, finish() throws DeviceError (asked and free, as every failed allocation).
+  static constexpr uint32_t kMinPassUnits = 1024;
 
  private:
   struct Slot {
@@ -163,12 +174,31 @@ class DeviceAccumulator final : public EventAccumulator {
   void add_months(uint32_t first, uint32_t end);
   void publish_slab_pointers();
   void reserve_ring(size_t chunks, size_t events);
-  wire::Chunk pack(const EventBatch& b, size_t off, size_t len, Slot& slot);
+  wire::Chunk pack(const EventBatch& b, size_t off, size_t len, uint8_t* host);  // host: layout(wide, len) bytes
   void enqueue(const wire::Chunk& c, Slot& slot, bool copy);
   void release_after_use(Slot& slot);  // frees slot.dev once the compute stream is done with it
   void launch_accumulate(const wire::Chunk& c, const uint8_t* dev_data);
   void note_range(Month lo, Month hi, size_t n);
   void check_maps_and_units(uint32_t n_units);
+  // The roll-ups of the units [u0, u1) (held by the slabs from unit u0 on) into out.
+  void roll_up(uint32_t u0, uint32_t u1, const std::vector<GroupMap>& maps, EventTotals* out);
+  // Partitioned mode (partitioned.inc).
+  struct SpooledChunk {
+    struct alignas(16) Block {
+      uint8_t b[16];
+    };
+    std::vector<Block> bytes;  // the wire bytes, 16-byte aligned
+    wire::Chunk chunk;         // its data is bytes.data()
+  };
+  bool reserve_or_partition(uint32_t unit_bound, Month lo, Month hi);  // false: partitioned
+  void switch_to_partitioned();
+  void spool_batch(const EventBatch& b);
+  void spool_bytes_of(const wire::Chunk& c, bool on_device);
+  EventTotals finish_partitioned(uint32_t n_units, const std::vector<GroupMap>& maps, EventTotals out);
+  uint32_t pass_width(uint32_t n_units, uint32_t n_months, size_t group_cells) const;
+  void allocate_pass(uint32_t width, uint32_t n_months, size_t group_cells);
+  void run_pass(uint32_t u0, uint32_t u1, uint32_t n_units, const std::vector<GroupMap>& maps, EventTotals* out);
+  void reserve_pass_ring();
 
   std::shared_ptr<Context> ctx_;
   uint32_t chunk_events_ = kChunkEvents;
@@ -186,6 +216,17 @@ class DeviceAccumulator final : public EventAccumulator {
   DeviceArray<uint32_t> flags_;  // this accumulator's error word (its kernels run on its streams)
   DeviceArray<uint64_t> scratch_u64_;
   DeviceArray<uint32_t> scratch_u32_;
+  DeviceArray<uint64_t> group_table_;  // finish's group x month table (one map at a time)
+  // The accumulate kernel adds units [pass_u0_, pass_u0_ + pass_width_) at slab index u - pass_u0_
+  // and skips the rest; a unit >= past_end_ with a count is an error (kErrUnitPastEnd).
+  uint32_t pass_u0_ = 0, pass_width_ = 0xffffffffu, past_end_ = 0xffffffffu;
+  // Partitioned mode: the table at the switch (months smin_.. of it, base_units_ wide) and the spool.
+  bool partitioned_ = false;
+  uint32_t passes_ = 0;
+  std::vector<uint64_t> base_;
+  Month base_first_ = 0;
+  uint32_t base_months_ = 0, base_units_ = 0;
+  std::vector<SpooledChunk> spool_;
 };
 
 // ---- concentration -------------------------------------------------------------------------

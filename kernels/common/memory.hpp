@@ -43,7 +43,7 @@ struct DeviceMemoryBudget {
   }
 };
 
-// An allocation that failed, or would pass the cap, throws ecostat::DeviceError saying what
+// An allocation that failed, or would pass the cap, throws ecostat::DeviceOutOfMemoryError saying what
 // was asked, what this process holds and what the device (or the cap) leaves free.
 [[noreturn]] inline void throw_out_of_memory(size_t asked, size_t limit, const char* file, int line) {
   size_t free_b = 0, total_b = 0;
@@ -53,7 +53,7 @@ struct DeviceMemoryBudget {
                   std::to_string(DeviceMemoryBudget::held().load()) + " bytes";
   if (limit) m += " of ECOSTAT_DEVICE_MEMORY_LIMIT=" + std::to_string(limit);
   if (known) m += "; the device reports " + std::to_string(free_b) + " of " + std::to_string(total_b) + " bytes free";
-  throw DeviceError(ECOSTAT_DEV_BACKEND, ECOSTAT_DEV_API_PREFIX "Malloc", file, line, m);
+  throw DeviceOutOfMemoryError(ECOSTAT_DEV_BACKEND, ECOSTAT_DEV_API_PREFIX "Malloc", file, line, m);
 }
 
 // Where an OwnedArray's memory comes from: device memory, or page-locked host memory (what the

@@ -487,19 +487,167 @@ TEST_CASE("device accumulator: an allocation failure mid-batch adds nothing of t
   }
   const std::vector<GroupMap> maps{{"unit", {}, 200}};
   same_totals(acc.finish(200, maps), cpu_acc->finish(200, maps));  // the first batch, whole, alone
-  SECTION("the accumulator is still usable once memory is back") {
+  SECTION("a table that cannot grow switches to partitioned mode: the batch is kept whole") {
     DeviceAccumulator again(ctx);
     auto cpu_again = cpu().make_accumulator();
     again.add(first);
     cpu_again->add(first);
+    const EventBatch grows = batch_of(500, 5000, 590, 30, 4);  // the table must grow
     {
       MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + slot_bytes / 2);
-      CHECK_THROWS_AS(again.add(batch_of(500, 5000, 590, 30, 4)), DeviceError);  // the table must grow
+      again.add(grows);
+      CHECK(again.partitioned());
     }
+    cpu_again->add(grows);
     again.add(second);
     cpu_again->add(second);
-    same_totals(again.finish(200, maps), cpu_again->finish(200, maps));
+    const std::vector<GroupMap> wide{{"unit", {}, 5000}};
+    same_totals(again.finish(5000, wide), cpu_again->finish(5000, wide));
   }
+}
+
+// ---- partitioned mode (issue 12: "when the unit x month table does not fit, partition by unit
+// range in several passes (results identical)") ------------------------------------------------
+namespace {
+
+// An identity map, a small one (shared-memory roll-up) and one past kSmemGroups (global atomics).
+std::vector<GroupMap> partition_maps(uint32_t n_units) {
+  std::vector<GroupMap> m;
+  m.push_back({"unit", {}, n_units});
+  GroupMap small{"small", std::vector<uint32_t>(n_units), 37};
+  for (uint32_t u = 0; u < n_units; ++u) small.group_of_unit[u] = (u * 7919u) % 37;
+  m.push_back(small);
+  GroupMap large{"large", std::vector<uint32_t>(n_units), 6500};
+  for (uint32_t u = 0; u < n_units; ++u) large.group_of_unit[u] = (u * 104729u) % 6500;
+  m.push_back(large);
+  return m;
+}
+
+// Batches over months 600..605 whose units grow: batch k names units < (k + 1) * 5000.
+std::vector<EventBatch> growing_batches() {
+  std::vector<EventBatch> out;
+  for (uint32_t k = 0; k < 8; ++k) out.push_back(batch_of(3000, (k + 1) * 5000, 600 + k % 3, 4, 100 + k));
+  out[5].push(7, 600, 70000);  // a count past 16 bits: a wide chunk in the spool
+  return out;
+}
+
+// The device memory an accumulator's ring of 512-event chunks and its small arrays hold.
+constexpr size_t kRingAllowance = 3 * 10 * 1024 + 4096;
+
+}  // namespace
+
+TEST_CASE("device accumulator: a table over the memory cap is summed in passes identical to one pass and the CPU",
+          "[cuda][emulator]") {
+  ChunkEnv env("512");
+  auto ctx = std::make_shared<Context>(0);
+  const auto batches = growing_batches();
+  const uint32_t n_units = 40000;  // 40000 units x 6 months: 1.9 MB in one pass
+  const auto maps = partition_maps(n_units);
+  const EventTotals want = run(cpu(), batches, n_units, maps);
+  DeviceAccumulator whole(ctx);  // no cap: one pass
+  for (const auto& b : batches) whole.add(b);
+  const EventTotals one_pass = whole.finish(n_units, maps);
+  CHECK_FALSE(whole.partitioned());
+  same_totals(one_pass, want);
+
+  // 900 KB: the table does not fit, a pass of ~9000 units (60 B each, after the 6500-group table) does.
+  const size_t budget = 900 << 10;
+  SECTION("the first batches fit, a later one does not: the switch keeps what was summed") {
+    DeviceAccumulator acc(ctx);
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + budget);
+    acc.add(batches[0]);
+    acc.add(batches[1]);
+    CHECK_FALSE(acc.partitioned());  // 10000 units: on the device
+    for (size_t i = 2; i < batches.size(); ++i) acc.add(batches[i]);
+    CHECK(acc.partitioned());
+    CHECK(acc.spool_bytes() > 0);
+    const EventTotals got = acc.finish(n_units, maps);
+    INFO(acc.last_passes() << " passes");
+    CHECK(acc.last_passes() >= 3);
+    same_totals(got, want);
+    same_totals(got, one_pass);
+  }
+  SECTION("partitioned from the first batch (nothing summed on the device)") {
+    DeviceAccumulator acc(ctx);
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + budget);
+    acc.prepare(n_units, 600, 605);  // sizing ahead fails: partitioned before any event
+    CHECK(acc.partitioned());
+    for (const auto& b : batches) acc.add(b);
+    const EventTotals got = acc.finish(n_units, maps);
+    CHECK(acc.last_passes() >= 3);
+    same_totals(got, want);
+    CHECK_THROWS_WITH([&] {
+      DeviceTables t;
+      acc.finish_device(n_units, {}, &t);
+    }(), Catch::Contains("partitioned"));
+  }
+}
+
+TEST_CASE("device accumulator: partitioned mode keeps the input checks", "[cuda][emulator]") {
+  ChunkEnv env("512");
+  auto ctx = std::make_shared<Context>(0);
+  DeviceAccumulator acc(ctx);
+  acc.add(batch_of(1000, 3000, 600, 2, 5));  // units < 3000, 2 months on the device: the base table
+  // 28 more months of 3000 units (672 KB) do not fit; a pass of 1625 units x 30 months does.
+  MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + (400 << 10));
+  acc.add(batch_of(1000, 1000, 600, 30, 6));
+  REQUIRE(acc.partitioned());
+  SECTION("a spooled event past n_units") {
+    acc.add(batch_of(100, 8000, 600, 2, 8));
+    CHECK_THROWS_WITH(acc.finish(5000, {}), Catch::Contains("unit >= n_units"));
+  }
+  SECTION("a base-table unit past n_units") {
+    CHECK_THROWS_WITH(acc.finish(2000, {}), Catch::Contains("unit >= n_units"));
+  }
+  SECTION("a pre-packed chunk with a month outside its declared range") {
+    PackedChunk c({{1, 0, 3}, {2, 5, 4}}, 600, 600, 601, 10);
+    acc.add_wire(c.chunk);
+    CHECK_THROWS_WITH(acc.finish(3000, {}), Catch::Contains("month"));
+  }
+  SECTION("an event outside its batch's bounds in a later chunk: the batch is refused whole") {
+    EventBatch bad = batch_of(2000, 90, 600, 2, 7);  // 4 chunks, unit_bound 90
+    bad.unit[1500] = 95;
+    const size_t spooled = acc.spool_bytes();
+    CHECK_THROWS_AS(acc.add(bad), Error);
+    CHECK(acc.spool_bytes() == spooled);
+  }
+  SECTION("inside the bounds: the CPU backend's result") {
+    auto cpu_acc = cpu().make_accumulator();
+    cpu_acc->add(batch_of(1000, 3000, 600, 2, 5));
+    cpu_acc->add(batch_of(1000, 1000, 600, 30, 6));
+    auto maps = partition_maps(3000);
+    maps.pop_back();  // 6500 groups x 30 months (1.5 MB): a group table must fit whole
+    same_totals(acc.finish(3000, maps), cpu_acc->finish(3000, maps));
+    CHECK(acc.last_passes() >= 2);
+  }
+}
+
+TEST_CASE("device accumulator: when not even the smallest pass fits finish throws asked and free and no result",
+          "[cuda][emulator]") {
+  ChunkEnv env("512");
+  auto ctx = std::make_shared<Context>(0);
+  const auto batches = growing_batches();
+  const uint32_t n_units = 40000;
+  const auto maps = partition_maps(n_units);
+  DeviceAccumulator acc(ctx);
+  {
+    // The smallest pass is 1024 units x 6 months (60 KB) plus the 6500-group table (312 KB).
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + (100 << 10));
+    for (const auto& b : batches) acc.add(b);
+    CHECK(acc.partitioned());
+    try {
+      (void)acc.finish(n_units, maps);
+      FAIL("finish returned a result under a cap that holds no pass");
+    } catch (const DeviceError& e) {
+      const std::string m = e.what();
+      INFO(m);
+      CHECK(m.find("out of device memory: asked ") != std::string::npos);
+      CHECK(m.find("ECOSTAT_DEVICE_MEMORY_LIMIT=") != std::string::npos);
+      CHECK(m.find("bytes free") != std::string::npos);
+    }
+  }
+  // Nothing was lost: with memory back, the same accumulator gives the whole result.
+  same_totals(acc.finish(n_units, maps), run(cpu(), batches, n_units, maps));
 }
 
 // ---- stream-ordered device memory (issue 12: "every free synchronises the whole device") ------
@@ -577,6 +725,7 @@ TEST_CASE("device memory: the cap refuses an oversize request, and queued frees 
     } catch (const DeviceError& e) {
       const std::string m = e.what();
       INFO(m);
+      CHECK(dynamic_cast<const DeviceOutOfMemoryError*>(&e) != nullptr);  // what callers retry on
       CHECK(m.find("out of device memory: asked 2000 bytes") != std::string::npos);
       CHECK(m.find("this process holds " + std::to_string(held0 + 6000 * 8)) != std::string::npos);
       CHECK(m.find("ECOSTAT_DEVICE_MEMORY_LIMIT=") != std::string::npos);

@@ -45,6 +45,14 @@ class DeviceError : public Error {
               const std::string& message);
 };
 
+// The device memory asked for is not there (the device is full, or ECOSTAT_DEVICE_MEMORY_LIMIT
+// would be passed); the message says what was asked and what was free. Callers that can do with
+// less (smaller chunks, passes over unit ranges) catch this one and no other.
+class DeviceOutOfMemoryError : public DeviceError {
+ public:
+  using DeviceError::DeviceError;
+};
+
 // Bad job options (unknown group name, invalid percentile, ...).
 class UsageError : public Error {
  public:
