@@ -495,7 +495,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
       // One pass: every batch through a new accumulator, then finish with the maps given.
       auto pass = [&](const std::vector<GroupMap>& use, StageResult& r, bool keep) {
         const auto ta = Clock::now();
-        auto acc = backend->make_accumulator();
+        // Only the asked work: without month tables the accumulator keeps unit totals alone.
+        AccumulatorPlan plan;
+        plan.month_tables = !use.empty();
+        auto acc = backend->make_accumulator(plan);
         for (const auto& b : batches) acc->add(b);
         const double add_ms = ms_since(ta);
         const auto tf = Clock::now();
@@ -562,7 +565,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
       // Model totals for the reductions (the reference's, or one pass when not verifying).
       std::vector<uint64_t> totals = verify ? ref.unit_total : first_totals;
       if (totals.empty()) {
-        auto acc = backend->make_accumulator();
+        AccumulatorPlan totals_only;
+        totals_only.month_tables = false;
+        auto acc = backend->make_accumulator(totals_only);
         for (const auto& b : batches) acc->add(b);
         totals = acc->finish(M, {}).unit_total;
         first_totals = totals;
@@ -690,7 +695,9 @@ std::function<int()> add_bench_command(CLI::App& app) {
         r.samples_ms = timed(parse_reps, 0, [&](bool) {
           host::RejectLog rejects;
           auto src = host::open_source(dl_path);
-          auto acc = backend->make_accumulator();
+          AccumulatorPlan totals_only;
+          totals_only.month_tables = false;
+          auto acc = backend->make_accumulator(totals_only);
           host::read_downloads(*src, host::DownloadFormat::per_period, *repos, rejects, batch_cap,
                                [&](const EventBatch& b) { acc->add(b); });
           tot = acc->finish(repos->size(), {});

@@ -87,11 +87,17 @@ void add_job_options(CLI::App* cmd, JobSpec& j, JobOptionStrings& extra) {
   cmd->add_option("--below", c->below, "Count units with a total below these thresholds")->delimiter(',')->capture_default_str();
   cmd->add_option("--lorenz-points", c->lorenz_points, "Points on each Lorenz curve")->capture_default_str();
   const std::string groups = join(all_group_names());
-  cmd->add_option("--share-groups", j.share_groups, "Share tables to compute, among: " + groups)->delimiter(',');
-  cmd->add_option("--month-groups", j.month_groups, "<group>_x_month tables to compute (needs --downloads)")->delimiter(',');
+  cmd->add_option("--share-groups", j.share_groups, "Share tables to compute, among: " + groups + " (none = no share table)")
+      ->delimiter(',');
+  cmd->add_option("--month-groups", j.month_groups,
+                  "<group>_x_month tables to compute (needs --downloads; none = no month table: with --study none, "
+                  "only one total per model is kept while reading)")
+      ->delimiter(',');
   cmd->add_option("--units", j.concentration_units, "Concentration over totals of these units (model or a group)")
       ->delimiter(',')->capture_default_str();
-  cmd->add_option("--within", j.concentration_within, "Concentration of model totals within each group of these")->delimiter(',');
+  cmd->add_option("--within", j.concentration_within,
+                  "Concentration of model totals within each group of these (none = not within any)")
+      ->delimiter(',');
   cmd->add_option("--share-limit", j.share_limit, "Rows per share list (per month for x_month); 0 = all")->capture_default_str();
   cmd->add_option("--family-limit", j.family_limit, "Families listed; 0 = all")->capture_default_str();
   cmd->add_option("--size-buckets", j.size_bucket_edges, "Parameter-count bucket edges")->delimiter(',')->capture_default_str();
@@ -147,7 +153,9 @@ void finish_job_options(JobSpec& job, const JobOptionStrings& extra) {
   if (extra.downloads.size() > 1 && !extra.several_downloads)
     throw UsageError("--downloads: several download files are taken by `ecostat run` only");
   job.measure = parse_measure(extra.measure);
-  if (job.study.parts.size() == 1 && job.study.parts[0] == "none") job.study.parts.clear();
+  // "none" lists nothing (an empty option value cannot be told from a missing one).
+  for (auto* list : {&job.study.parts, &job.share_groups, &job.month_groups, &job.concentration_within})
+    if (list->size() == 1 && (*list)[0] == "none") list->clear();
   if (!extra.tag_categories.empty()) {
     job.study.tag_categories.clear();
     for (const auto& c : extra.tag_categories) job.study.tag_categories.push_back(parse_tag_category(c));

@@ -4,6 +4,7 @@
 
 #include "ecostat/errors.hpp"
 #include "engine_internal.hpp"
+#include "study/study_internal.hpp"
 
 namespace ecostat {
 
@@ -19,6 +20,7 @@ struct Session::State {
   std::vector<WideEvent> wide;  // counts above u32: the backends never see them
   std::string downloads_source;  // for messages, set when the stream ends
   bool batches_added = false;
+  bool finish_only = false;  // Ends::finish_only: to_partial() is refused
   bool spent = false;
   std::vector<Timing> timings;
   detail::StageTimer timer{timings};
@@ -41,12 +43,15 @@ struct Session::State {
   }
 };
 
-Session::Session(const EngineOptions& options) : s_(std::make_unique<State>()) {
+Session::Session(const EngineOptions& options, Ends ends) : s_(std::make_unique<State>()) {
   options.validate();
   s_->options = options;
   s_->backend = select_backend(options.backend, options.threads, options.device);
   s_->info = s_->backend->info();
-  s_->accumulator = s_->backend->make_accumulator();
+  AccumulatorPlan plan;  // reduce() asks month tables only for these (and a partial for all)
+  plan.month_tables = ends == Ends::finish_or_partial || !options.month_groups.empty() || study::needs_month_maps(options);
+  s_->finish_only = ends == Ends::finish_only;
+  s_->accumulator = s_->backend->make_accumulator(plan);
   s_->timer.mark("select_backend");
 }
 
@@ -89,6 +94,9 @@ Results Session::finish() {
 
 Partial Session::to_partial() {
   s_->check_live("to_partial");
+  if (s_->finish_only)
+    throw UsageError("Session::to_partial: the session was made with Session::Ends::finish_only (a partial needs the "
+                     "unit x month table it did not keep)");
   const bool have_downloads = s_->have_downloads();
   s_->spent = true;
   s_->downloads_source = detail::source_of(s_->input, "downloads");

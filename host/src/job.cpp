@@ -196,9 +196,9 @@ namespace {
 // Feeds one session with the job's inputs, ends it with `end` (finish or to_partial); the rejects
 // file replaces the previous one only once that succeeded.
 template <class End>
-auto drive(const JobSpec& spec, JobStreams& streams, End&& end) {
+auto drive(const JobSpec& spec, JobStreams& streams, Session::Ends ends, End&& end) {
   StreamsGuard guard{streams};
-  Session session(spec);
+  Session session(spec, ends);
   host::RejectLog rejects(spec.strict, spec.rejects_path);
   host::DownloadJob download_job;  // the total and the duplicate check span every download file
   feed(session, spec, streams, rejects, download_job);
@@ -210,11 +210,11 @@ auto drive(const JobSpec& spec, JobStreams& streams, End&& end) {
 }  // namespace
 
 Results run_job(const JobSpec& spec, JobStreams streams) {
-  return drive(spec, streams, [](Session& s, host::DownloadJob&) { return s.finish(); });
+  return drive(spec, streams, Session::Ends::finish_only, [](Session& s, host::DownloadJob&) { return s.finish(); });
 }
 
 Partial run_partial(const JobSpec& spec, JobStreams streams) {
-  return drive(spec, streams, [&spec](Session& s, host::DownloadJob& download_job) {
+  return drive(spec, streams, Session::Ends::finish_or_partial, [&spec](Session& s, host::DownloadJob& download_job) {
     Partial p = s.to_partial();
     if (!spec.duplicate_scope.empty()) p.day_marks.push_back(day_marks_of(download_job, spec.duplicate_scope));
     return p;

@@ -108,12 +108,7 @@ class CpuAccumulator final : public EventAccumulator {
     while (chi >= chunk_base_ + chunks_.size()) chunks_.emplace_back(unit_cap_ * 8);
   }
 
-  [[noreturn]] static void bad_event(const EventBatch& b, size_t i) {
-    throw Error("cpu backend: event " + std::to_string(i) + " (unit " + std::to_string(b.unit[i]) + ", month " +
-                std::to_string(b.month[i]) + ") lies outside its batch's bounds (unit_bound " +
-                std::to_string(b.unit_bound) + ", months " + std::to_string(b.month_min) + ".." +
-                std::to_string(b.month_max) + ")");
-  }
+  [[noreturn]] static void bad_event(const EventBatch& b, size_t i) { throw_bad_event(b, i); }
 
   void apply_direct(const EventBatch& b) {
     const Month lo = b.month_min;
@@ -344,6 +339,13 @@ EventTotals CpuAccumulator::finish(uint32_t n_units, const std::vector<GroupMap>
 }
 
 }  // namespace
+
+void throw_bad_event(const EventBatch& b, size_t i) {
+  throw Error("cpu backend: event " + std::to_string(i) + " (unit " + std::to_string(b.unit[i]) + ", month " +
+              std::to_string(b.month[i]) + ") lies outside its batch's bounds (unit_bound " +
+              std::to_string(b.unit_bound) + ", months " + std::to_string(b.month_min) + ".." +
+              std::to_string(b.month_max) + ")");
+}
 
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool) {
   return std::make_unique<CpuAccumulator>(std::move(pool));

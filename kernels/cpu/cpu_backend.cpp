@@ -65,7 +65,9 @@ class CpuBackend final : public Backend {
 
   BackendInfo info() const override { return {"cpu", describe(pool_->size()), true, true, "ok"}; }
 
-  std::unique_ptr<EventAccumulator> make_accumulator() override { return cpu::make_accumulator(pool_); }
+  std::unique_ptr<EventAccumulator> make_accumulator(const AccumulatorPlan& plan = AccumulatorPlan()) override {
+    return plan.month_tables ? cpu::make_accumulator(pool_) : cpu::make_totals_accumulator(pool_);
+  }
 
   std::vector<uint64_t> group_sum(const std::vector<uint64_t>& values, const GroupMap& map) override {
     return cpu::group_sum(*pool_, values, map);

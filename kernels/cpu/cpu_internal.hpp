@@ -44,8 +44,13 @@ struct ZeroBuf {
   }
 };
 
-// cpu_accumulator.cpp
+// An event outside its batch's bounds (a host bug): throws ecostat::Error naming it.
+[[noreturn]] void throw_bad_event(const EventBatch& b, size_t i);
+
+// cpu_accumulator.cpp: the unit x month table (every month table can be asked at finish).
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);
+// cpu_totals_accumulator.cpp: unit totals only (AccumulatorPlan::month_tables = false).
+std::unique_ptr<EventAccumulator> make_totals_accumulator(std::shared_ptr<ThreadPool> pool);
 
 // cpu_backend.cpp
 std::vector<uint64_t> group_sum(ThreadPool& pool, const std::vector<uint64_t>& values, const GroupMap& map);

@@ -23,6 +23,19 @@ check "missing file"          1 "no/such/file.jsonl"           -- "$ecostat" run
 check "stdin input"           0 "acme/base"                    -- sh -c "'$ecostat' run --backend cpu --repos - < '$fixtures/engine/repos.jsonl'"
 check "bad measure"           2   "measure"                    -- "$ecostat" run --measure weekly
 check "bad group"             2 "planet"                       -- "$ecostat" run --share-groups planet
+# No month table (`none`): the run keeps one total per model while reading; its share tables,
+# concentration and lineage equal those of a run with every month table.
+check "month groups none"     0 ""                             -- "$ecostat" run --backend cpu --month-groups none --study none --json "$tmp/nm.json"
+check "month groups default"  0 ""                             -- "$ecostat" run --backend cpu --study none --json "$tmp/all.json"
+expect "none: no x_month table, the same share tables" python3 - "$tmp/nm.json" "$tmp/all.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+assert not [k for k in a["share"] if k.endswith("_x_month")], "a month table was written"
+assert [k for k in b["share"] if k.endswith("_x_month")], "the default run wrote no month table"
+assert all(a["share"][k] == b["share"][k] for k in a["share"]) and len(a["share"]) >= 5
+assert a["concentration"] == b["concentration"] and a["lineage"] == b["lineage"]
+PY
+check "share groups none"     0 '"share": \{\}'                -- "$ecostat" run --backend cpu --share-groups none --month-groups none --study none --json -
 for b in cuda hip; do  # asked for by name without a device: a clear error, not a fallback
   if ! "$ecostat" backends --probe $b >/dev/null; then
     check "$b by name"          1 "backend '$b'"                 -- "$ecostat" run --backend $b

@@ -46,6 +46,14 @@ class EventAccumulator {
   virtual EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) = 0;
 };
 
+// What finish() will be asked, given when the accumulator is made, so that it does only that
+// work. month_tables = false: finish() gets no group map (unit totals only), and the accumulator
+// keeps one total per unit instead of the unit x month table; maps passed anyway throw
+// UsageError. A backend may keep more than the plan asks (the device backends do).
+struct AccumulatorPlan {
+  bool month_tables = true;
+};
+
 struct BackendInfo {
   std::string name;        // "cpu", "cuda", "hip"
   std::string device;      // e.g. "NVIDIA H200", "2 CPU threads"
@@ -58,7 +66,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual BackendInfo info() const = 0;
-  virtual std::unique_ptr<EventAccumulator> make_accumulator() = 0;
+  virtual std::unique_ptr<EventAccumulator> make_accumulator(const AccumulatorPlan& plan = AccumulatorPlan()) = 0;
   // out[g] = sum of values[u] over units u with group_of_unit[u] == g.
   virtual std::vector<uint64_t> group_sum(const std::vector<uint64_t>& values, const GroupMap& map) = 0;
   // Concentration of values within each segment (segment_of[u] in [0, n_segments)); an empty

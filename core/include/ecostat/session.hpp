@@ -14,8 +14,12 @@ namespace ecostat {
 
 class Session {
  public:
+  // How the session will end. finish_only lets it keep only what the options' tables need (no
+  // unit x month table when no month table is asked: month_groups empty and no study part that
+  // uses one); to_partial() then throws UsageError, since a partial needs that table.
+  enum class Ends { finish_or_partial, finish_only };
   // Validates the options (UsageError) and selects the backend (options.backend, options.threads).
-  explicit Session(const EngineOptions& options);
+  explicit Session(const EngineOptions& options, Ends ends = Ends::finish_or_partial);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

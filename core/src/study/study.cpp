@@ -54,6 +54,12 @@ std::vector<GroupMap> month_maps(const EngineOptions& spec, GroupMapBuilder& gro
   return maps;
 }
 
+bool needs_month_maps(const EngineOptions& spec) {
+  const StudySpec& s = spec.study;
+  return s.enabled("size") || s.enabled("adoption") || s.enabled("lifetime") ||
+         (s.enabled("attribution") && !s.year_groups.empty());
+}
+
 void run(const Context& ctx, StudyResults* out) {
   const StudySpec& s = ctx.spec.study;
   for (const char* part : {"size", "adoption", "lifetime", "growth", "attribution"})

@@ -25,6 +25,8 @@ ParameterSources apply_parameter_table(RepoTable& repos, const ParameterTable& t
 // and each year group that the job's month groups lack. names[i] names maps[i].
 std::vector<GroupMap> month_maps(const EngineOptions& spec, GroupMapBuilder& groups, const std::vector<std::string>& month_groups,
                                  std::vector<std::string>* names);
+// Whether month_maps can return any map for this spec (kept next to it: the same conditions).
+bool needs_month_maps(const EngineOptions& spec);
 
 struct Context {
   const EngineOptions& spec;

@@ -1,0 +1,135 @@
+// CPU event accumulator for jobs that ask for no month table (AccumulatorPlan::month_tables =
+// false): one u64 per unit, the table numpy.bincount keeps, instead of the unit x month table
+// (8 cells per unit and month chunk, cpu_accumulator.cpp). Each event touches a table 8x (or more)
+// smaller, which stays in the caches far longer.
+//
+// Threads: as cpu_accumulator.cpp's apply_filtered, every thread reads the whole batch and applies
+// the events of the units it owns, picked out in blocks that stay in L1; a thread owns whole cache
+// lines (8 units: a hash of unit / 8), so no two threads write the same line.
+#include <algorithm>
+#include <string>
+
+#include "cpu_internal.hpp"
+#include "ecostat/errors.hpp"
+
+namespace ecostat::cpu {
+namespace {
+
+constexpr size_t kDirectBelow = 1u << 16;  // batches smaller than this are applied by one thread
+constexpr size_t kPrefetch = 16;           // events ahead whose cell is prefetched
+
+class CpuTotalsAccumulator final : public EventAccumulator {
+ public:
+  explicit CpuTotalsAccumulator(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {}
+
+  void add(const EventBatch& b) override {
+    const size_t n = b.size();
+    if (b.month.size() != n || b.count.size() != n) throw Error("cpu backend: EventBatch columns have different lengths");
+    if (n == 0) return;
+    if (b.month_min > b.month_max)
+      throw Error("cpu backend: non-empty EventBatch with an empty month range (month_min > month_max)");
+    reserve(b.unit_bound);
+    if (pool_->size() == 1 || n < kDirectBelow)
+      apply_direct(b);
+    else
+      apply_filtered(b);
+    mmin_ = any_ ? std::min(mmin_, b.month_min) : b.month_min;
+    mmax_ = any_ ? std::max(mmax_, b.month_max) : b.month_max;
+    any_ = true;
+    events_ += n;
+  }
+
+  EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override {
+    if (!maps.empty())
+      throw UsageError("cpu backend: finish() asked for " + std::to_string(maps.size()) +
+                       " month table(s) from an accumulator planned without them (AccumulatorPlan::month_tables)");
+    for (size_t u = n_units; u < cap_; ++u)
+      if (table_.p[u] != 0)
+        throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
+    EventTotals out;
+    out.events = events_;
+    out.unit_total.assign(n_units, 0);
+    std::copy(table_.p, table_.p + std::min<size_t>(n_units, cap_), out.unit_total.begin());
+    if (any_) {
+      out.month_first = mmin_;
+      out.n_months = uint32_t(mmax_) - mmin_ + 1;
+    }
+    return out;
+  }
+
+ private:
+  void reserve(uint32_t unit_bound) {
+    if (unit_bound <= cap_) return;
+    // Whole cache lines, and geometric growth (amortised over batches naming larger units).
+    const size_t cap = std::min<size_t>((std::max<size_t>(unit_bound, cap_ + cap_ / 2) + 7) & ~size_t(7), size_t(1) << 32);
+    ZeroBuf grown(cap);
+    if (cap_) std::copy(table_.p, table_.p + cap_, grown.p);
+    table_ = std::move(grown);
+    cap_ = cap;
+  }
+
+  static bool outside(const EventBatch& b, size_t i) {
+    return b.unit[i] >= b.unit_bound || uint32_t(b.month[i]) - b.month_min > uint32_t(b.month_max) - b.month_min;
+  }
+
+  void apply_direct(const EventBatch& b) {
+    const uint32_t* U = b.unit.data();
+    const uint32_t* C = b.count.data();
+    uint64_t* S = table_.p;
+    const size_t n = b.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kPrefetch < n) __builtin_prefetch(S + U[i + kPrefetch], 1);
+      if (outside(b, i)) throw_bad_event(b, i);
+      S[U[i]] += C[i];
+    }
+  }
+
+  void apply_filtered(const EventBatch& b) {
+    const unsigned T = pool_->size();
+    const size_t n = b.size();
+    const uint32_t* U = b.unit.data();
+    const Month* M = b.month.data();
+    const uint32_t* C = b.count.data();
+    const Month lo = b.month_min;
+    const uint32_t span = uint32_t(b.month_max) - lo, bound = b.unit_bound;
+    uint64_t* S = table_.p;
+    pool_->run(T, [&](size_t t, unsigned) {
+      constexpr size_t kBlock = 1024;
+      uint32_t idx[kBlock];
+      for (size_t base = 0; base < n; base += kBlock) {
+        const size_t e = std::min(n, base + kBlock);
+        size_t k = 0;
+        bool bad = false;
+        for (size_t i = base; i < e; ++i) {
+          const uint32_t u = U[i];
+          bad |= (u >= bound) | (uint32_t(M[i]) - lo > span);
+          idx[k] = uint32_t(i - base);
+          k += ((uint64_t((u >> 3) * 2654435761u) * T) >> 32) == t;
+        }
+        if (bad)
+          for (size_t i = base; i < e; ++i)
+            if (outside(b, i)) throw_bad_event(b, i);
+        for (size_t j = 0; j < k; ++j) {
+          if (j + kPrefetch < k) __builtin_prefetch(S + U[base + idx[j + kPrefetch]], 1);
+          const size_t i = base + idx[j];
+          S[U[i]] += C[i];
+        }
+      }
+    });
+  }
+
+  std::shared_ptr<ThreadPool> pool_;
+  ZeroBuf table_;
+  size_t cap_ = 0;
+  bool any_ = false;
+  Month mmin_ = 0, mmax_ = 0;
+  uint64_t events_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<EventAccumulator> make_totals_accumulator(std::shared_ptr<ThreadPool> pool) {
+  return std::make_unique<CpuTotalsAccumulator>(std::move(pool));
+}
+
+}  // namespace ecostat::cpu
