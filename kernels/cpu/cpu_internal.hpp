@@ -1,5 +1,6 @@
 // Internal pieces of the CPU backend (kernels/cpu). Not a public header.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,36 @@ struct ZeroBuf {
 
 // An event outside its batch's bounds (a host bug): throws ecostat::Error naming it.
 [[noreturn]] void throw_bad_event(const EventBatch& b, size_t i);
+
+// Thread t's share of a batch when threads own units (the accumulators' filtered apply): every
+// thread reads the whole batch in blocks that stay in L1, picks out branch-free the events whose
+// owner(unit) is t, and gets them as apply(base, idx, k): events base + idx[0..k). Every event of
+// a block is checked against the batch's bounds (throw_bad_event) before the block is applied.
+template <class Owner, class Apply>
+void for_owned_events(const EventBatch& b, size_t t, Owner owner, Apply apply) {
+  constexpr size_t kBlock = 1024;
+  const size_t n = b.size();
+  const uint32_t* U = b.unit.data();
+  const Month* M = b.month.data();
+  const Month lo = b.month_min;
+  const uint32_t span = uint32_t(b.month_max) - lo, bound = b.unit_bound;
+  uint32_t idx[kBlock];
+  for (size_t base = 0; base < n; base += kBlock) {
+    const size_t e = std::min(n, base + kBlock);
+    size_t k = 0;
+    bool bad = false;
+    for (size_t i = base; i < e; ++i) {
+      const uint32_t u = U[i];
+      bad |= (u >= bound) | (uint32_t(M[i]) - lo > span);
+      idx[k] = uint32_t(i - base);
+      k += owner(u) == t;
+    }
+    if (bad)
+      for (size_t i = base; i < e; ++i)
+        if (U[i] >= bound || uint32_t(M[i]) - lo > span) throw_bad_event(b, i);
+    apply(base, static_cast<const uint32_t*>(idx), k);
+  }
+}
 
 // cpu_accumulator.cpp: the unit x month table (every month table can be asked at finish).
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);

@@ -86,35 +86,18 @@ class CpuTotalsAccumulator final : public EventAccumulator {
 
   void apply_filtered(const EventBatch& b) {
     const unsigned T = pool_->size();
-    const size_t n = b.size();
     const uint32_t* U = b.unit.data();
-    const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
-    const Month lo = b.month_min;
-    const uint32_t span = uint32_t(b.month_max) - lo, bound = b.unit_bound;
     uint64_t* S = table_.p;
+    auto owner = [T](uint32_t u) { return size_t((uint64_t((u >> 3) * 2654435761u) * T) >> 32); };  // cache lines
     pool_->run(T, [&](size_t t, unsigned) {
-      constexpr size_t kBlock = 1024;
-      uint32_t idx[kBlock];
-      for (size_t base = 0; base < n; base += kBlock) {
-        const size_t e = std::min(n, base + kBlock);
-        size_t k = 0;
-        bool bad = false;
-        for (size_t i = base; i < e; ++i) {
-          const uint32_t u = U[i];
-          bad |= (u >= bound) | (uint32_t(M[i]) - lo > span);
-          idx[k] = uint32_t(i - base);
-          k += ((uint64_t((u >> 3) * 2654435761u) * T) >> 32) == t;
-        }
-        if (bad)
-          for (size_t i = base; i < e; ++i)
-            if (outside(b, i)) throw_bad_event(b, i);
+      for_owned_events(b, t, owner, [&](size_t base, const uint32_t* idx, size_t k) {
         for (size_t j = 0; j < k; ++j) {
           if (j + kPrefetch < k) __builtin_prefetch(S + U[base + idx[j + kPrefetch]], 1);
           const size_t i = base + idx[j];
           S[U[i]] += C[i];
         }
-      }
+      });
     });
   }
 
