@@ -313,7 +313,29 @@ def chunks_parquet(path, ids, rows):
         yield codes, months, b.column(2).to_numpy().astype(np.int64)
 
 
-class TorchSums:
+class DenseSums:
+    """By-model and model x month int64 tables of one array library, grown (doubling) when the
+    downloads name models past them. Subclasses set nm, version, device and _zeros(shape)."""
+
+    def _start(self, models_hint):
+        self.cap = 0
+        self.by_model = self.by_cell = None
+        self._grow(models_hint)  # the repositories of the data: no growth unless downloads name others
+
+    def _grow(self, need):
+        cap = max(need, 2 * self.cap if self.cap else need, 1 << 10)
+        bm, bc = self._zeros((cap,)), self._zeros((self.nm, cap))
+        if self.cap:
+            bm[:self.cap] = self.by_model
+            bc[:, :self.cap] = self.by_cell
+        self.by_model, self.by_cell, self.cap = bm, bc, cap
+
+    def reserve(self, n_models):
+        if n_models > self.cap:
+            self._grow(n_models)
+
+
+class TorchSums(DenseSums):
     """index_add_ on int64 device tensors; the tables grow when new models appear."""
 
     def __init__(self, n_months, models_hint):
@@ -322,24 +344,14 @@ class TorchSums:
             raise RuntimeError("torch %s sees no CUDA device" % torch.__version__)
         self.t, self.nm = torch, n_months
         self.version, self.device = "torch " + torch.__version__, torch.cuda.get_device_name()
-        self.cap = 0
-        self.by_model = self.by_cell = None
-        self._grow(models_hint)  # the repositories of the data: no growth unless downloads name others
+        self._start(models_hint)
 
-    def _grow(self, need):
-        t = self.t
-        cap = max(need, 2 * self.cap if self.cap else need, 1 << 10)
-        bm = t.zeros(cap, dtype=t.int64, device="cuda")
-        bc = t.zeros((self.nm, cap), dtype=t.int64, device="cuda")
-        if self.cap:
-            bm[:self.cap] = self.by_model
-            bc[:, :self.cap] = self.by_cell
-        self.by_model, self.by_cell, self.cap = bm, bc, cap
+    def _zeros(self, shape):
+        return self.t.zeros(shape, dtype=self.t.int64, device="cuda")
 
     def add(self, codes, months, counts, n_models):
         t = self.t
-        if n_models > self.cap:
-            self._grow(n_models)
+        self.reserve(n_models)
         c = t.from_numpy(codes).to("cuda")
         m = t.from_numpy(months.astype("int64")).to("cuda")
         w = t.from_numpy(counts).to("cuda")
@@ -364,7 +376,7 @@ class TorchSums:
         return a, b
 
 
-class CupySums(TorchSums):
+class CupySums(DenseSums):
     """bincount with float64 weights per chunk, added into int64 tables (exact: each chunk's sums
     stay far below 2^53 for counts of downloads, and the check would refuse them otherwise)."""
 
@@ -373,24 +385,14 @@ class CupySums(TorchSums):
         self.cp, self.nm = cp, n_months
         self.version = "cupy " + cp.__version__
         self.device = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
-        self.cap = 0
-        self.by_model = self.by_cell = None
-        self._grow(models_hint)  # the repositories of the data: no growth unless downloads name others
+        self._start(models_hint)
 
-    def _grow(self, need):
-        cp = self.cp
-        cap = max(need, 2 * self.cap if self.cap else need, 1 << 10)
-        bm = cp.zeros(cap, dtype=cp.int64)
-        bc = cp.zeros((self.nm, cap), dtype=cp.int64)
-        if self.cap:
-            bm[:self.cap] = self.by_model
-            bc[:, :self.cap] = self.by_cell
-        self.by_model, self.by_cell, self.cap = bm, bc, cap
+    def _zeros(self, shape):
+        return self.cp.zeros(shape, dtype=self.cp.int64)
 
     def add(self, codes, months, counts, n_models):
         cp = self.cp
-        if n_models > self.cap:
-            self._grow(n_models)
+        self.reserve(n_models)
         c, m, w = cp.asarray(codes), cp.asarray(months.astype("int64")), cp.asarray(counts).astype(cp.float64)
         self.by_model += cp.rint(cp.bincount(c, weights=w, minlength=self.cap)).astype(cp.int64)
         cells = cp.bincount(m * self.cap + c, weights=w, minlength=self.nm * self.cap)
@@ -414,7 +416,7 @@ class CupySums(TorchSums):
                 cp.asnumpy(self.by_cell[cp.asarray(cell_month), cp.asarray(cell_model)]))
 
 
-class NumpySums(TorchSums):
+class NumpySums(DenseSums):
     """The same harness on the host (np.add.at): tests the read, the mapping and the checks
     where there is no GPU. Not a GPU figure."""
 
@@ -422,22 +424,13 @@ class NumpySums(TorchSums):
         import numpy as np
         self.np, self.nm = np, n_months
         self.version, self.device = "numpy " + np.__version__, "host"
-        self.cap = 0
-        self.by_model = self.by_cell = None
-        self._grow(models_hint)  # the repositories of the data: no growth unless downloads name others
+        self._start(models_hint)
 
-    def _grow(self, need):
-        np = self.np
-        cap = max(need, 2 * self.cap if self.cap else need, 1 << 10)
-        bm, bc = np.zeros(cap, np.int64), np.zeros((self.nm, cap), np.int64)
-        if self.cap:
-            bm[:self.cap] = self.by_model
-            bc[:, :self.cap] = self.by_cell
-        self.by_model, self.by_cell, self.cap = bm, bc, cap
+    def _zeros(self, shape):
+        return self.np.zeros(shape, self.np.int64)
 
     def add(self, codes, months, counts, n_models):
-        if n_models > self.cap:
-            self._grow(n_models)
+        self.reserve(n_models)
         self.np.add.at(self.by_model, codes, counts)
         self.np.add.at(self.by_cell.reshape(-1), months.astype("int64") * self.cap + codes, counts)
 
