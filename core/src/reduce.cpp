@@ -112,22 +112,25 @@ void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* su
 template <class Row>
 std::shared_ptr<const std::string> attach_keys(std::vector<Row>& rows, const std::vector<uint32_t>& row_group,
                                                const GroupKeys& keys) {
+  struct Place {
+    size_t offset = SIZE_MAX, size = 0;  // in the text; SIZE_MAX: not listed yet
+  };
   std::vector<uint32_t> listed;  // distinct groups, first-listed first
-  std::vector<size_t> offset;    // by group, once listed
+  std::vector<Place> place;      // by group
   size_t bytes = 0;
   for (uint32_t g : row_group) {
-    if (g >= offset.size()) offset.resize(std::max<size_t>(size_t(g) + 1, offset.size() * 2), SIZE_MAX);
-    if (offset[g] != SIZE_MAX) continue;
-    offset[g] = bytes;
-    bytes += keys.key(g).size();
+    if (g >= place.size()) place.resize(std::max<size_t>(size_t(g) + 1, place.size() * 2));
+    if (place[g].offset != SIZE_MAX) continue;
+    place[g] = {bytes, keys.key(g).size()};
+    bytes += place[g].size;
     listed.push_back(g);
   }
   auto text = std::make_shared<std::string>();
   text->reserve(bytes);
   for (uint32_t g : listed) text->append(keys.key(g));
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const uint32_t g = row_group[i];
-    rows[i].key = std::string_view(text->data() + offset[g], keys.key(g).size());
+  for (size_t i = 0; i < rows.size(); ++i) {  // the rows read only `place`, not the key strings again
+    const Place& at = place[row_group[i]];
+    rows[i].key = std::string_view(text->data() + at.offset, at.size);
   }
   return text;
 }
