@@ -300,7 +300,7 @@ int finish_and_write(RankResult all, const JobSpec& job, const RunOutputs& out) 
     for (const auto& [item, rows] : all.rejects) text += rows;
     write_file_atomically(job.rejects_path, text);
   }
-  if (!out.json_path.empty()) write_results_json_file(r, out.json_path);
+  if (!out.json_path.empty()) write_results_json_file(r, out.json_path, 2, job.threads);
   if (!out.csv_dir.empty()) write_results_csv(r, out.csv_dir);
   if (!out.quiet && out.json_path != "-") write_stdout(results_to_text(r, out.table_rows));
   return check_rejects(r, job, out.max_reject_fraction);

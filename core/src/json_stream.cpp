@@ -16,6 +16,12 @@ void JsonStream::flush() {
   buf_.clear();
 }
 
+void JsonStream::append_elements(std::string_view bytes, uint64_t n) {
+  flush();
+  if (!bytes.empty()) sink_(bytes);
+  counts_.back() += n;
+}
+
 void JsonStream::newline_indent(size_t depth) {
   if (indent_ < 0) return;
   buf_ += '\n';

@@ -28,6 +28,13 @@ class JsonStream {
   void value(double v);  // non-finite -> null, as the results document writes them
   // A DOM value, dumped as nlohmann does at this depth.
   void dom_value(const nlohmann::ordered_json& v);
+  // Open containers and the indent, for writers that format many elements themselves
+  // (share_rows_json) and hand the text to append_elements.
+  size_t depth() const { return counts_.size(); }
+  int indent() const { return indent_; }
+  // Appends `n` elements' text, formatted for the innermost array open here (its separators
+  // included), to the stream.
+  void append_elements(std::string_view bytes, uint64_t n);
   // Hands the buffered bytes to the sink. Not done by a destructor: a sink that throws (a full
   // disk) would throw again while the first exception unwinds.
   void flush();

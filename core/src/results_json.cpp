@@ -1,8 +1,11 @@
 // The results document, schema "ecostat.results/1" (docs/results-schema.md). Keys keep a stable
 // order; numbers that cannot be represented (NaN percentiles of an empty population) are null.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +13,7 @@
 #include "ecostat/engine.hpp"
 #include "ecostat/version.hpp"
 #include "json_stream.hpp"
+#include "share_rows_json.hpp"
 #include "study/study_internal.hpp"
 
 namespace ecostat {
@@ -140,39 +144,15 @@ static json results_skeleton(const Results& r) {
   return j;
 }
 
-static void stream_rows(detail::JsonStream& out, const ShareTable& t) {
-  out.begin_array();
-  for (const auto& row : t.rows) {
-    out.begin_object();
-    out.key("key"), out.value(row.key);
-    out.key("downloads"), out.value(row.downloads);
-    out.key("share"), out.value(row.share);
-    out.end_object();
-  }
-  out.end_array();
-}
-
-static void stream_rows(detail::JsonStream& out, const ShareMonthTable& t) {
-  out.begin_array();
-  Month last = 0;
-  std::string label;
-  for (const auto& row : t.rows) {
-    if (label.empty() || row.month != last) label = month_label(row.month), last = row.month;
-    out.begin_object();
-    out.key("key"), out.value(row.key);
-    out.key("month"), out.value(label);
-    out.key("downloads"), out.value(row.downloads);
-    out.key("share"), out.value(row.share);
-    out.end_object();
-  }
-  out.end_array();
-}
-
 // Text from malformed input (a key, a reject's reason) may hold invalid UTF-8: replaced by
 // U+FFFD so that the document is always valid JSON. The bytes are those of dumping the whole
 // document as one DOM (JsonStream), without its memory.
-void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent) {
+void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent,
+                        unsigned threads) {
   const json j = results_skeleton(r);
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::unique_ptr<detail::ThreadPool> pool;
+  if (threads > 1) pool = std::make_unique<detail::ThreadPool>(threads);
   std::map<std::string, const ShareTable*> share_rows;
   std::map<std::string, const ShareMonthTable*> month_rows;
   for (const auto& t : r.share) share_rows[t.group] = &t;
@@ -189,9 +169,9 @@ void write_results_json(const Results& r, const std::function<void(std::string_v
     for (const auto& [name, table] : v.items()) {
       out.key(name);
       if (auto s = share_rows.find(name); s != share_rows.end())
-        stream_rows(out, *s->second);
+        out.begin_array(), detail::stream_share_rows(out, *s->second, pool.get()), out.end_array();
       else if (auto m = month_rows.find(name); m != month_rows.end())
-        stream_rows(out, *m->second);
+        out.begin_array(), detail::stream_share_rows(out, *m->second, pool.get()), out.end_array();
       else
         out.dom_value(table);
     }
@@ -202,15 +182,15 @@ void write_results_json(const Results& r, const std::function<void(std::string_v
   sink("\n");
 }
 
-std::string results_to_json(const Results& r, int indent) {
+std::string results_to_json(const Results& r, int indent, unsigned threads) {
   std::string text;
-  write_results_json(r, [&](std::string_view bytes) { text.append(bytes); }, indent);
+  write_results_json(r, [&](std::string_view bytes) { text.append(bytes); }, indent, threads);
   return text;
 }
 
-void write_results_json_file(const Results& r, const std::string& path, int indent) {
+void write_results_json_file(const Results& r, const std::string& path, int indent, unsigned threads) {
   OutputFile file(path);
-  write_results_json(r, [&](std::string_view bytes) { file.write(bytes); }, indent);
+  write_results_json(r, [&](std::string_view bytes) { file.write(bytes); }, indent, threads);
   file.commit();
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -146,4 +147,49 @@ TEST_CASE("Results JSON written in pieces, to a string and to a file are the sam
   s << f.rdbuf();
   std::remove(path);
   CHECK(s.str() == whole);
+}
+
+// Long share tables are formatted in slices on several threads (core/src/share_rows_json.cpp):
+// more rows than a few waves of slices, keys that need escapes or replacement, a non-finite
+// share and months that change inside slices. The text must be dump's and must not depend on
+// the thread count.
+TEST_CASE("Long share tables: the same bytes for every thread count and indent", "[json][outputs][parallel]") {
+  Results r;
+  auto keys = std::make_shared<std::string>();
+  const size_t n = 150001;
+  std::vector<std::pair<size_t, size_t>> places;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string k = i % 997 == 0 ? kEscapes + std::to_string(i) : i % 1009 == 0 ? kBadUtf8 : "org/model-" + std::to_string(i);
+    places.emplace_back(keys->size(), k.size());
+    *keys += k;
+  }
+  ShareTable t;
+  t.group = "model";
+  t.key_text = keys;
+  ShareMonthTable m;
+  m.group = "model";
+  m.key_text = keys;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view k(keys->data() + places[i].first, places[i].second);
+    const double share = i == 77777 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / double(i + 3);
+    t.rows.push_back({k, n - i, share});
+    m.rows.push_back({k, Month(month_of(2023, 1) + i / 40000), n - i, share});
+  }
+  r.share.push_back(t);
+  r.share_month.push_back(m);
+  for (int indent : {-1, 2, 4}) {
+    const std::string one = results_to_json(r, indent, 1);
+    INFO("indent " << indent);
+    const json parsed = json::parse(one);
+    CHECK(dump(parsed, indent) + "\n" == one);  // nlohmann's formatting, NaN as null
+    REQUIRE(parsed["share"]["model"].size() == n);
+    REQUIRE(parsed["share"]["model_x_month"].size() == n);
+    CHECK(parsed["share"]["model"][77777]["share"].is_null());
+    CHECK(parsed["share"]["model_x_month"][n - 1]["month"] == "2023-04");
+    CHECK(parsed["share"]["model"][997]["key"] == kEscapes + "997");
+    for (unsigned threads : {2u, 7u}) {
+      INFO("threads " << threads);
+      CHECK(results_to_json(r, indent, threads) == one);
+    }
+  }
 }

@@ -180,11 +180,14 @@ void add_wide_events(EventTotals& totals, const std::vector<WideEvent>& wide, co
                      const Dictionary& ids, const std::string& source);
 
 // Writers.
-std::string results_to_json(const Results& r, int indent = 2);  // schema "ecostat.results/1"
+// `threads` format long share tables in parallel (0 = all cores); the bytes are the same for
+// any count.
+std::string results_to_json(const Results& r, int indent = 2, unsigned threads = 1);  // schema "ecostat.results/1"
 // The same bytes, streamed: to `sink` in pieces of about 1 MiB, or to a file written
 // atomically ("-" = stdout). Share tables of millions of rows never exist as one JSON DOM.
-void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent = 2);
-void write_results_json_file(const Results& r, const std::string& path, int indent = 2);
+void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent = 2,
+                        unsigned threads = 1);
+void write_results_json_file(const Results& r, const std::string& path, int indent = 2, unsigned threads = 1);
 void write_results_csv(const Results& r, const std::string& dir);
 std::string results_to_text(const Results& r, size_t rows = 10);
 

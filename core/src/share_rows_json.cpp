@@ -1,0 +1,149 @@
+#include "share_rows_json.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ecostat::detail {
+namespace {
+
+// Rows per slice: about 5 MB of text, so a task's overhead vanishes and a wave of slices (two
+// per thread) stays a few tens of MB.
+constexpr size_t kSliceRows = size_t(1) << 15;
+
+// The fixed text between a row's values, for one indent and array depth, built the way
+// JsonStream places commas, newlines and indentation: an element of an array at depth d starts
+// on a new line indented d levels, its keys d + 1, its closing brace d.
+struct RowPieces {
+  std::string first_open, next_open;  // before the '{' of the array's first / a later element
+  std::string key, month, downloads, share, close;
+
+  RowPieces(int indent, size_t depth) {
+    auto line = [&](size_t d) { return indent < 0 ? std::string() : "\n" + std::string(d * size_t(indent), ' '); };
+    const std::string colon = indent < 0 ? ":" : ": ";
+    first_open = line(depth) + "{";
+    next_open = "," + first_open;
+    key = line(depth + 1) + "\"key\"" + colon;
+    month = "," + line(depth + 1) + "\"month\"" + colon;
+    downloads = "," + line(depth + 1) + "\"downloads\"" + colon;
+    share = "," + line(depth + 1) + "\"share\"" + colon;
+    close = line(depth) + "}";
+  }
+};
+
+// A growing text buffer written through a pointer (std::string's append re-checks and
+// re-terminates on every call).
+class TextBuffer {
+ public:
+  explicit TextBuffer(std::string& text) : text_(text) { text_.clear(); }
+  ~TextBuffer() { text_.resize(used_); }
+  void reserve_more(size_t n) {
+    if (used_ + n > text_.size()) text_.resize(std::max(text_.size() * 2, used_ + n + (size_t(1) << 16)));
+  }
+  void put(std::string_view s) {
+    reserve_more(s.size());
+    std::memcpy(&text_[used_], s.data(), s.size());
+    used_ += s.size();
+  }
+  // Room for n bytes at cursor(), then advance_to the end of what was written there.
+  char* cursor(size_t n) {
+    reserve_more(n);
+    return &text_[used_];
+  }
+  void advance_to(char* end) { used_ = size_t(end - text_.data()); }
+
+ private:
+  std::string& text_;
+  size_t used_ = 0;
+};
+
+bool plain_ascii(std::string_view s) {
+  unsigned bad = 0;
+  for (unsigned char c : s) bad |= unsigned(c < 0x20) | unsigned(c >= 0x7f) | unsigned(c == '"') | unsigned(c == '\\');
+  return bad == 0;
+}
+
+// A key as JSON: as is when it is printable ASCII without quote or backslash, else through
+// nlohmann (escapes, U+FFFD for invalid UTF-8), as JsonStream writes strings.
+void put_string(TextBuffer& b, std::string_view s) {
+  if (plain_ascii(s)) {
+    char* p = b.cursor(s.size() + 2);
+    *p++ = '"';
+    std::memcpy(p, s.data(), s.size());
+    p += s.size();
+    *p++ = '"';
+    b.advance_to(p);
+  } else {
+    using json = nlohmann::ordered_json;
+    b.put(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
+constexpr size_t kNumberRoom = 64;  // more than any u64 or double needs
+
+void put_number(TextBuffer& b, uint64_t v) {
+  char* p = b.cursor(kNumberRoom);
+  b.advance_to(std::to_chars(p, p + kNumberRoom, v).ptr);
+}
+
+void put_number(TextBuffer& b, double v) {  // non-finite -> null, as the document writes them
+  if (!std::isfinite(v)) return b.put("null");
+  char* p = b.cursor(kNumberRoom);
+  b.advance_to(nlohmann::detail::to_chars(p, p + kNumberRoom, v));  // dump's own formatting
+}
+
+void format_rows(std::string& text, const RowPieces& p, const ShareTable& t, size_t begin, size_t end) {
+  TextBuffer b(text);
+  for (size_t i = begin; i < end; ++i) {
+    const ShareRow& row = t.rows[i];
+    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), put_string(b, row.key);
+    b.put(p.downloads), put_number(b, row.downloads);
+    b.put(p.share), put_number(b, row.share);
+    b.put(p.close);
+  }
+}
+
+void format_rows(std::string& text, const RowPieces& p, const ShareMonthTable& t, size_t begin, size_t end) {
+  TextBuffer b(text);
+  Month last = 0;
+  std::string label;  // the month as a JSON string, made once per run of rows of one month
+  for (size_t i = begin; i < end; ++i) {
+    const ShareMonthRow& row = t.rows[i];
+    if (label.empty() || row.month != last) label = "\"" + month_label(row.month) + "\"", last = row.month;
+    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), put_string(b, row.key);
+    b.put(p.month), b.put(label);
+    b.put(p.downloads), put_number(b, row.downloads);
+    b.put(p.share), put_number(b, row.share);
+    b.put(p.close);
+  }
+}
+
+template <class Table>
+void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
+  const size_t n = t.rows.size(), slices = (n + kSliceRows - 1) / kSliceRows;
+  const RowPieces pieces(out.indent(), out.depth());
+  const size_t wave = pool ? 2 * size_t(pool->size()) : 1;
+  std::vector<std::string> text(std::min(wave, slices));
+  auto slice_end = [&](size_t s) { return std::min(n, (s + 1) * kSliceRows); };
+  for (size_t first = 0; first < slices; first += wave) {
+    const size_t m = std::min(wave, slices - first);
+    auto format = [&](size_t i, unsigned) { format_rows(text[i], pieces, t, (first + i) * kSliceRows, slice_end(first + i)); };
+    if (pool && m > 1)
+      pool->run(m, format);
+    else
+      for (size_t i = 0; i < m; ++i) format(i, 0);
+    for (size_t i = 0; i < m; ++i) out.append_elements(text[i], slice_end(first + i) - (first + i) * kSliceRows);
+  }
+}
+
+}  // namespace
+
+void stream_share_rows(JsonStream& out, const ShareTable& t, ThreadPool* pool) { stream_rows(out, t, pool); }
+void stream_share_rows(JsonStream& out, const ShareMonthTable& t, ThreadPool* pool) { stream_rows(out, t, pool); }
+
+}  // namespace ecostat::detail

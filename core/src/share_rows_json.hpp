@@ -1,0 +1,21 @@
+// The rows of the results document's share tables as JSON text: millions of rows, about 150
+// bytes each, so they are formatted with precomputed separators into one buffer instead of
+// through JsonStream's per-value bookkeeping, in slices on several threads. The bytes are
+// exactly what JsonStream (and so nlohmann's dump) writes for the same rows at the same depth.
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include "ecostat/detail/thread_pool.hpp"
+#include "ecostat/engine.hpp"
+#include "json_stream.hpp"
+
+namespace ecostat::detail {
+
+// Writes t.rows as the elements of the (empty) array open innermost in `out`. With a pool of
+// more than one thread, long tables are formatted a wave of slices at a time and appended in
+// order; the bytes do not depend on the thread count.
+void stream_share_rows(JsonStream& out, const ShareTable& t, ThreadPool* pool);
+void stream_share_rows(JsonStream& out, const ShareMonthTable& t, ThreadPool* pool);
+
+}  // namespace ecostat::detail
