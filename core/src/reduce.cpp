@@ -3,211 +3,17 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "ecostat/errors.hpp"
 #include "engine_internal.hpp"
 #include "group_maps.hpp"
+#include "share_tables.hpp"
 #include "study/study_internal.hpp"
 
 namespace ecostat::detail {
 
 namespace {
-
-double ratio(uint64_t part, uint64_t whole) {
-  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
-}
-
-// Sorts the first `keep` elements into place. std::partial_sort is a heap sort, several times
-// slower than std::sort when every row is kept (--share-limit 0: millions of rows).
-template <class T, class Less>
-void sort_first(std::vector<T>& v, size_t keep, Less less) {
-  if (keep == v.size()) {
-    std::sort(v.begin(), v.end(), less);
-  } else if (keep > 0) {
-    std::nth_element(v.begin(), v.begin() + (keep - 1), v.end(), less);
-    std::sort(v.begin(), v.begin() + keep, less);
-  }
-}
-
-// Share order: downloads descending, then key. With many rows kept (--share-limit 0: millions
-// of rows, most of them ties on small counts) ties compare precomputed key ranks (key_ranks,
-// order_groups) instead of two strings each time.
-struct ByDownloads {
-  const uint64_t* sums;
-  const GroupKeys* keys;
-  bool operator()(uint32_t a, uint32_t b) const {
-    if (sums[a] != sums[b]) return sums[a] > sums[b];
-    return keys->key(a) < keys->key(b);
-  }
-};
-
-constexpr size_t kRankKeysAbove = 4096;  // rows kept per table above which key ranks pay off
-
-bool worth_ranking(size_t limit, size_t n_groups) {
-  return n_groups > kRankKeysAbove && (limit == 0 || limit > kRankKeysAbove);
-}
-
-// Rows a month table will list (for one allocation of its rows): per month with downloads,
-// min(groups with downloads, limit), plus the unknown row.
-size_t listed_month_rows(const GroupMonthTable& tab, size_t limit, bool unknown_exists) {
-  size_t rows = 0;
-  for (uint32_t mi = 0; mi < tab.n_months; ++mi) {
-    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
-    size_t nonzero = 0;
-    for (uint32_t g = 0; g < tab.n_groups; ++g) nonzero += row[g] != 0;
-    if (nonzero > 0) rows += (limit == 0 ? nonzero : std::min(nonzero, limit)) + unknown_exists;
-  }
-  return rows;
-}
-
-// The first 16 bytes of a key as two big-endian words (zero-padded): comparing them orders
-// keys as std::string does up to those bytes, and only equal prefixes need the strings.
-struct KeyPrefix {
-  uint64_t hi = 0, lo = 0;
-  uint32_t g = 0;
-};
-
-KeyPrefix key_prefix(const std::string& key, uint32_t g) {
-  unsigned char b[16] = {};
-  std::memcpy(b, key.data(), std::min<size_t>(key.size(), 16));
-  KeyPrefix p;
-  for (int i = 0; i < 8; ++i) p.hi = (p.hi << 8) | b[i], p.lo = (p.lo << 8) | b[8 + i];
-  p.g = g;
-  return p;
-}
-
-std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups) {
-  std::vector<KeyPrefix> by_key(n_groups);
-  for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = key_prefix(keys.key(g), g);
-  std::sort(by_key.begin(), by_key.end(), [&](const KeyPrefix& a, const KeyPrefix& b) {
-    if (a.hi != b.hi) return a.hi < b.hi;
-    if (a.lo != b.lo) return a.lo < b.lo;
-    return keys.key(a.g) < keys.key(b.g);
-  });
-  std::vector<uint32_t> rank(n_groups);
-  for (uint32_t i = 0; i < n_groups; ++i) rank[by_key[i].g] = i;
-  return rank;
-}
-
-// Puts the first `keep` of `groups` in share order. With key ranks the rows are sorted as
-// contiguous (downloads, rank, group) records, without chasing two arrays per comparison.
-void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* sums, const GroupKeys& keys,
-                  const std::vector<uint32_t>* rank) {
-  if (rank == nullptr) {
-    sort_first(groups, keep, ByDownloads{sums, &keys});
-    return;
-  }
-  struct Ranked {
-    uint64_t sum;
-    uint32_t rank, g;
-  };
-  std::vector<Ranked> rows(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) rows[i] = {sums[groups[i]], (*rank)[groups[i]], groups[i]};
-  sort_first(rows, keep, [](const Ranked& a, const Ranked& b) { return a.sum != b.sum ? a.sum > b.sum : a.rank < b.rank; });
-  for (size_t i = 0; i < keep; ++i) groups[i] = rows[i].g;
-}
-
-// Views of the listed groups' keys for the rows (row_group[i]: the group of rows[i]): one block
-// of text holding each listed key once, which the table keeps (ShareTable::key_text).
-template <class Row>
-std::shared_ptr<const std::string> attach_keys(std::vector<Row>& rows, const std::vector<uint32_t>& row_group,
-                                               const GroupKeys& keys) {
-  struct Place {
-    size_t offset = SIZE_MAX, size = 0;  // in the text; SIZE_MAX: not listed yet
-  };
-  std::vector<uint32_t> listed;  // distinct groups, first-listed first
-  std::vector<Place> place;      // by group
-  size_t bytes = 0;
-  for (uint32_t g : row_group) {
-    if (g >= place.size()) place.resize(std::max<size_t>(size_t(g) + 1, place.size() * 2));
-    if (place[g].offset != SIZE_MAX) continue;
-    place[g] = {bytes, keys.key(g).size()};
-    bytes += place[g].size;
-    listed.push_back(g);
-  }
-  auto text = std::make_shared<std::string>();
-  text->reserve(bytes);
-  for (uint32_t g : listed) text->append(keys.key(g));
-  for (size_t i = 0; i < rows.size(); ++i) {  // the rows read only `place`, not the key strings again
-    const Place& at = place[row_group[i]];
-    rows[i].key = std::string_view(text->data() + at.offset, at.size);
-  }
-  return text;
-}
-
-// Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
-// groups with a member unit exist (GroupMapBuilder::has_member). The `unknown` group, when it
-// exists, is always listed: in rank order when it ranks within the limit, else appended after
-// the `limit` rows.
-ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                            const std::vector<uint64_t>& sums, size_t limit, const std::vector<uint32_t>* rank) {
-  ShareTable t;
-  t.group = name;
-  std::vector<uint32_t> order;
-  for (uint32_t g = 0; g < sums.size(); ++g) {
-    t.total += sums[g];
-    if (exists[g]) order.push_back(g);
-  }
-  t.groups = order.size();
-  const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-  order_groups(order, keep, sums.data(), keys, rank);
-  t.truncated = keep < order.size();
-  t.rows.reserve(keep + 1);
-  order.resize(keep);  // now the listed groups, row by row
-  const uint32_t unknown = keys.unknown_id();
-  bool unknown_listed = false;
-  for (size_t i = 0; i < keep; ++i) {
-    const uint32_t g = order[i];
-    unknown_listed |= (g == unknown);
-    t.rows.push_back({{}, sums[g], ratio(sums[g], t.total)});
-  }
-  if (!unknown_listed && unknown != kNone && exists[unknown]) {
-    t.rows.push_back({{}, sums[unknown], ratio(sums[unknown], t.total)});
-    order.push_back(unknown);
-  }
-  t.key_text = attach_keys(t.rows, order, keys);
-  return t;
-}
-
-// Per month: the groups with downloads that month, the same limit rule as make_share_table;
-// the `unknown` row is listed every month when the unknown group exists.
-ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                                       const GroupMonthTable& tab, size_t limit, const std::vector<uint32_t>* rank) {
-  ShareMonthTable t;
-  t.group = name;
-  std::vector<uint32_t> order, row_group;
-  const size_t n_rows = listed_month_rows(tab, limit, keys.unknown_id() != kNone && exists[keys.unknown_id()]);
-  t.rows.reserve(n_rows);
-  row_group.reserve(n_rows);
-  for (uint32_t mi = 0; mi < tab.n_months; ++mi) {
-    const Month m = static_cast<Month>(tab.month_first + mi);
-    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
-    uint64_t total = 0;
-    order.clear();
-    for (uint32_t g = 0; g < tab.n_groups; ++g) {
-      total += row[g];
-      if (row[g] != 0) order.push_back(g);
-    }
-    if (total == 0) continue;
-    t.month_totals.emplace_back(m, total);
-    const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-    order_groups(order, keep, row, keys, rank);
-    t.truncated |= keep < order.size();
-    bool unknown_listed = false;
-    for (size_t i = 0; i < keep; ++i) {
-      unknown_listed |= (order[i] == keys.unknown_id());
-      t.rows.push_back({{}, m, row[order[i]], ratio(row[order[i]], total)});
-      row_group.push_back(order[i]);
-    }
-    const uint32_t unknown = keys.unknown_id();
-    if (!unknown_listed && unknown != kNone && exists[unknown]) {
-      t.rows.push_back({{}, m, row[unknown], ratio(row[unknown], total)});
-      row_group.push_back(unknown);
-    }
-  }
-  t.key_text = attach_keys(t.rows, row_group, keys);
-  return t;
-}
 
 const char* measure_field(Measure m) {
   return m == Measure::records ? "downloads" : m == Measure::all_time ? "downloads_all_time" : "downloads";
@@ -302,16 +108,31 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     if (it == ranks.end()) it = ranks.emplace(g, key_ranks(groups.keys(g), n_groups)).first;
     return &it->second;
   };
+  // The tables are built on a pool of the job's threads: the share tables one per task (their
+  // sums, keys and ranks made first, on this thread), a month table's months one per task.
+  ThreadPool pool(spec.threads ? spec.threads : std::max(1u, std::thread::hardware_concurrency()));
+  struct ShareInput {
+    const std::vector<uint64_t>* sums;
+    const GroupKeys* keys;
+    const std::vector<uint8_t>* exists;
+    const std::vector<uint32_t>* rank;
+  };
+  std::vector<ShareInput> share_in;
   for (const auto& g : spec.share_groups) {
     const std::vector<uint64_t>& sums = totals_of(g);
-    res.share.push_back(make_share_table(g, groups.keys(g), groups.has_member(g), sums, spec.share_limit,
-                                         ranks_of(g, static_cast<uint32_t>(sums.size()))));
+    share_in.push_back({&sums, &groups.keys(g), &groups.has_member(g), ranks_of(g, static_cast<uint32_t>(sums.size()))});
   }
+  const size_t first_share = res.share.size();
+  res.share.resize(first_share + share_in.size());
+  pool.run(share_in.size(), [&](size_t i, unsigned) {
+    const ShareInput& s = share_in[i];
+    res.share[first_share + i] = make_share_table(spec.share_groups[i], *s.keys, *s.exists, *s.sums, spec.share_limit, s.rank);
+  });
   for (size_t i = 0; i < n_share_month; ++i) {
     const std::string& g = spec.month_groups[i];
     const GroupMonthTable& tab = events.group_month[i];
     res.share_month.push_back(make_share_month_table(g, groups.keys(g), groups.has_member(g), tab, spec.share_limit,
-                                                     ranks_of(g, tab.n_groups)));
+                                                     ranks_of(g, tab.n_groups), &pool));
   }
   timer.mark("share");
 
@@ -396,7 +217,7 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     f.descendants = lineage.descendants[r];
     f.by_relation = lineage.descendants_by_relation[r];
     f.downloads = family_downloads[r];
-    f.share = ratio(f.downloads, grand_total);
+    f.share = share_ratio(f.downloads, grand_total);
     L.families.push_back(f);
   }
   // Derivatives per organisation: sum over the roots each (parent) organisation owns.

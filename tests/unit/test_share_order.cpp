@@ -46,12 +46,14 @@ std::vector<Expected> plain_sort(std::vector<Expected> rows) {
 
 TEST_CASE("share order: ties broken by key for every limit and table size", "[engine][share]") {
   const size_t n = GENERATE(300, 9000);  // under and over the size where key ranks are used
+  const unsigned threads = GENERATE(1u, 3u);  // the tables and a month table's months are built on the job's threads
   const std::vector<std::string> keys = tricky_keys(n);
   const Month m1 = month_of(2024, 1), m2 = month_of(2024, 2);
   auto count_of = [](size_t i, Month m) { return uint32_t(1 + (i * 7 + m) % 3); };
   for (size_t limit : {size_t(0), size_t(50), size_t(5000)}) {
     EngineOptions options;
     options.backend = "cpu";
+    options.threads = threads;
     options.share_groups = {"model"};
     options.month_groups = {"model"};
     options.share_limit = limit;
@@ -68,7 +70,7 @@ TEST_CASE("share order: ties broken by key for every limit and table size", "[en
     }
     session.add_downloads(batch);
     const Results r = session.finish();
-    INFO("models " << n << ", limit " << limit);
+    INFO("models " << n << ", limit " << limit << ", threads " << threads);
     const std::vector<Expected> want = plain_sort(total), want_m1 = plain_sort(month1);
     const size_t keep = limit == 0 ? n : std::min(limit, n);
     REQUIRE(r.share.size() == 1);

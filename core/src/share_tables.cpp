@@ -1,0 +1,212 @@
+#include "share_tables.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+namespace ecostat::detail {
+namespace {
+
+constexpr size_t kRankKeysAbove = 4096;  // rows kept per table above which key ranks pay off
+
+// Sorts the first `keep` elements into place. std::partial_sort is a heap sort, several times
+// slower than std::sort when every row is kept (--share-limit 0: millions of rows).
+template <class T, class Less>
+void sort_first(std::vector<T>& v, size_t keep, Less less) {
+  if (keep == v.size()) {
+    std::sort(v.begin(), v.end(), less);
+  } else if (keep > 0) {
+    std::nth_element(v.begin(), v.begin() + (keep - 1), v.end(), less);
+    std::sort(v.begin(), v.begin() + keep, less);
+  }
+}
+
+// Share order: downloads descending, then key. With many rows kept ties compare precomputed
+// key ranks (key_ranks, order_groups) instead of two strings each time.
+struct ByDownloads {
+  const uint64_t* sums;
+  const GroupKeys* keys;
+  bool operator()(uint32_t a, uint32_t b) const {
+    if (sums[a] != sums[b]) return sums[a] > sums[b];
+    return keys->key(a) < keys->key(b);
+  }
+};
+
+// Puts the first `keep` of `groups` in share order. With key ranks the rows are sorted as
+// contiguous (downloads, rank, group) records, without chasing two arrays per comparison.
+void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* sums, const GroupKeys& keys,
+                  const std::vector<uint32_t>* rank) {
+  if (rank == nullptr) {
+    sort_first(groups, keep, ByDownloads{sums, &keys});
+    return;
+  }
+  struct Ranked {
+    uint64_t sum;
+    uint32_t rank, g;
+  };
+  std::vector<Ranked> rows(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) rows[i] = {sums[groups[i]], (*rank)[groups[i]], groups[i]};
+  sort_first(rows, keep, [](const Ranked& a, const Ranked& b) { return a.sum != b.sum ? a.sum > b.sum : a.rank < b.rank; });
+  for (size_t i = 0; i < keep; ++i) groups[i] = rows[i].g;
+}
+
+// Views of the listed groups' keys for the rows (row_group[i]: the group of rows[i]): one block
+// of text holding each listed key once, which the table keeps (ShareTable::key_text).
+template <class Row>
+std::shared_ptr<const std::string> attach_keys(std::vector<Row>& rows, const std::vector<uint32_t>& row_group,
+                                               const GroupKeys& keys) {
+  struct Place {
+    size_t offset = SIZE_MAX, size = 0;  // in the text; SIZE_MAX: not listed yet
+  };
+  std::vector<uint32_t> listed;  // distinct groups, first-listed first
+  std::vector<Place> place;      // by group
+  size_t bytes = 0;
+  for (uint32_t g : row_group) {
+    if (g >= place.size()) place.resize(std::max<size_t>(size_t(g) + 1, place.size() * 2));
+    if (place[g].offset != SIZE_MAX) continue;
+    place[g] = {bytes, keys.key(g).size()};
+    bytes += place[g].size;
+    listed.push_back(g);
+  }
+  auto text = std::make_shared<std::string>();
+  text->reserve(bytes);
+  for (uint32_t g : listed) text->append(keys.key(g));
+  for (size_t i = 0; i < rows.size(); ++i) {  // the rows read only `place`, not the key strings again
+    const Place& at = place[row_group[i]];
+    rows[i].key = std::string_view(text->data() + at.offset, at.size);
+  }
+  return text;
+}
+
+// The first 16 bytes of a key as two big-endian words (zero-padded): comparing them orders
+// keys as std::string does up to those bytes, and only equal prefixes need the strings.
+struct KeyPrefix {
+  uint64_t hi = 0, lo = 0;
+  uint32_t g = 0;
+};
+
+KeyPrefix key_prefix(const std::string& key, uint32_t g) {
+  unsigned char b[16] = {};
+  std::memcpy(b, key.data(), std::min<size_t>(key.size(), 16));
+  KeyPrefix p;
+  for (int i = 0; i < 8; ++i) p.hi = (p.hi << 8) | b[i], p.lo = (p.lo << 8) | b[8 + i];
+  p.g = g;
+  return p;
+}
+
+}  // namespace
+
+bool worth_ranking(size_t limit, size_t n_groups) {
+  return n_groups > kRankKeysAbove && (limit == 0 || limit > kRankKeysAbove);
+}
+
+std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups) {
+  std::vector<KeyPrefix> by_key(n_groups);
+  for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = key_prefix(keys.key(g), g);
+  std::sort(by_key.begin(), by_key.end(), [&](const KeyPrefix& a, const KeyPrefix& b) {
+    if (a.hi != b.hi) return a.hi < b.hi;
+    if (a.lo != b.lo) return a.lo < b.lo;
+    return keys.key(a.g) < keys.key(b.g);
+  });
+  std::vector<uint32_t> rank(n_groups);
+  for (uint32_t i = 0; i < n_groups; ++i) rank[by_key[i].g] = i;
+  return rank;
+}
+
+ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
+                            const std::vector<uint64_t>& sums, size_t limit, const std::vector<uint32_t>* rank) {
+  ShareTable t;
+  t.group = name;
+  std::vector<uint32_t> order;
+  for (uint32_t g = 0; g < sums.size(); ++g) {
+    t.total += sums[g];
+    if (exists[g]) order.push_back(g);
+  }
+  t.groups = order.size();
+  const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
+  order_groups(order, keep, sums.data(), keys, rank);
+  t.truncated = keep < order.size();
+  t.rows.reserve(keep + 1);
+  order.resize(keep);  // now the listed groups, row by row
+  const uint32_t unknown = keys.unknown_id();
+  bool unknown_listed = false;
+  for (size_t i = 0; i < keep; ++i) {
+    const uint32_t g = order[i];
+    unknown_listed |= (g == unknown);
+    t.rows.push_back({{}, sums[g], share_ratio(sums[g], t.total)});
+  }
+  if (!unknown_listed && unknown != kNone && exists[unknown]) {
+    t.rows.push_back({{}, sums[unknown], share_ratio(sums[unknown], t.total)});
+    order.push_back(unknown);
+  }
+  t.key_text = attach_keys(t.rows, order, keys);
+  return t;
+}
+
+ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
+                                       const GroupMonthTable& tab, size_t limit, const std::vector<uint32_t>* rank,
+                                       ThreadPool* pool) {
+  // Per month, on the pool: its total, then its listed groups in share order. Then the rows are
+  // laid out month by month, each month's written by one task at its own offset.
+  struct MonthRows {
+    uint64_t total = 0;
+    std::vector<uint32_t> listed;  // groups of the month's rows, in order (unknown appended)
+    bool truncated = false;
+    size_t first_row = 0;
+  };
+  const uint32_t unknown = keys.unknown_id();
+  const bool unknown_exists = unknown != kNone && exists[unknown];
+  std::vector<MonthRows> months(tab.n_months);
+  auto each_month = [&](const std::function<void(uint32_t mi)>& fn) {
+    if (pool)
+      pool->run(tab.n_months, [&](size_t mi, unsigned) { fn(static_cast<uint32_t>(mi)); });
+    else
+      for (uint32_t mi = 0; mi < tab.n_months; ++mi) fn(mi);
+  };
+  each_month([&](uint32_t mi) {
+    MonthRows& out = months[mi];
+    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
+    std::vector<uint32_t>& order = out.listed;
+    for (uint32_t g = 0; g < tab.n_groups; ++g) {
+      out.total += row[g];
+      if (row[g] != 0) order.push_back(g);
+    }
+    if (out.total == 0) return;
+    const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
+    order_groups(order, keep, row, keys, rank);
+    out.truncated = keep < order.size();
+    order.resize(keep);
+    if (unknown_exists && std::find(order.begin(), order.end(), unknown) == order.end()) order.push_back(unknown);
+    order.shrink_to_fit();
+  });
+  ShareMonthTable t;
+  t.group = name;
+  size_t n_rows = 0;
+  for (uint32_t mi = 0; mi < tab.n_months; ++mi) {
+    MonthRows& m = months[mi];
+    if (m.total == 0) continue;
+    t.month_totals.emplace_back(static_cast<Month>(tab.month_first + mi), m.total);
+    t.truncated |= m.truncated;
+    m.first_row = n_rows;
+    n_rows += m.listed.size();
+  }
+  t.rows.resize(n_rows);
+  std::vector<uint32_t> row_group(n_rows);
+  each_month([&](uint32_t mi) {
+    const MonthRows& m = months[mi];
+    if (m.total == 0) return;
+    const Month month = static_cast<Month>(tab.month_first + mi);
+    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
+    for (size_t i = 0; i < m.listed.size(); ++i) {
+      const uint32_t g = m.listed[i];
+      t.rows[m.first_row + i] = {{}, month, row[g], share_ratio(row[g], m.total)};
+      row_group[m.first_row + i] = g;
+    }
+  });
+  months.clear();
+  t.key_text = attach_keys(t.rows, row_group, keys);
+  return t;
+}
+
+}  // namespace ecostat::detail
