@@ -80,7 +80,8 @@ bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* r
   if (date.size() != last_date_.size() || std::memcmp(date.data(), last_date_.data(), date.size()) != 0 ||
       cached_day_ == kNoDay) {
     int32_t d = 0;
-    const DateStatus ds = parse_day(date, min_day_, max_day_, &d);
+    Month month = 0;
+    const DateStatus ds = parse_day(date, min_day_, max_day_, &d, &month);
     if (ds != DateStatus::ok) {
       problem->field = &layout_.header[layout_.date];
       problem->reason = ds == DateStatus::malformed ? "unparseable date: '" + printable(date) + "'"
@@ -89,7 +90,7 @@ bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* r
     }
     last_date_.assign(date.data(), date.size());
     cached_day_ = d;
-    cached_month_ = month_of_day(d);
+    cached_month_ = month;
   }
   uint64_t value = 0;
   const NumStatus ns = parse_count(cells[layout_.count], &value);

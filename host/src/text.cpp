@@ -171,7 +171,7 @@ bool valid_time(std::string_view t) {
 
 }  // namespace
 
-DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day) {
+DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day, Month* month) {
   if (s.size() < 10 || s[4] != '-' || s[7] != '-') return DateStatus::malformed;
   int y1, y2, m, d;
   if (!two_digits(s.data(), &y1) || !two_digits(s.data() + 2, &y2) || !two_digits(s.data() + 5, &m) ||
@@ -185,6 +185,7 @@ DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32
   const int32_t v = days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
   if (v < min_day || v > max_day) return DateStatus::out_of_range;
   *day = v;
+  if (month) *month = month_of(y, m);  // from the text: no civil_from_days per record
   return DateStatus::ok;
 }
 

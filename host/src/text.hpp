@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ecostat/types.hpp"
+
 namespace ecostat::host::detail {
 
 std::string_view trim(std::string_view s);
@@ -49,8 +51,9 @@ enum class DateStatus { ok, malformed, out_of_range };
 // A date "YYYY-MM-DD" (years 0000-9999, a real calendar day), optionally followed by 'T' or
 // ' ' and a time "HH:MM[:SS[.fraction]]" with an optional zone "Z", "+HH:MM", "+HHMM" or
 // "+HH" (the time is checked, then ignored). malformed: not such a date; out_of_range: a
-// valid date outside [min_day, max_day] (days since 1970-01-01).
-DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day);
+// valid date outside [min_day, max_day] (days since 1970-01-01). `month`, when given, gets the
+// date's month (as month_of_day(*day) would, without its divisions).
+DateStatus parse_day(std::string_view s, int32_t min_day, int32_t max_day, int32_t* day, Month* month = nullptr);
 // A date given as epoch milliseconds (pandas' to_json default): the UTC day it falls on.
 // out_of_range: outside [min_day, max_day] (a count of epoch seconds read as milliseconds
 // lands in January 1970, so the default window rejects it).
