@@ -9,7 +9,8 @@
 
 namespace ecostat {
 
-static uint64_t hash_of(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
+uint64_t Dictionary::hash(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
+static uint64_t hash_of(std::string_view s) { return Dictionary::hash(s); }
 static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
 
 bool Dictionary::arena_equals(uint64_t offset, std::string_view s) const {
@@ -27,10 +28,12 @@ size_t Dictionary::slot_of(std::string_view s, uint64_t h) const {
   }
 }
 
-void Dictionary::grow() {
+void Dictionary::grow() { rehash(slots_.empty() ? 64 : slots_.size() * 2); }
+
+void Dictionary::rehash(size_t n_slots) {
   std::vector<Slot> old;
   old.swap(slots_);
-  slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{kNone, 0, 0});
+  slots_.assign(n_slots, Slot{kNone, 0, 0});
   const size_t mask = slots_.size() - 1;
   for (const Slot& s : old) {
     if (s.id == kNone) continue;
@@ -41,9 +44,15 @@ void Dictionary::grow() {
   }
 }
 
-uint32_t Dictionary::intern(std::string_view s) {
+void Dictionary::reserve(size_t n) {
+  size_t want = 64;
+  while (want < 2 * n) want *= 2;  // load factor <= 1/2, as intern keeps it
+  if (want > slots_.size()) rehash(want);
+  strings_.reserve(n);
+}
+
+uint32_t Dictionary::intern(std::string_view s, uint64_t h) {
   if ((strings_.size() + 1) * 2 > slots_.size()) grow();  // load factor <= 1/2
-  const uint64_t h = hash_of(s);
   const size_t i = slot_of(s, h);
   if (slots_[i].id != kNone) return slots_[i].id;
   if (strings_.size() >= kNone) throw Error("dictionary overflow: more than 2^32-1 distinct ids");
@@ -59,9 +68,9 @@ uint32_t Dictionary::intern(std::string_view s) {
   return id;
 }
 
-uint32_t Dictionary::find(std::string_view s) const {
+uint32_t Dictionary::find(std::string_view s, uint64_t h) const {
   if (slots_.empty()) return kNone;
-  return slots_[slot_of(s, hash_of(s))].id;
+  return slots_[slot_of(s, h)].id;
 }
 
 void Dictionary::find_many(const std::string_view* ids, size_t n, uint32_t* out) const {

@@ -306,6 +306,7 @@ std::optional<Fail> set_repo_id(std::string_view id, const char* name, RepoRecor
   if (id.empty()) return Fail{name, "empty id"};
   if (const char* why = repo_id_problem(id)) return Fail{name, std::string("invalid id: ") + why};
   rec->id.assign(id.data(), id.size());
+  rec->id_hash = Dictionary::hash(id);
   return std::nullopt;
 }
 
@@ -635,8 +636,12 @@ void RepoTableWriter::reject(uint64_t line, const std::string& field, const std:
   rejects_.add(stats_.file, line, field, reason);
 }
 
+void RepoTableWriter::prefetch(const RepoRecord& rec) const { repos_.ids.prefetch(rec.id_hash); }
+
+void RepoTableWriter::expect(size_t n) { repos_.ids.reserve(size_t(repos_.ids.size()) + n); }
+
 void RepoTableWriter::add(const RepoRecord& rec, uint64_t line) {
-  const uint32_t existing = repos_.ids.find(rec.id);
+  const uint32_t existing = repos_.ids.find(rec.id, rec.id_hash);
   if (existing != kNone && !repos_.placeholder[existing]) {
     reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
     return;
@@ -680,7 +685,7 @@ void RepoTableWriter::commit(const RepoRecord& rec, uint32_t existing) {
   uint32_t u;
   bool late = false;
   if (existing == kNone) {
-    u = t.ids.intern(rec.id);
+    u = t.ids.intern(rec.id, rec.id_hash);
     t.push_defaults();
   } else {
     u = existing;  // a placeholder (named before as a parent or by downloads) gets its record

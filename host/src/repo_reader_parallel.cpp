@@ -40,8 +40,13 @@ std::string_view physical_line(const char* data, size_t start, size_t end) {
   return std::string_view(data + start, len);
 }
 
+// Bytes per line assumed when reserving a chunk's results (Hub records are a few hundred bytes;
+// a low guess only means the vector grows once more).
+constexpr size_t kReserveBytesPerLine = 256;
+
 void parse_chunk(const char* data, size_t begin, size_t end, const Window& window, size_t max_line,
                  ChunkResults* out) {
+  out->lines.reserve((end - begin) / kReserveBytesPerLine + 1);
   for (size_t p = begin; p < end;) {
     const size_t e = line_end_after(data, end, p);
     std::string_view line = physical_line(data, p, e);
@@ -109,14 +114,27 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
   }
 
   std::vector<ChunkResults> wave(threads);
+  bool first_wave = true;
   while (data_begin < size) {
     const auto ranges = parse_wave(data, size, data_begin, options.parallel_chunk_bytes, threads,
                                    [&](size_t t, size_t first, size_t last) {
                                      wave[t] = ChunkResults{};
                                      parse_chunk(data, first, last, window, options.max_line, &wave[t]);
                                    });
+    if (first_wave) {  // room in the id dictionary for the whole file, at this wave's bytes per record
+      first_wave = false;
+      size_t lines = 0;
+      for (size_t t = 0; t < ranges.size(); ++t) lines += wave[t].lines.size();
+      const size_t bytes = ranges.back().second - data_begin;
+      if (lines > 0 && bytes > 0) writer.expect(size_t(double(size - data_begin) / double(bytes) * double(lines)) + lines);
+    }
     for (size_t t = 0; t < ranges.size(); ++t) {  // in file order, as one thread would
-      for (const LineResult& r : wave[t].lines) {
+      const std::vector<LineResult>& lines = wave[t].lines;
+      constexpr size_t kAhead = 8;  // records between a slot's prefetch and its lookup
+      for (size_t i = 0; i < std::min(kAhead, lines.size()); ++i) writer.prefetch(lines[i].rec);
+      for (size_t i = 0; i < lines.size(); ++i) {
+        const LineResult& r = lines[i];
+        if (i + kAhead < lines.size()) writer.prefetch(lines[i + kAhead].rec);
         ++stats.read;
         const uint64_t at = line_base + r.line;
         if (r.kind == LineResult::too_long)

@@ -30,6 +30,7 @@ struct ParentRef {
 // One validated record, not yet in the table.
 struct RepoRecord {
   std::string id;
+  uint64_t id_hash = 0;  // Dictionary::hash(id): set with id by set_repo_id, on the parsing thread
   std::string author;  // empty: from the id prefix
   RepoKind kind = RepoKind::model;
   int32_t created_day = kNoDay;
@@ -112,6 +113,11 @@ class RepoTableWriter {
   // A validated record: rejected as a duplicate id, or added (counted accepted). The sums of
   // downloads and of downloads_all_time over the table stay within 2^64-1 (InputError else).
   void add(const RepoRecord& rec, uint64_t line);
+  // Fetches the id's slot of the repository dictionary into the cache: a reader calls it a few
+  // records before add(rec), so that the lookup does not wait on memory.
+  void prefetch(const RepoRecord& rec) const;
+  // Room for about n more repositories (a reader's estimate from the input's size).
+  void expect(size_t n);
   // Rebuilds the tag CSR when rows that existed before (placeholders) received tags.
   void finish();
 

@@ -30,3 +30,31 @@ TEST_CASE("dictionary: find_many agrees with find", "[dictionary]") {
   CHECK(out[0] == ecostat::kNone);
   CHECK(out[1] == ecostat::kNone);
 }
+
+// The repository readers hash ids on their parsing threads and reserve room from the input's
+// size: ids must not change with either, and reserving must keep what was interned before.
+TEST_CASE("dictionary: precomputed hashes and reserve keep the same ids", "[dictionary]") {
+  Dictionary plain, hashed;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3000; ++i) keys.push_back("org" + std::to_string(i % 2500 % 31) + "/m-" + std::to_string(i % 2500));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i == 100) hashed.reserve(10);        // smaller than held: nothing to do
+    if (i == 200) hashed.reserve(100000);    // a rehash with ids already in it
+    const uint64_t h = Dictionary::hash(keys[i]);
+    hashed.prefetch(h);
+    REQUIRE(hashed.intern(keys[i], h) == plain.intern(keys[i]));
+  }
+  REQUIRE(hashed.size() == plain.size());
+  CHECK(hashed.size() == 2500u);
+  for (uint32_t id = 0; id < plain.size(); ++id) {
+    CHECK(hashed.at(id) == plain.at(id));
+    CHECK(hashed.find(plain.at(id), Dictionary::hash(plain.at(id))) == id);
+    CHECK(hashed.find(plain.at(id)) == id);
+  }
+  CHECK(hashed.find("absent/x") == ecostat::kNone);
+  Dictionary empty;
+  empty.prefetch(Dictionary::hash("x"));  // no slots yet: nothing to fetch
+  CHECK(empty.find("x", Dictionary::hash("x")) == ecostat::kNone);
+  empty.reserve(5);
+  CHECK(empty.intern("x") == 0u);
+}

@@ -10,9 +10,19 @@ namespace ecostat {
 class Dictionary {
  public:
   // Returns the id of s, adding it when new. Ids are dense: 0, 1, 2, ...
-  uint32_t intern(std::string_view s);
+  uint32_t intern(std::string_view s) { return intern(s, hash(s)); }
   // Returns the id of s or kNone (0xffffffff) when absent.
-  uint32_t find(std::string_view s) const;
+  uint32_t find(std::string_view s) const { return find(s, hash(s)); }
+  // The same with h = hash(s) computed ahead (by a parsing thread, while one thread interns),
+  // and the home slot of a hash fetched into the cache a few records before it is needed.
+  static uint64_t hash(std::string_view s);
+  uint32_t intern(std::string_view s, uint64_t h);
+  uint32_t find(std::string_view s, uint64_t h) const;
+  void prefetch(uint64_t h) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+  }
+  // Room for n strings without rehashing (a reader that can estimate its count).
+  void reserve(size_t n);
   // out[i] = find(ids[i]) for i < n, with the memory latency overlapped: every id is hashed and
   // its slot prefetched a few ids ahead, then its arena bytes, so a lookup into a table far
   // larger than the caches costs about one miss's bandwidth instead of two dependent misses.
@@ -35,6 +45,7 @@ class Dictionary {
   size_t slot_of(std::string_view s, uint64_t h) const;
   bool arena_equals(uint64_t offset, std::string_view s) const;
   void grow();
+  void rehash(size_t n_slots);
   std::vector<Slot> slots_;       // size is a power of two; id kNone marks an empty slot
   std::vector<char> arena_;       // [u32 length][bytes] per id, in id order
   std::vector<std::string> strings_;};
