@@ -101,8 +101,8 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     if (it == group_totals.end()) it = group_totals.emplace(g, in.backend.group_sum(totals, groups.map(g))).first;
     return it->second;
   };
-  std::map<std::string, std::vector<uint32_t>> ranks;  // per group, shared by its share and month tables
-  auto ranks_of = [&](const std::string& g, uint32_t n_groups) -> const std::vector<uint32_t>* {
+  std::map<std::string, KeyRanks> ranks;  // per group, shared by its share and month tables
+  auto ranks_of = [&](const std::string& g, uint32_t n_groups) -> const KeyRanks* {
     if (!worth_ranking(spec.share_limit, n_groups)) return nullptr;
     auto it = ranks.find(g);
     if (it == ranks.end()) it = ranks.emplace(g, key_ranks(groups.keys(g), n_groups)).first;
@@ -115,7 +115,7 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     const std::vector<uint64_t>* sums;
     const GroupKeys* keys;
     const std::vector<uint8_t>* exists;
-    const std::vector<uint32_t>* rank;
+    const KeyRanks* rank;
   };
   std::vector<ShareInput> share_in;
   for (const auto& g : spec.share_groups) {

@@ -33,12 +33,46 @@ struct ByDownloads {
   }
 };
 
-// Puts the first `keep` of `groups` in share order. With key ranks the rows are sorted as
-// contiguous (downloads, rank, group) records, without chasing two arrays per comparison.
+// LSD radix sort of 64-bit keys, ascending, 11 bits a pass; a pass whose digit is the same in
+// every key is skipped (share keys: small counts and ranks leave most high digits constant).
+void radix_sort(std::vector<uint64_t>& keys) {
+  constexpr int kBits = 11, kPasses = (64 + kBits - 1) / kBits;
+  constexpr size_t kBuckets = size_t(1) << kBits;
+  std::vector<uint32_t> count(kPasses * kBuckets, 0);
+  for (uint64_t k : keys)
+    for (int p = 0; p < kPasses; ++p) ++count[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
+  std::vector<uint64_t> other(keys.size());
+  for (int p = 0; p < kPasses; ++p) {
+    uint32_t* c = &count[p * kBuckets];
+    if (std::any_of(c, c + kBuckets, [&](uint32_t n) { return n == keys.size(); })) continue;
+    uint32_t at = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      const uint32_t n = c[b];
+      c[b] = at;
+      at += n;
+    }
+    for (uint64_t k : keys) other[c[(k >> (p * kBits)) & (kBuckets - 1)]++] = k;
+    keys.swap(other);
+  }
+}
+
+// Puts the first `keep` of `groups` in share order. With key ranks and counts below 2^32 (every
+// month table of real data) the order is one radix sort of (inverted count, rank) words; else
+// the rows are sorted as contiguous (downloads, rank, group) records.
 void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* sums, const GroupKeys& keys,
-                  const std::vector<uint32_t>* rank) {
+                  const KeyRanks* rank) {
   if (rank == nullptr) {
     sort_first(groups, keep, ByDownloads{sums, &keys});
+    return;
+  }
+  uint64_t max_sum = 0;
+  for (uint32_t g : groups) max_sum = std::max(max_sum, sums[g]);
+  if (max_sum <= UINT32_MAX && groups.size() < (size_t(1) << 32)) {
+    std::vector<uint64_t> words(groups.size());
+    for (size_t i = 0; i < groups.size(); ++i)
+      words[i] = uint64_t(UINT32_MAX - uint32_t(sums[groups[i]])) << 32 | rank->rank[groups[i]];
+    radix_sort(words);
+    for (size_t i = 0; i < keep; ++i) groups[i] = rank->by_rank[uint32_t(words[i])];
     return;
   }
   struct Ranked {
@@ -46,7 +80,7 @@ void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* su
     uint32_t rank, g;
   };
   std::vector<Ranked> rows(groups.size());
-  for (size_t i = 0; i < groups.size(); ++i) rows[i] = {sums[groups[i]], (*rank)[groups[i]], groups[i]};
+  for (size_t i = 0; i < groups.size(); ++i) rows[i] = {sums[groups[i]], rank->rank[groups[i]], groups[i]};
   sort_first(rows, keep, [](const Ranked& a, const Ranked& b) { return a.sum != b.sum ? a.sum > b.sum : a.rank < b.rank; });
   for (size_t i = 0; i < keep; ++i) groups[i] = rows[i].g;
 }
@@ -101,7 +135,7 @@ bool worth_ranking(size_t limit, size_t n_groups) {
   return n_groups > kRankKeysAbove && (limit == 0 || limit > kRankKeysAbove);
 }
 
-std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups) {
+KeyRanks key_ranks(const GroupKeys& keys, uint32_t n_groups) {
   std::vector<KeyPrefix> by_key(n_groups);
   for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = key_prefix(keys.key(g), g);
   std::sort(by_key.begin(), by_key.end(), [&](const KeyPrefix& a, const KeyPrefix& b) {
@@ -109,13 +143,15 @@ std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups) {
     if (a.lo != b.lo) return a.lo < b.lo;
     return keys.key(a.g) < keys.key(b.g);
   });
-  std::vector<uint32_t> rank(n_groups);
-  for (uint32_t i = 0; i < n_groups; ++i) rank[by_key[i].g] = i;
-  return rank;
+  KeyRanks r;
+  r.rank.resize(n_groups);
+  r.by_rank.resize(n_groups);
+  for (uint32_t i = 0; i < n_groups; ++i) r.rank[by_key[i].g] = i, r.by_rank[i] = by_key[i].g;
+  return r;
 }
 
 ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                            const std::vector<uint64_t>& sums, size_t limit, const std::vector<uint32_t>* rank) {
+                            const std::vector<uint64_t>& sums, size_t limit, const KeyRanks* rank) {
   ShareTable t;
   t.group = name;
   std::vector<uint32_t> order;
@@ -145,7 +181,7 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
 }
 
 ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                                       const GroupMonthTable& tab, size_t limit, const std::vector<uint32_t>* rank,
+                                       const GroupMonthTable& tab, size_t limit, const KeyRanks* rank,
                                        ThreadPool* pool) {
   // Per month, on the pool: its total, then its listed groups in share order. Then the rows are
   // laid out month by month, each month's written by one task at its own offset.

@@ -19,21 +19,24 @@ inline double share_ratio(uint64_t part, uint64_t whole) {
 // Whether ties are better broken by precomputed key ranks than by comparing key strings: when
 // many rows are kept (--share-limit 0: millions of rows, most of them ties on small counts).
 bool worth_ranking(size_t limit, size_t n_groups);
-// rank[g]: the place of group g's key in byte order, for the tie-break.
-std::vector<uint32_t> key_ranks(const GroupKeys& keys, uint32_t n_groups);
+// The groups' keys in byte order: rank[g] is group g's place, by_rank[r] the group at place r.
+struct KeyRanks {
+  std::vector<uint32_t> rank, by_rank;
+};
+KeyRanks key_ranks(const GroupKeys& keys, uint32_t n_groups);
 
 // Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
 // groups with a member unit exist (`exists`, GroupMapBuilder::has_member). The `unknown` group,
 // when it exists, is always listed: in rank order when it ranks within the limit, else appended
 // after the `limit` rows. `rank`: key_ranks, or null to compare the keys.
 ShareTable make_share_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                            const std::vector<uint64_t>& sums, size_t limit, const std::vector<uint32_t>* rank);
+                            const std::vector<uint64_t>& sums, size_t limit, const KeyRanks* rank);
 
 // Per month: the groups with downloads that month, the same limit rule as make_share_table;
 // the `unknown` row is listed every month when the unknown group exists. The months are
 // ordered on the pool's threads (null: this thread); the table does not depend on how many.
 ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys& keys, const std::vector<uint8_t>& exists,
-                                       const GroupMonthTable& tab, size_t limit, const std::vector<uint32_t>* rank,
+                                       const GroupMonthTable& tab, size_t limit, const KeyRanks* rank,
                                        ThreadPool* pool);
 
 }  // namespace ecostat::detail

@@ -126,7 +126,7 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
       size_t lines = 0;
       for (size_t t = 0; t < ranges.size(); ++t) lines += wave[t].lines.size();
       const size_t bytes = ranges.back().second - data_begin;
-      if (lines > 0 && bytes > 0) writer.expect(size_t(double(size - data_begin) / double(bytes) * double(lines)) + lines);
+      if (lines > 0 && bytes > 0) writer.expect(size_t(double(size - data_begin) / double(bytes) * double(lines)) + 1);
     }
     for (size_t t = 0; t < ranges.size(); ++t) {  // in file order, as one thread would
       const std::vector<LineResult>& lines = wave[t].lines;
