@@ -265,7 +265,7 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
 
   // 7b. The study (size, adoption, lifetime, growth, attribution over time) on the tables above.
   {
-    study::Context ctx{spec, repos, graph, groups, in.backend, totals, have_downloads, nullptr, {}, -1};
+    study::Context ctx{spec, repos, graph, groups, in.backend, totals, have_downloads, nullptr, {}, -1, {}};
     for (size_t i = 0; i < month_maps.size() && i < events.group_month.size(); ++i)
       ctx.group_month[i < n_share_month ? spec.month_groups[i] : study_month_names[i - n_share_month]] = &events.group_month[i];
     auto it = ctx.group_month.find("model");

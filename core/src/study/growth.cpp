@@ -143,7 +143,7 @@ void compute_growth(const Context& ctx, GrowthStudy* out) {
     const GroupMap& map = ctx.groups.map(name);
     const GroupKeys& keys = ctx.groups.keys(name);
     std::vector<std::vector<uint64_t>> per_kind(kKinds);
-    for (int k = 0; k < kKinds; ++k) per_kind[k] = ctx.backend.group_sum(ones[k], map);
+    for (int k = 0; k < kKinds; ++k) per_kind[k] = group_sum(ctx, ones[k], map);
     const uint32_t n_groups = map.group_of_unit.empty() ? n : map.n_groups;
     out->tables.push_back(build_table(
         name, n_groups, per_kind, [&](uint32_t g) { return keys.key(g); },

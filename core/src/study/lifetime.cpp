@@ -10,10 +10,21 @@ namespace ecostat::study {
 
 namespace {
 
+// A model that qualifies, before the listing (LifetimeModel without its id: 48 bytes, not 80,
+// for every model of the Hub).
+struct Candidate {
+  uint32_t unit = 0;
+  int32_t release_day = kNoDay;
+  Month peak_month = 0;
+  uint32_t peak_age_months = 0;
+  SeriesLifetime life;
+  int release_year() const { return year_of(month_of_day(release_day)); }
+};
+
 struct Acc {
   std::vector<double> above, span, peak_age, decay;
   uint64_t models = 0, censored = 0;
-  void add(const LifetimeModel& m) {
+  void add(const Candidate& m) {
     ++models;
     above.push_back(m.life.months_above);
     span.push_back(m.life.span_months);
@@ -51,7 +62,7 @@ void compute_lifetime(const Context& ctx, LifetimeStudy* out) {
   std::vector<uint8_t> kind_on(4, 0);
   for (const auto& k : spec.lifetime_kinds) kind_on[static_cast<int>(parse_repo_kind(k))] = 1;
 
-  std::vector<LifetimeModel> models;
+  std::vector<Candidate> models;  // compact: a LifetimeModel (with its id) only for the listed ones
   for_each_unit_series(t, repos.size(), [&](uint32_t u, const uint64_t* table_series) {
     if (!kind_on[static_cast<int>(repos.kind[u])]) return;
     ++out->candidates;
@@ -74,7 +85,7 @@ void compute_lifetime(const Context& ctx, LifetimeStudy* out) {
     // The series: from the start month to the last month of the data.
     const uint64_t* series = start <= last ? table_series + (start - first) : nullptr;
     const size_t len = start <= last ? size_t(last - start + 1) : 0;
-    LifetimeModel m;
+    Candidate m;
     m.life = lifetime_of_series(series, len, spec.lifetime_fraction);
     if (m.life.peak == 0 || m.life.active_months < std::max<uint32_t>(1, spec.lifetime_min_months)) {
       ++out->too_short;
@@ -84,26 +95,41 @@ void compute_lifetime(const Context& ctx, LifetimeStudy* out) {
     m.release_day = release;
     m.peak_month = static_cast<Month>(start + m.life.peak_index);
     m.peak_age_months = static_cast<uint32_t>(m.peak_month - rm);
-    models.push_back(std::move(m));
+    models.push_back(m);
   });
 
-  Acc all;
-  std::map<int, Acc> by_year;
-  for (const auto& m : models) {
-    all.add(m);
-    by_year[year_of(month_of_day(m.release_day))].add(m);
+  {
+    Acc all;
+    for (const auto& m : models) all.add(m);
+    out->overall = all.result(0);
   }
-  out->overall = all.result(0);
-  for (const auto& [y, acc] : by_year) out->by_release_year.push_back(acc.result(y));
+  // By release year, one year's values held at a time (summaries do not depend on the order).
+  std::stable_sort(models.begin(), models.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.release_year() < b.release_year(); });
+  for (size_t i = 0; i < models.size();) {
+    Acc year;
+    const int y = models[i].release_year();
+    for (; i < models.size() && models[i].release_year() == y; ++i) year.add(models[i]);
+    out->by_release_year.push_back(year.result(y));
+  }
 
   const size_t keep = spec.lifetime_limit ? std::min(models.size(), spec.lifetime_limit) : models.size();
-  std::partial_sort(models.begin(), models.begin() + keep, models.end(), [&](const LifetimeModel& a, const LifetimeModel& b) {
+  std::partial_sort(models.begin(), models.begin() + keep, models.end(), [&](const Candidate& a, const Candidate& b) {
     if (a.life.peak != b.life.peak) return a.life.peak > b.life.peak;
     return repos.ids.at(a.unit) < repos.ids.at(b.unit);
   });
-  models.resize(keep);
-  for (auto& m : models) m.id = repos.ids.at(m.unit);
-  out->listed = std::move(models);
+  out->listed.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) {
+    const Candidate& c = models[i];
+    LifetimeModel m;
+    m.id = repos.ids.at(c.unit);
+    m.unit = c.unit;
+    m.release_day = c.release_day;
+    m.peak_month = c.peak_month;
+    m.peak_age_months = c.peak_age_months;
+    m.life = c.life;
+    out->listed.push_back(std::move(m));
+  }
 }
 
 }  // namespace ecostat::study

@@ -31,7 +31,7 @@ SizeRow size_row(const Context& ctx, const std::vector<uint64_t>& d, const Group
   const Summary s = summarise(unweighted);
   row.mean = s.mean;
   row.median = s.median;
-  const std::vector<uint64_t> sums = ctx.backend.group_sum(d, bucket_map);  // buckets, then unknown
+  const std::vector<uint64_t> sums = group_sum(ctx, d, bucket_map);  // buckets, then unknown
   for (uint32_t b = 0; b < bucket_map.n_groups; ++b) {
     const uint64_t v = b < sums.size() ? sums[b] : 0;
     row.buckets.push_back({bucket_keys.key(b), v, row.downloads ? static_cast<double>(v) / static_cast<double>(row.downloads) : 0.0});

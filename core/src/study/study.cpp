@@ -2,6 +2,10 @@
 // tables it asks the accumulator for, and the run of each part.
 #include <algorithm>
 
+#include <functional>
+#include <thread>
+
+#include "ecostat/detail/thread_pool.hpp"
 #include "study_internal.hpp"
 
 namespace ecostat::study {
@@ -60,15 +64,37 @@ bool needs_month_maps(const EngineOptions& spec) {
          (s.enabled("attribution") && !s.year_groups.empty());
 }
 
+// Builds, on this thread, every group map entry the parts will ask GroupMapBuilder for (it
+// builds lazily and is not safe to build from two threads): later calls only read.
+static void prepare_group_maps(const Context& ctx) {
+  const StudySpec& s = ctx.spec.study;
+  if (s.enabled("size") || s.enabled("adoption")) ctx.groups.has_member("size_bucket");
+  if (s.enabled("growth"))
+    for (const auto& g : s.growth_groups) ctx.groups.has_member(g);
+  if (s.enabled("attribution")) {
+    for (const char* g : {"organisation", "country", "region", "org_type"}) ctx.groups.inherited(g);
+    for (const auto& g : s.year_groups) ctx.groups.has_member(g);
+  }
+}
+
+// The parts are independent (each fills its own result): they run at once on the job's threads.
 void run(const Context& ctx, StudyResults* out) {
   const StudySpec& s = ctx.spec.study;
-  for (const char* part : {"size", "adoption", "lifetime", "growth", "attribution"})
-    if (s.enabled(part)) out->parts.push_back(part);
-  if (s.enabled("size")) compute_size(ctx, &out->size);
-  if (s.enabled("adoption")) compute_adoption(ctx, &out->adoption);
-  if (s.enabled("lifetime")) compute_lifetime(ctx, &out->lifetime);
-  if (s.enabled("growth")) compute_growth(ctx, &out->growth);
-  if (s.enabled("attribution")) compute_attribution_time(ctx, &out->attribution);
+  std::vector<std::function<void()>> parts;
+  auto part = [&](const char* name, std::function<void()> compute) {
+    if (!s.enabled(name)) return;
+    out->parts.push_back(name);
+    parts.push_back(std::move(compute));
+  };
+  part("size", [&] { compute_size(ctx, &out->size); });
+  part("adoption", [&] { compute_adoption(ctx, &out->adoption); });
+  part("lifetime", [&] { compute_lifetime(ctx, &out->lifetime); });
+  part("growth", [&] { compute_growth(ctx, &out->growth); });
+  part("attribution", [&] { compute_attribution_time(ctx, &out->attribution); });
+  prepare_group_maps(ctx);
+  const unsigned threads = ctx.spec.threads ? ctx.spec.threads : std::max(1u, std::thread::hardware_concurrency());
+  detail::ThreadPool pool(std::min<unsigned>(threads, static_cast<unsigned>(parts.size())));
+  pool.run(parts.size(), [&](size_t i, unsigned) { parts[i](); });
 }
 
 }  // namespace ecostat::study

@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,15 @@ struct Context {
   const GroupMonthTable* unit_month = nullptr;               // identity table, or null
   std::map<std::string, const GroupMonthTable*> group_month;  // by group name (year groups)
   int32_t events_last_month = -1;                             // last month of the events; -1 when none
+  // The parts run at once (study::run): their backend calls go through group_sum below.
+  mutable std::mutex backend_lock;
 };
+
+// ctx.backend.group_sum, one part at a time.
+inline std::vector<uint64_t> group_sum(const Context& ctx, const std::vector<uint64_t>& values, const GroupMap& map) {
+  std::lock_guard<std::mutex> lk(ctx.backend_lock);
+  return ctx.backend.group_sum(values, map);
+}
 
 void run(const Context& ctx, StudyResults* out);
 void compute_size(const Context& ctx, SizeStudy* out);
