@@ -21,6 +21,27 @@
 namespace ecostat {
 namespace ECOSTAT_DEV_NS {
 
+#ifndef ECOSTAT_DEV_OWN_STREAM_ORDERED_MEMORY
+// Whether the current device has stream-ordered memory pools: enable_memory_pool (the backend's
+// device_config.hpp) is asked once per device, and its answer kept (two threads deciding at once
+// decide alike). A device that cannot be asked takes the synchronous path.
+inline bool stream_ordered_memory() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> decided[kMaxDevices] = {};  // 0 unknown, 1 pools, 2 no pools
+  int d = 0;
+  if (get_device(&d) != kSuccess || d < 0 || d >= kMaxDevices) {
+    (void)get_last_error();
+    return false;
+  }
+  int v = decided[d].load();
+  if (v == 0) {
+    v = enable_memory_pool(d) ? 1 : 2;
+    decided[d].store(v);
+  }
+  return v == 1;
+}
+#endif
+
 // The device memory this process holds through DeviceMemory (every device allocation of the
 // backend goes through it), and the cap ECOSTAT_DEVICE_MEMORY_LIMIT puts on it (bytes; a K, M
 // or G suffix multiplies by 2^10, 2^20, 2^30; unset or 0: no cap). The cap is read at every

@@ -90,34 +90,24 @@ inline dev_error_t dev_malloc(void** p, size_t bytes) { return cudaMalloc(p, byt
 inline dev_error_t dev_free(void* p) { return cudaFree(p); }
 // Stream-ordered allocation from the device's default memory pool: the allocation and the free
 // are operations on stream s (work queued on s before the free may still use the block; work
-// on other streams must be ordered by events). stream_ordered_memory() says whether the current
-// device has pools (cudaDevAttrMemoryPoolsSupported); it is asked once per device, and that
-// first time the default pool's release threshold is raised to "never", so freed blocks stay
-// in the pool for reuse instead of going back to the driver at every synchronisation.
+// on other streams must be ordered by events). Whether a device has pools is decided once per
+// device by stream_ordered_memory() (kernels/common/memory.hpp) through enable_memory_pool(d):
+// cudaDevAttrMemoryPoolsSupported, and then the default pool's release threshold raised to
+// "never", so freed blocks stay in the pool for reuse instead of going back to the driver at
+// every synchronisation. Errors are cleared: a device without pools keeps the synchronous path.
 // trim_memory_pool() gives the pool's unused blocks back (before retrying a failed allocation).
-inline bool stream_ordered_memory() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> decided[kMaxDevices] = {};  // 0 unknown, 1 pools, 2 no pools
-  int d = 0;
-  if (cudaGetDevice(&d) != cudaSuccess || d < 0 || d >= kMaxDevices) {
-    (void)cudaGetLastError();
-    return false;
+inline dev_error_t get_device(int* d) { return cudaGetDevice(d); }
+inline bool enable_memory_pool(int d) {
+  int supported = 0;
+  cudaMemPool_t pool = nullptr;
+  bool ok = cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, d) == cudaSuccess && supported &&
+            cudaDeviceGetDefaultMemPool(&pool, d) == cudaSuccess;
+  if (ok) {
+    uint64_t keep = UINT64_MAX;
+    ok = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) == cudaSuccess;
   }
-  int v = decided[d].load();
-  if (v == 0) {
-    int supported = 0;
-    cudaMemPool_t pool = nullptr;
-    bool ok = cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, d) == cudaSuccess && supported &&
-              cudaDeviceGetDefaultMemPool(&pool, d) == cudaSuccess;
-    if (ok) {
-      uint64_t keep = UINT64_MAX;
-      ok = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep) == cudaSuccess;
-    }
-    if (!ok) (void)cudaGetLastError();
-    v = ok ? 1 : 2;
-    decided[d].store(v);  // two threads deciding at once decide alike
-  }
-  return v == 1;
+  if (!ok) (void)cudaGetLastError();
+  return ok;
 }
 inline dev_error_t dev_malloc_async(void** p, size_t bytes, stream_t s) { return cudaMallocAsync(p, bytes, s); }
 inline dev_error_t dev_free_async(void* p, stream_t s) { return cudaFreeAsync(p, s); }

@@ -117,31 +117,21 @@ inline dev_error_t get_device_props(int d, DeviceProps* out) {
 inline dev_error_t dev_malloc(void** p, size_t bytes) { return hipMalloc(p, bytes); }
 inline dev_error_t dev_free(void* p) { return hipFree(p); }
 // Stream-ordered allocation from the device's default memory pool (the twin of CUDA's, see
-// kernels/cuda/device_config.hpp): asked once per device (hipDeviceAttributeMemoryPoolsSupported),
-// and that first time the default pool's release threshold is raised so freed blocks are reused.
-inline bool stream_ordered_memory() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> decided[kMaxDevices] = {};  // 0 unknown, 1 pools, 2 no pools
-  int d = 0;
-  if (hipGetDevice(&d) != hipSuccess || d < 0 || d >= kMaxDevices) {
-    (void)hipGetLastError();
-    return false;
+// kernels/cuda/device_config.hpp): enable_memory_pool(d) checks
+// hipDeviceAttributeMemoryPoolsSupported and raises the default pool's release threshold so
+// freed blocks are reused; stream_ordered_memory() (kernels/common/memory.hpp) asks it once per device.
+inline dev_error_t get_device(int* d) { return hipGetDevice(d); }
+inline bool enable_memory_pool(int d) {
+  int supported = 0;
+  hipMemPool_t pool = nullptr;
+  bool ok = hipDeviceGetAttribute(&supported, hipDeviceAttributeMemoryPoolsSupported, d) == hipSuccess && supported &&
+            hipDeviceGetDefaultMemPool(&pool, d) == hipSuccess;
+  if (ok) {
+    uint64_t keep = UINT64_MAX;
+    ok = hipMemPoolSetAttribute(pool, hipMemPoolAttrReleaseThreshold, &keep) == hipSuccess;
   }
-  int v = decided[d].load();
-  if (v == 0) {
-    int supported = 0;
-    hipMemPool_t pool = nullptr;
-    bool ok = hipDeviceGetAttribute(&supported, hipDeviceAttributeMemoryPoolsSupported, d) == hipSuccess &&
-              supported && hipDeviceGetDefaultMemPool(&pool, d) == hipSuccess;
-    if (ok) {
-      uint64_t keep = UINT64_MAX;
-      ok = hipMemPoolSetAttribute(pool, hipMemPoolAttrReleaseThreshold, &keep) == hipSuccess;
-    }
-    if (!ok) (void)hipGetLastError();
-    v = ok ? 1 : 2;
-    decided[d].store(v);  // two threads deciding at once decide alike
-  }
-  return v == 1;
+  if (!ok) (void)hipGetLastError();
+  return ok;
 }
 inline dev_error_t dev_malloc_async(void** p, size_t bytes, stream_t s) { return hipMallocAsync(p, bytes, s); }
 inline dev_error_t dev_free_async(void* p, stream_t s) { return hipFreeAsync(p, s); }

@@ -220,8 +220,10 @@ inline dev_error_t dev_free(void* p) {
   return kSuccess;
 }
 // Stream-ordered allocation: the emulated device has memory pools unless ECOSTAT_EMU_NO_POOLS
-// is set (read at every call, so a test can run the synchronous fallback). Work runs at its
-// launch here, so a stream-ordered free can free at once.
+// is set (read at every call, so a test can run the synchronous fallback: hence its own
+// stream_ordered_memory, not memory.hpp's decided-once one). Work runs at its launch here, so a
+// stream-ordered free can free at once.
+#define ECOSTAT_DEV_OWN_STREAM_ORDERED_MEMORY 1
 inline bool stream_ordered_memory() {
   const char* v = std::getenv("ECOSTAT_EMU_NO_POOLS");
   return !(v && *v && *v != '0');
