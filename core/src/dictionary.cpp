@@ -10,7 +10,6 @@
 namespace ecostat {
 
 uint64_t Dictionary::hash(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
-static uint64_t hash_of(std::string_view s) { return Dictionary::hash(s); }
 static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
 
 bool Dictionary::arena_equals(uint64_t offset, std::string_view s) const {
@@ -38,7 +37,7 @@ void Dictionary::rehash(size_t n_slots) {
   for (const Slot& s : old) {
     if (s.id == kNone) continue;
     // the slot keeps only 32 bits of the hash: rehash from the string itself
-    size_t i = hash_of(strings_[s.id]) & mask;
+    size_t i = hash(strings_[s.id]) & mask;
     while (slots_[i].id != kNone) i = (i + 1) & mask;
     slots_[i] = s;
   }
@@ -85,7 +84,7 @@ void Dictionary::find_many(const std::string_view* ids, size_t n, uint32_t* out)
   uint64_t hashes[kRing];
   const size_t mask = slots_.size() - 1;
   auto stage_hash = [&](size_t i) {
-    const uint64_t h = hash_of(ids[i]);
+    const uint64_t h = hash(ids[i]);
     hashes[i % kRing] = h;
     __builtin_prefetch(&slots_[h & mask]);
   };

@@ -1,5 +1,6 @@
 #include "json_stream.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -61,17 +62,28 @@ void JsonStream::key(std::string_view k) {
   after_key_ = true;
 }
 
-// Printable ASCII without quote or backslash is written as is; anything else (escapes, UTF-8,
-// invalid bytes replaced by U+FFFD) goes through nlohmann, so the bytes are always dump's.
+bool is_plain_json_text(std::string_view s) {
+  unsigned bad = 0;
+  for (unsigned char c : s) bad |= unsigned(c < 0x20) | unsigned(c >= 0x7f) | unsigned(c == '"') | unsigned(c == '\\');
+  return bad == 0;
+}
+
+std::string escaped_json_string(std::string_view s) {
+  return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+char* write_json_double(char* p, double v) {
+  if (!std::isfinite(v)) return std::copy_n("null", 4, p);
+  return nlohmann::detail::to_chars(p, p + kJsonNumberRoom, v);  // dump's own formatting
+}
+
 void JsonStream::put_string(std::string_view s) {
-  bool plain = true;
-  for (unsigned char c : s) plain &= (c >= 0x20 && c < 0x7f && c != '"' && c != '\\');
-  if (plain) {
+  if (is_plain_json_text(s)) {
     buf_ += '"';
     buf_.append(s);
     buf_ += '"';
   } else {
-    buf_ += json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+    buf_ += escaped_json_string(s);
   }
 }
 
@@ -88,15 +100,10 @@ void JsonStream::value(uint64_t v) {
   buf_.append(tmp, r.ptr);
 }
 
-void JsonStream::value(double v) {
+void JsonStream::value(double v) {  // non-finite -> null, as the results document writes them
   before_value();
-  if (!std::isfinite(v)) {
-    buf_ += "null";
-    return;
-  }
-  char tmp[64];
-  char* end = nlohmann::detail::to_chars(tmp, tmp + sizeof tmp, v);  // dump's own formatting
-  buf_.append(tmp, end);
+  char tmp[kJsonNumberRoom];
+  buf_.append(tmp, write_json_double(tmp, v));
 }
 
 void JsonStream::dom_value(const json& v) {

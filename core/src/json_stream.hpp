@@ -12,6 +12,16 @@
 
 namespace ecostat::detail {
 
+// The text rules JsonStream writes by (and share_rows_json, which formats rows itself):
+// strings that are printable ASCII without quote or backslash go as they are, anything else
+// through nlohmann (escapes, U+FFFD for invalid UTF-8); doubles as dump formats them, non-finite
+// ones as null. Together they give dump's bytes.
+bool is_plain_json_text(std::string_view s);
+std::string escaped_json_string(std::string_view s);  // with its quotes
+constexpr size_t kJsonNumberRoom = 64;                // more than any u64 or double needs
+// Writes v at p (kJsonNumberRoom bytes of room) and returns the end.
+char* write_json_double(char* p, double v);
+
 class JsonStream {
  public:
   using Sink = std::function<void(std::string_view)>;

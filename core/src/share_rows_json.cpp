@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cmath>
 #include <cstring>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 
 namespace ecostat::detail {
 namespace {
@@ -62,16 +60,9 @@ class TextBuffer {
   size_t used_ = 0;
 };
 
-bool plain_ascii(std::string_view s) {
-  unsigned bad = 0;
-  for (unsigned char c : s) bad |= unsigned(c < 0x20) | unsigned(c >= 0x7f) | unsigned(c == '"') | unsigned(c == '\\');
-  return bad == 0;
-}
-
-// A key as JSON: as is when it is printable ASCII without quote or backslash, else through
-// nlohmann (escapes, U+FFFD for invalid UTF-8), as JsonStream writes strings.
+// A key as JsonStream writes strings (is_plain_json_text, escaped_json_string).
 void put_string(TextBuffer& b, std::string_view s) {
-  if (plain_ascii(s)) {
+  if (is_plain_json_text(s)) {
     char* p = b.cursor(s.size() + 2);
     *p++ = '"';
     std::memcpy(p, s.data(), s.size());
@@ -79,23 +70,16 @@ void put_string(TextBuffer& b, std::string_view s) {
     *p++ = '"';
     b.advance_to(p);
   } else {
-    using json = nlohmann::ordered_json;
-    b.put(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace));
+    b.put(escaped_json_string(s));
   }
 }
 
-constexpr size_t kNumberRoom = 64;  // more than any u64 or double needs
-
 void put_number(TextBuffer& b, uint64_t v) {
-  char* p = b.cursor(kNumberRoom);
-  b.advance_to(std::to_chars(p, p + kNumberRoom, v).ptr);
+  char* p = b.cursor(kJsonNumberRoom);
+  b.advance_to(std::to_chars(p, p + kJsonNumberRoom, v).ptr);
 }
 
-void put_number(TextBuffer& b, double v) {  // non-finite -> null, as the document writes them
-  if (!std::isfinite(v)) return b.put("null");
-  char* p = b.cursor(kNumberRoom);
-  b.advance_to(nlohmann::detail::to_chars(p, p + kNumberRoom, v));  // dump's own formatting
-}
+void put_number(TextBuffer& b, double v) { b.advance_to(write_json_double(b.cursor(kJsonNumberRoom), v)); }
 
 void format_rows(std::string& text, const RowPieces& p, const ShareTable& t, size_t begin, size_t end) {
   TextBuffer b(text);
