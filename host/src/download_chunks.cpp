@@ -1,9 +1,11 @@
 // The shared chunk parser of the parallel downloads readers (download_chunks.hpp).
 #include "download_chunks.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "csv.hpp"
+#include "csv_scan.hpp"
 #include "ecostat/errors.hpp"
 #include "mapped_file.hpp"
 
@@ -11,20 +13,49 @@ namespace ecostat::host::detail {
 
 void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
                  int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out) {
-  DownloadRowParser parser(layout, min_day, max_day);
+  DownloadRowParser parser(layout, min_day, max_day, /*text_stays=*/true);
   std::vector<std::string_view> cells;
   std::string scratch;
   const char* err = nullptr;
   auto problem = [&](uint64_t line, const std::string* field, std::string reason) {
     out->problems.push_back({field, std::move(reason)});
     ChunkRows::Item item{};
-    item.line = line;
+    item.line = uint32_t(line);
     item.problem = int32_t(out->problems.size() - 1);
     out->items.push_back(item);
   };
+  auto add_row = [&](uint64_t line, const std::string_view* row_cells, size_t n) {
+    ChunkRows::Item item{};
+    item.line = uint32_t(line);
+    DownloadRowParser::Problem why;
+    if (parser.parse(row_cells, n, &item.row, &why)) {
+      out->repos.push_back(item.row.repo);
+    } else {
+      out->problems.push_back(std::move(why));
+      item.problem = int32_t(out->problems.size() - 1);
+    }
+    out->items.push_back(item);
+  };
+  // Lines without quotes and with at most kFastCells cells (nearly all) are cut at the commas
+  // the scan found; any other line goes through split_csv.
+  constexpr size_t kFastCells = 16;
+  std::string_view fast_cells[kFastCells];
+  size_t commas[kFastCells];
+  SeparatorScan scan(data, begin, end);
   for (size_t p = begin; p < end;) {
-    const char* nl = static_cast<const char*>(std::memchr(data + p, '\n', end - p));
-    const size_t line_end = nl ? size_t(nl - data) : end;
+    size_t n_commas = 0;
+    bool plain = true;  // no quote, few cells
+    size_t line_end = p;
+    for (;;) {
+      line_end = scan.next();
+      if (line_end >= end || data[line_end] == '\n') break;
+      if (data[line_end] == '"' || n_commas == kFastCells) {
+        plain = false;
+      } else {
+        commas[n_commas++] = line_end;
+      }
+    }
+    line_end = std::min(line_end, end);
     size_t len = line_end - p;
     const uint64_t line = ++out->lines;
     const size_t start = p;
@@ -35,13 +66,24 @@ void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayou
       problem(line, nullptr, "line too long: over " + std::to_string(max_line) + " bytes");
       continue;
     }
+    if (plain) {
+      size_t from = start;
+      for (size_t c = 0; c < n_commas; ++c) {
+        fast_cells[c] = std::string_view(data + from, commas[c] - from);
+        from = commas[c] + 1;
+      }
+      // The last cell ends at the record's end (before a '\r'; a comma may be that last byte).
+      fast_cells[n_commas] = std::string_view(data + from, std::max(from, start + len) - from);
+      add_row(line, fast_cells, n_commas + 1);
+      continue;
+    }
     std::string_view rec(data + start, len);
     const bool quoted = std::memchr(rec.data(), '"', rec.size()) != nullptr;
     if (quoted && record_continues(rec)) {  // continues on the next line: sequential from here
       out->stop = start;
       out->stop_line = line;
       --out->lines;
-      return;
+      break;
     }
     if (!split_csv(rec, &cells, &scratch, &err)) {
       problem(line, nullptr, std::string("malformed CSV: ") + err);
@@ -54,28 +96,11 @@ void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayou
         if (c.data() >= scratch.data() && c.data() < scratch.data() + scratch.size())
           c = std::string_view(kept.data() + (c.data() - scratch.data()), c.size());
     }
-    ChunkRows::Item item{};
-    item.line = line;
-    DownloadRowParser::Problem why;
-    if (parser.parse(cells, &item.row, &why)) {
-      out->items.push_back(item);
-    } else {
-      out->problems.push_back(std::move(why));
-      item.problem = int32_t(out->problems.size() - 1);
-      out->items.push_back(item);
-    }
+    add_row(line, cells.data(), cells.size());
   }
   // Units of the accepted rows, looked up together (the dictionary's misses overlap).
-  std::vector<std::string_view> repos;
-  std::vector<uint32_t> units;
-  repos.reserve(out->items.size());
-  for (const auto& it : out->items)
-    if (it.problem < 0) repos.push_back(it.row.repo);
-  units.resize(repos.size());
-  ids.find_many(repos.data(), repos.size(), units.data());
-  size_t k = 0;
-  for (auto& it : out->items)
-    if (it.problem < 0) it.unit = units[k++];
+  out->units.resize(out->repos.size());
+  ids.find_many(out->repos.data(), out->repos.size(), out->units.data());
 }
 
 bool find_records_start(const char* data, size_t size, DownloadFormat format, const std::string& name,
@@ -113,6 +138,7 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
 
 RowsInOrder::Ranges RowsInOrder::parse(const char* data, size_t begin, size_t end, size_t chunk, int set) {
   std::vector<ChunkRows>& rows = rows_[set];
+  chunk = std::min(chunk, ChunkRows::kMaxChunkBytes);  // line numbers within a chunk fit 32 bits
   return parse_wave(data, end, begin, chunk, threads_, [&](size_t t, size_t first, size_t last) {
     rows[t].clear();
     parse_chunk(data, first, last, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids, &rows[t]);
@@ -165,6 +191,7 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
   const std::vector<ChunkRows>& rows = rows_[set];
   for (size_t t = 0; t < ranges.size(); ++t) {
     const ChunkRows& c = rows[t];
+    const uint32_t* unit = c.units.data();
     for (const auto& it : c.items) {
       ++stats_.read;
       const uint64_t at = line_base_ + it.line;
@@ -173,7 +200,7 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
         out_.reject(at, why.field ? *why.field : std::string(), why.reason);
         continue;
       }
-      uint32_t u = it.unit;
+      uint32_t u = *unit++;
       if (u == kNone) {
         join_lookahead();  // the dictionary may change: no parse may read it meanwhile
         u = repos_.ensure(it.row.repo, true);

@@ -18,16 +18,21 @@
 
 namespace ecostat::host::detail {
 
-// What one thread made of one chunk: its rows in order, each accepted (with the unit found in
-// the dictionary, or kNone) or rejected. Cleared, not freed, between waves.
+// What one thread made of one chunk: its rows in order, each accepted or rejected, and the
+// units of the accepted ones (in order, one per accepted row: the unit found in the dictionary,
+// or kNone). Units sit apart so that the lookup neither re-reads the rows nor widens them: the
+// rows of a chunk outgrow the cache, and the in-order apply reads each once. Cleared, not freed,
+// between waves.
 struct ChunkRows {
   struct Item {
     DownloadRowParser::Row row;
-    uint64_t line;         // within the chunk, 1-based
-    uint32_t unit = kNone;
+    uint32_t line;         // within the chunk, 1-based (a chunk holds at most kMaxChunkBytes + a line)
     int32_t problem = -1;  // index into problems, or -1 when accepted
   };
+  static constexpr size_t kMaxChunkBytes = size_t{1} << 30;
   std::vector<Item> items;
+  std::vector<std::string_view> repos;  // of the accepted rows, for the lookup
+  std::vector<uint32_t> units;          // of the accepted rows
   std::vector<DownloadRowParser::Problem> problems;
   std::deque<std::string> scratch;   // unescaped cells of quoted records (a deque: views stay valid)
   uint64_t lines = 0;                // physical lines in the chunk
@@ -36,6 +41,8 @@ struct ChunkRows {
 
   void clear() {
     items.clear();
+    repos.clear();
+    units.clear();
     problems.clear();
     scratch.clear();
     lines = 0;

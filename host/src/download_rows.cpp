@@ -55,30 +55,35 @@ DownloadLayout download_layout(const std::vector<std::string_view>& cells, Downl
   return l;
 }
 
-DownloadRowParser::DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day)
-    : layout_(layout), min_day_(min_day), max_day_(max_day) {}
+DownloadRowParser::DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day,
+                                     bool text_stays)
+    : layout_(layout), min_day_(min_day), max_day_(max_day), text_stays_(text_stays) {}
 
-bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* row, Problem* problem) {
-  if (cells.size() != layout_.n_columns) {
+void DownloadRowParser::remember(std::string_view text, std::string& own, std::string_view* last) const {
+  if (text_stays_) {
+    *last = text;
+  } else {
+    own.assign(text.data(), text.size());
+    *last = own;
+  }
+}
+
+bool DownloadRowParser::parse(const std::string_view* cells, size_t n_cells, Row* row, Problem* problem) {
+  if (n_cells != layout_.n_columns) {
     problem->field = nullptr;
     problem->reason = "wrong column count: expected " + std::to_string(layout_.n_columns) + ", got " +
-                      std::to_string(cells.size());
+                      std::to_string(n_cells);
     return false;
   }
   const std::string_view repo = trim_blanks(cells[layout_.repo]);
-  const bool same_repo = have_repo_ && repo.size() == last_repo_.size() &&
-                         std::memcmp(repo.data(), last_repo_.data(), repo.size()) == 0;
-  if (!same_repo) {
-    std::string why = DownloadRecords::repo_problem(repo);
-    if (!why.empty()) {
-      problem->field = &layout_.header[layout_.repo];
-      problem->reason = std::move(why);
-      return false;
-    }
+  const bool same_repo = have_repo_ && repo == last_repo_;
+  if (!same_repo && (repo.empty() || repo_id_problem(repo))) {
+    problem->field = &layout_.header[layout_.repo];
+    problem->reason = DownloadRecords::repo_problem(repo);
+    return false;
   }
   const std::string_view date = trim_blanks(cells[layout_.date]);
-  if (date.size() != last_date_.size() || std::memcmp(date.data(), last_date_.data(), date.size()) != 0 ||
-      cached_day_ == kNoDay) {
+  if (date != last_date_ || cached_day_ == kNoDay) {
     int32_t d = 0;
     Month month = 0;
     const DateStatus ds = parse_day(date, min_day_, max_day_, &d, &month);
@@ -88,7 +93,7 @@ bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* r
                                                     : date_out_of_range(date, min_day_, max_day_);
       return false;
     }
-    last_date_.assign(date.data(), date.size());
+    remember(date, own_date_, &last_date_);
     cached_day_ = d;
     cached_month_ = month;
   }
@@ -101,7 +106,7 @@ bool DownloadRowParser::parse(const std::vector<std::string_view>& cells, Row* r
     return false;
   }
   if (!same_repo) {
-    last_repo_.assign(repo.data(), repo.size());
+    remember(repo, own_repo_, &last_repo_);
     have_repo_ = true;
   }
   *row = Row{repo, date, cached_day_, cached_month_, value};

@@ -30,10 +30,12 @@ DownloadLayout download_layout(const std::vector<std::string_view>& cells, Downl
                                const std::string& file, uint64_t line);
 
 // One parser per thread: it caches the last repo (already validated) and the last date
-// (already parsed), which sorted exports repeat row after row.
+// (already parsed), which sorted exports repeat row after row. text_stays: the cells of every
+// record parsed stay valid as long as the parser (a whole chunk in memory), so those two are
+// remembered as views instead of copies.
 class DownloadRowParser {
  public:
-  DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day);
+  DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day, bool text_stays = false);
 
   struct Row {
     std::string_view repo, date;  // as written (trimmed), pointing into the record
@@ -46,14 +48,21 @@ class DownloadRowParser {
     std::string reason;
   };
   // True with *row filled, or false with *problem filled.
-  bool parse(const std::vector<std::string_view>& cells, Row* row, Problem* problem);
+  bool parse(const std::string_view* cells, size_t n_cells, Row* row, Problem* problem);
+  bool parse(const std::vector<std::string_view>& cells, Row* row, Problem* problem) {
+    return parse(cells.data(), cells.size(), row, problem);
+  }
 
  private:
+  void remember(std::string_view text, std::string& own, std::string_view* last) const;
+
   const DownloadLayout& layout_;
   const int32_t min_day_, max_day_;
-  std::string last_repo_;   // validated
+  const bool text_stays_;
+  std::string_view last_repo_;  // validated (a view into the text, or into own_repo_)
   bool have_repo_ = false;
-  std::string last_date_;   // parsed into cached_day_
+  std::string_view last_date_;  // parsed into cached_day_ (into the text, or own_date_)
+  std::string own_repo_, own_date_;
   int32_t cached_day_ = kNoDay;
   Month cached_month_ = 0;
 };
