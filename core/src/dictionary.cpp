@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "ecostat/errors.hpp"
+#include "ecostat/prefetch.hpp"
 #include "ecostat/types.hpp"
 
 namespace ecostat {
@@ -95,8 +96,8 @@ void Dictionary::find_many(const std::string_view* ids, size_t n, uint32_t* out)
       // Both ends of the entry (length word, then the bytes): an id of some 30 bytes crosses a
       // cache line about every other time.
       const char* entry = arena_.data() + slot.offset;
-      __builtin_prefetch(entry);
-      __builtin_prefetch(entry + sizeof(uint32_t) + ids[i].size() - 1);
+      prefetch_for_read(entry);
+      prefetch_for_read(entry + sizeof(uint32_t) + ids[i].size() - 1);
     }
   };
   for (size_t i = 0; i < n && i < 2 * kAhead; ++i) stage_hash(i);
