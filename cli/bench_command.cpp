@@ -495,9 +495,14 @@ std::function<int()> add_bench_command(CLI::App& app) {
       // One pass: every batch through a new accumulator, then finish with the maps given.
       auto pass = [&](const std::vector<GroupMap>& use, StageResult& r, bool keep) {
         const auto ta = Clock::now();
-        // Only the asked work: without month tables the accumulator keeps unit totals alone.
+        // Only the asked work: without month tables the accumulator keeps unit totals alone; month
+        // tables of maps far smaller than the units are summed per (group, month) during the pass
+        // (direct_maps); the identity map (model x month) or a large one needs the unit x month table.
         AccumulatorPlan plan;
-        plan.month_tables = !use.empty();
+        bool small_maps = !use.empty();
+        for (const GroupMap& m : use) small_maps &= !m.group_of_unit.empty() && size_t(m.n_groups) * 4 <= M;
+        plan.month_tables = !use.empty() && !small_maps;
+        if (small_maps) plan.direct_maps = use;
         auto acc = backend->make_accumulator(plan);
         for (const auto& b : batches) acc->add(b);
         const double add_ms = ms_since(ta);

@@ -66,7 +66,10 @@ class CpuBackend final : public Backend {
   BackendInfo info() const override { return {"cpu", describe(pool_->size()), true, true, "ok"}; }
 
   std::unique_ptr<EventAccumulator> make_accumulator(const AccumulatorPlan& plan = AccumulatorPlan()) override {
-    return plan.month_tables ? cpu::make_accumulator(pool_) : cpu::make_totals_accumulator(pool_);
+    // The unit x month table answers every map; otherwise only what the plan names is kept.
+    if (plan.month_tables) return cpu::make_accumulator(pool_);
+    if (!plan.direct_maps.empty()) return cpu::make_direct_accumulator(pool_, plan.direct_maps);
+    return cpu::make_totals_accumulator(pool_);
   }
 
   std::vector<uint64_t> group_sum(const std::vector<uint64_t>& values, const GroupMap& map) override {

@@ -82,6 +82,9 @@ void for_owned_events(const EventBatch& b, size_t t, Owner owner, Apply apply) {
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);
 // cpu_totals_accumulator.cpp: unit totals only (AccumulatorPlan::month_tables = false).
 std::unique_ptr<EventAccumulator> make_totals_accumulator(std::shared_ptr<ThreadPool> pool);
+// cpu_direct_accumulator.cpp: unit totals and the group x month tables of maps known up front
+// (AccumulatorPlan::direct_maps).
+std::unique_ptr<EventAccumulator> make_direct_accumulator(std::shared_ptr<ThreadPool> pool, std::vector<GroupMap> maps);
 
 // cpu_backend.cpp
 std::vector<uint64_t> group_sum(ThreadPool& pool, const std::vector<uint64_t>& values, const GroupMap& map);

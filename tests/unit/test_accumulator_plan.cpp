@@ -136,3 +136,104 @@ TEST_CASE("accumulator plan: a finish-only session without month tables gives th
   REQUIRE(r.share_month[0].rows.size() == 1);
   CHECK(r.share_month[0].rows[0].downloads == 7);
 }
+
+namespace {
+
+// A map of `covered` units into `groups` groups (a multiplicative scatter, as organisations are).
+GroupMap scatter_map(const std::string& name, uint32_t covered, uint32_t groups) {
+  GroupMap m{name, {}, groups};
+  for (uint32_t u = 0; u < covered; ++u) m.group_of_unit.push_back(uint32_t((uint64_t(u) * 2654435761u) % groups));
+  return m;
+}
+
+// The same map over more units: the later units in groups that did not exist before.
+GroupMap extended(GroupMap m, uint32_t units, uint32_t extra_groups) {
+  for (uint32_t u = uint32_t(m.group_of_unit.size()); u < units; ++u)
+    m.group_of_unit.push_back(m.n_groups + u % extra_groups);
+  m.n_groups += extra_groups;
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("accumulator plan: direct group x month tables equal the unit x month roll-up", "[cpu][plan]") {
+  const uint32_t units = 40000;
+  for (size_t per_batch : {size_t(1000), size_t(1) << 17}) {
+    auto batches = random_batches(units, 4, per_batch, uint32_t(per_batch) + 5);
+    // Months outside the first batches' range, earlier and later: the tables are re-laid.
+    EventBatch wide;
+    for (uint32_t i = 0; i < 3000; ++i) wide.push(i * 13 % units, Month(i % 2 ? 590 + i % 7 : 650 + i % 30), i % 97);
+    batches.push_back(wide);
+    // Covered: the first 30000 units; the rest appear "later" (placeholders).
+    for (uint32_t covered : {units, 30000u, 1u}) {
+      const std::vector<GroupMap> plan_maps{scatter_map("organisation", covered, 1500), scatter_map("country", covered, 7)};
+      const std::vector<GroupMap> final_maps{extended(plan_maps[0], units + 3, 11), extended(plan_maps[1], units + 3, 2)};
+      for (unsigned threads : {1u, 2u, 7u}) {
+        INFO(threads << " threads, batches of " << per_batch << ", " << covered << " units covered");
+        auto backend = make_cpu_backend(threads);
+        auto full = backend->make_accumulator();
+        AccumulatorPlan plan;
+        plan.month_tables = false;
+        plan.direct_maps = plan_maps;
+        auto direct = backend->make_accumulator(plan);
+        for (const auto& b : batches) {
+          full->add(b);
+          direct->add(b);
+        }
+        const EventTotals want = full->finish(units + 3, final_maps);
+        const EventTotals got = direct->finish(units + 3, final_maps);
+        CHECK(got.unit_total == want.unit_total);
+        CHECK(got.events == want.events);
+        CHECK(got.month_first == want.month_first);
+        CHECK(got.n_months == want.n_months);
+        REQUIRE(got.group_month.size() == 2);
+        for (size_t k = 0; k < 2; ++k) {
+          CHECK(got.group_month[k].n_groups == want.group_month[k].n_groups);
+          CHECK(got.group_month[k].month_first == want.group_month[k].month_first);
+          CHECK(got.group_month[k].n_months == want.group_month[k].n_months);
+          CHECK(got.group_month[k].sums == want.group_month[k].sums);
+        }
+        uint64_t late = 0;  // the uncovered units' events do reach the tables
+        for (uint32_t g = plan_maps[1].n_groups; g < final_maps[1].n_groups; ++g)
+          for (uint32_t m = 0; m < got.n_months; ++m) late += got.group_month[1].sums[size_t(m) * final_maps[1].n_groups + g];
+        CHECK((late > 0) == (covered < units));
+      }
+    }
+  }
+}
+
+TEST_CASE("accumulator plan: direct tables refuse maps they were not planned with", "[cpu][plan]") {
+  auto backend = make_cpu_backend(2);
+  AccumulatorPlan plan;
+  plan.month_tables = false;
+  plan.direct_maps = {GroupMap{"country", {0, 1, 0, 1}, 2}};
+  auto make = [&] {
+    auto acc = backend->make_accumulator(plan);
+    EventBatch b;
+    b.push(3, 600, 5);
+    b.push(1, 601, 2);
+    acc->add(b);
+    return acc;
+  };
+  CHECK_THROWS_WITH(make()->finish(4, {GroupMap{"organisation", {0, 0, 0, 0}, 1}}), Catch::Contains("not planned"));
+  CHECK_THROWS_WITH(make()->finish(4, {GroupMap{"country", {0, 1, 1, 1}, 2}}), Catch::Contains("puts unit 2 in group 1"));
+  CHECK_THROWS_WITH(make()->finish(4, {GroupMap{"country", {0, 1, 0}, 2}}), Catch::Contains("covers 3 of 4 units"));
+  CHECK_THROWS_WITH(make()->finish(3, {GroupMap{"country", {0, 1, 0, 1}, 2}}), Catch::Contains("events name unit 3"));
+  const EventTotals ok = make()->finish(4, {GroupMap{"country", {0, 1, 0, 1}, 2}});
+  REQUIRE(ok.group_month.size() == 1);
+  CHECK(ok.group_month[0].at(1, 600) == 5);
+  CHECK(ok.group_month[0].at(1, 601) == 2);
+  CHECK(ok.group_month[0].at(0, 600) == 0);
+  // A map with no entries (identity) or a group outside the map cannot be planned.
+  plan.direct_maps = {GroupMap{"model", {}, 4}};
+  CHECK_THROWS_AS(backend->make_accumulator(plan), UsageError);
+  plan.direct_maps = {GroupMap{"country", {0, 2}, 2}};
+  CHECK_THROWS_WITH(backend->make_accumulator(plan), Catch::Contains("puts unit 1 in group 2 of 2"));
+  // Events outside their batch's bounds are refused before any table is touched.
+  plan.direct_maps = {GroupMap{"country", {0, 1, 0, 1}, 2}};
+  auto bad = backend->make_accumulator(plan);
+  EventBatch out_of_bounds;
+  out_of_bounds.push(1, 600, 1);
+  out_of_bounds.unit_bound = 1;
+  CHECK_THROWS_WITH(bad->add(out_of_bounds), Catch::Contains("lies outside its batch's bounds"));
+}

@@ -47,11 +47,16 @@ class EventAccumulator {
 };
 
 // What finish() will be asked, given when the accumulator is made, so that it does only that
-// work. month_tables = false: finish() gets no group map (unit totals only), and the accumulator
-// keeps one total per unit instead of the unit x month table; maps passed anyway throw
-// UsageError. A backend may keep more than the plan asks (the device backends do).
+// work. month_tables = false: the accumulator keeps one total per unit instead of the unit x
+// month table, and finish() may be given only the direct_maps (none when that is empty; others
+// throw UsageError). direct_maps (with month_tables = false): group maps known now whose group x
+// month tables finish() will ask, summed per (group, month) during the pass; each map covers the
+// units it has entries for, and finish() must be given maps of the same names that put those
+// units in the same groups (units added later are placed then). A backend may keep more than the
+// plan asks (the device backends keep the unit x month table and ignore direct_maps).
 struct AccumulatorPlan {
   bool month_tables = true;
+  std::vector<GroupMap> direct_maps;
 };
 
 struct BackendInfo {

@@ -1,0 +1,199 @@
+// CPU event accumulator for jobs whose month tables are all group maps known when it is made
+// (AccumulatorPlan::direct_maps, month_tables = false): each event goes straight into its
+// (group, month) cell of every such map during the pass, the table numpy.bincount keeps for
+// group * n_months + month, instead of into a unit x month table rolled up at finish
+// (cpu_accumulator.cpp). A small map's table stays in the caches; the unit x month table does
+// not. Unit totals are kept by the totals-only accumulator (cpu_totals_accumulator.cpp), which
+// also checks every event against its batch's bounds before anything here reads it.
+//
+// Units a map does not cover (ids from its group_of_unit.size() on: repositories first seen
+// after the accumulator was made) cannot be put in a group yet: their events go, rebased to the
+// first uncovered unit, into a unit x month accumulator of their own, rolled up at finish with
+// the maps finish() is given. finish() refuses a map that was not planned or that puts a covered
+// unit in another group than the plan did (UsageError): the sums would not be the asked ones.
+//
+// Threads: each thread takes a contiguous slice of a batch and adds into tables of its own;
+// finish() sums them. A batch that widens the month range re-lays the tables (a handful of
+// times per job: months are few).
+#include <algorithm>
+#include <string>
+
+#include "cpu_internal.hpp"
+#include "ecostat/errors.hpp"
+#include "ecostat/prefetch.hpp"
+
+namespace ecostat::cpu {
+namespace {
+
+constexpr size_t kDirectBelow = 1u << 16;  // batches smaller than this are applied by one thread
+constexpr size_t kAhead = 16;              // events ahead whose group is fetched, then half that its cell
+
+class CpuDirectAccumulator final : public EventAccumulator {
+ public:
+  CpuDirectAccumulator(std::shared_ptr<ThreadPool> pool, std::vector<GroupMap> maps)
+      : pool_(std::move(pool)), totals_(make_totals_accumulator(pool_)), maps_(std::move(maps)) {
+    cover_ = UINT32_MAX;
+    for (const GroupMap& m : maps_) {
+      if (m.group_of_unit.empty())
+        throw UsageError("cpu backend: direct month table '" + m.name +
+                         "' has no group map (the identity map needs the unit x month table)");
+      for (size_t u = 0; u < m.group_of_unit.size(); ++u)
+        if (m.group_of_unit[u] >= m.n_groups)
+          throw UsageError("cpu backend: group map '" + m.name + "' puts unit " + std::to_string(u) + " in group " +
+                           std::to_string(m.group_of_unit[u]) + " of " + std::to_string(m.n_groups));
+      cover_ = uint32_t(std::min<size_t>(cover_, m.group_of_unit.size()));
+    }
+    if (maps_.empty()) cover_ = 0;
+    tables_.resize(pool_->size());
+  }
+
+  void add(const EventBatch& b) override {
+    totals_->add(b);  // checks every event against the batch's bounds first
+    const size_t n = b.size();
+    if (n == 0) return;
+    widen_months(b.month_min, b.month_max);
+    if (b.unit_bound > cover_) add_uncovered(b);
+    const unsigned T = n < kDirectBelow ? 1u : pool_->size();
+    pool_->run(T, [&](size_t t, unsigned) {
+      std::vector<std::vector<uint64_t>>& own = tables_[t];
+      if (own.size() != maps_.size()) {
+        own.resize(maps_.size());
+        for (size_t k = 0; k < maps_.size(); ++k) own[k].assign(size_t(maps_[k].n_groups) * span_, 0);
+      }
+      const size_t lo = n * t / T, hi = n * (t + 1) / T;
+      for (size_t k = 0; k < maps_.size(); ++k) add_slice(b, lo, hi, maps_[k].group_of_unit.data(), own[k].data());
+    });
+  }
+
+  EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override {
+    EventTotals out = totals_->finish(n_units, {});  // also throws when an event names a unit >= n_units
+    std::vector<size_t> planned(maps.size());
+    for (size_t i = 0; i < maps.size(); ++i) planned[i] = planned_index(maps[i], n_units);
+    // Uncovered units, rolled up with the maps given now.
+    EventTotals late;
+    if (late_) {
+      std::vector<GroupMap> late_maps;
+      for (const GroupMap& m : maps)
+        late_maps.push_back(GroupMap{m.name, {m.group_of_unit.begin() + cover_, m.group_of_unit.begin() + n_units},
+                                     m.n_groups});
+      late = late_->finish(n_units - cover_, late_maps);
+    }
+    for (size_t i = 0; i < maps.size(); ++i) {
+      GroupMonthTable t;
+      t.n_groups = maps[i].n_groups;
+      t.month_first = out.month_first;
+      t.n_months = out.n_months;
+      t.sums.assign(size_t(t.n_groups) * t.n_months, 0);
+      const size_t k = planned[i];
+      const uint32_t offset = uint32_t(month_base_) - out.month_first;  // 0: both cover every batch's months
+      for (const auto& own : tables_) {
+        if (own.size() <= k) continue;  // a thread that never ran
+        const uint64_t* s = own[k].data();
+        for (uint32_t g = 0; g < maps_[k].n_groups; ++g)
+          for (uint32_t m = 0; m < span_; ++m)
+            t.sums[size_t(m + offset) * t.n_groups + g] += s[size_t(g) * span_ + m];
+      }
+      if (late_ && late.n_months > 0) {
+        const GroupMonthTable& l = late.group_month[i];
+        const uint32_t lo = uint32_t(l.month_first) - out.month_first;
+        for (uint32_t m = 0; m < l.n_months; ++m)
+          for (uint32_t g = 0; g < l.n_groups; ++g) t.sums[size_t(m + lo) * t.n_groups + g] += l.sums[size_t(m) * l.n_groups + g];
+      }
+      out.group_month.push_back(std::move(t));
+    }
+    return out;
+  }
+
+ private:
+  // Which planned map `m` is; refuses one not planned or disagreeing on a covered unit.
+  size_t planned_index(const GroupMap& m, uint32_t n_units) const {
+    size_t k = 0;
+    while (k < maps_.size() && maps_[k].name != m.name) ++k;
+    if (k == maps_.size())
+      throw UsageError("cpu backend: finish() asked for month table '" + m.name +
+                       "', which the accumulator was not planned with (AccumulatorPlan::direct_maps)");
+    const GroupMap& p = maps_[k];
+    if (m.group_of_unit.size() < n_units || m.n_groups < p.n_groups)
+      throw UsageError("cpu backend: group map '" + m.name + "' given to finish() covers " +
+                       std::to_string(m.group_of_unit.size()) + " of " + std::to_string(n_units) + " units and " +
+                       std::to_string(m.n_groups) + " groups; the plan had " + std::to_string(p.n_groups) + " groups");
+    const size_t same = std::min<size_t>(cover_, n_units);
+    for (size_t u = 0; u < same; ++u)
+      if (m.group_of_unit[u] != p.group_of_unit[u])
+        throw UsageError("cpu backend: group map '" + m.name + "' given to finish() puts unit " + std::to_string(u) +
+                         " in group " + std::to_string(m.group_of_unit[u]) + ", the plan in " +
+                         std::to_string(p.group_of_unit[u]));
+    return k;
+  }
+
+  // Events of units [lo, hi) of the batch into one map's table; units past cover_ are skipped.
+  void add_slice(const EventBatch& b, size_t lo, size_t hi, const uint32_t* group, uint64_t* table) const {
+    const uint32_t* U = b.unit.data();
+    const Month* M = b.month.data();
+    const uint32_t* C = b.count.data();
+    const uint32_t cover = cover_, span = span_;
+    const Month base = month_base_;
+    auto covered = [cover](uint32_t u) { return u < cover ? u : 0; };  // 0: a safe address to prefetch
+    for (size_t i = lo; i < hi; ++i) {
+      // The group map and the table are larger than the caches: the group of the event kAhead
+      // on is fetched, and the cell of the one kAhead/2 on (its group is in the cache by then).
+      if (i + kAhead < hi) prefetch_for_read(group + covered(U[i + kAhead]));
+      if (i + kAhead / 2 < hi) {
+        const size_t j = i + kAhead / 2;
+        prefetch_for_read(table + size_t(group[covered(U[j])]) * span + (M[j] - base));
+      }
+      const uint32_t u = U[i];
+      if (u >= cover) continue;
+      table[size_t(group[u]) * span + (M[i] - base)] += C[i];
+    }
+  }
+
+  // Events of units past cover_, rebased, into their own unit x month accumulator.
+  void add_uncovered(const EventBatch& b) {
+    late_batch_.clear();
+    for (size_t i = 0; i < b.size(); ++i)
+      if (b.unit[i] >= cover_) late_batch_.push(b.unit[i] - cover_, b.month[i], b.count[i]);
+    if (late_batch_.size() == 0) return;
+    if (!late_) late_ = make_accumulator(pool_);
+    late_->add(late_batch_);
+  }
+
+  // Makes the tables hold months [lo, hi] as well, moving what they hold.
+  void widen_months(Month lo, Month hi) {
+    if (span_ == 0) {
+      month_base_ = lo, span_ = uint32_t(hi) - lo + 1;
+      return;
+    }
+    const Month new_base = std::min(month_base_, lo);
+    const uint32_t new_span = uint32_t(std::max<uint32_t>(uint32_t(month_base_) + span_ - 1, hi) - new_base + 1);
+    if (new_base == month_base_ && new_span == span_) return;
+    const uint32_t shift = uint32_t(month_base_) - new_base;
+    for (auto& own : tables_)
+      for (size_t k = 0; k < own.size(); ++k) {
+        std::vector<uint64_t> wide(size_t(maps_[k].n_groups) * new_span, 0);
+        for (uint32_t g = 0; g < maps_[k].n_groups; ++g)
+          std::copy_n(own[k].data() + size_t(g) * span_, span_, wide.data() + size_t(g) * new_span + shift);
+        own[k].swap(wide);
+      }
+    month_base_ = new_base, span_ = new_span;
+  }
+
+  std::shared_ptr<ThreadPool> pool_;
+  std::unique_ptr<EventAccumulator> totals_;  // unit totals, month range, event count, bound checks
+  std::vector<GroupMap> maps_;
+  uint32_t cover_ = 0;  // units [0, cover_) are in every map
+  Month month_base_ = 0;
+  uint32_t span_ = 0;   // months [month_base_, month_base_ + span_) in every table; 0 before any event
+  // tables_[thread][map]: group-major, [g * span_ + month - month_base_]
+  std::vector<std::vector<std::vector<uint64_t>>> tables_;
+  std::unique_ptr<EventAccumulator> late_;  // units >= cover_, rebased
+  EventBatch late_batch_;
+};
+
+}  // namespace
+
+std::unique_ptr<EventAccumulator> make_direct_accumulator(std::shared_ptr<ThreadPool> pool, std::vector<GroupMap> maps) {
+  return std::make_unique<CpuDirectAccumulator>(std::move(pool), std::move(maps));
+}
+
+}  // namespace ecostat::cpu
