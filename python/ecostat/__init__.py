@@ -167,9 +167,12 @@ class Results:
     def __init__(self, native: Any):
         self._native = native
 
-    def to_json(self, indent: int = 2) -> str:
-        """The results document, as ``ecostat run --json`` writes it (indent -1: one line)."""
-        return self._native.to_json(indent)
+    def to_json(self, indent: int = 2, threads: int = 1) -> str:
+        """The results document, as ``ecostat run --json`` writes it (indent -1: one line).
+        threads: threads formatting long share tables (0 = all cores); the text is the same."""
+        if threads < 0:
+            raise ValueError("threads must be >= 0 (0 = all cores)")
+        return self._native.to_json(indent, threads)
 
     def to_dict(self) -> dict:
         return json.loads(self._native.to_json(-1))

@@ -239,7 +239,13 @@ NB_MODULE(_ecostat, m) {
   m.def("option_names", &option_names, "Every keyword option run/partial/finish take.");
 
   nb::class_<Results>(m, "_Results")
-      .def("to_json", [](const Results& r, int indent) { return results_to_json(r, indent); }, "indent"_a = 2)
+      .def(
+          "to_json",
+          [](const Results& r, int indent, unsigned threads) {
+            nb::gil_scoped_release unlocked;  // long share tables take a while to format
+            return results_to_json(r, indent, threads);
+          },
+          "indent"_a = 2, "threads"_a = 1)
       .def("table_names", &table_names)
       .def("table_stream", &table_capsule, "name"_a, "An 'arrow_array_stream' PyCapsule of the table.")
       .def_prop_ro("backend", [](const Results& r) { return backend_dict(r.backend); });

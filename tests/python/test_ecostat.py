@@ -104,6 +104,11 @@ def test_to_json_is_the_document():
     assert text.startswith('{\n  "schema": "ecostat.results/1"')
     assert json.loads(text) == json.loads(r.to_json(indent=-1))
     assert r.to_dict()["schema"] == "ecostat.results/1"
+    # Formatting threads change nothing in the text.
+    assert r.to_json(threads=3) == text
+    assert r.to_json(indent=-1, threads=0) == r.to_json(indent=-1)
+    with pytest.raises(ValueError):
+        r.to_json(threads=-1)
 
 
 # ---- every producer, the same results ------------------------------------------------------------
