@@ -151,8 +151,12 @@ void write_results_json(const Results& r, const std::function<void(std::string_v
                         unsigned threads) {
   const json j = results_skeleton(r);
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  // Threads help only a table of more than one slice: no pool is started otherwise.
+  size_t longest = 0;
+  for (const auto& t : r.share) longest = std::max(longest, t.rows.size());
+  for (const auto& t : r.share_month) longest = std::max(longest, t.rows.size());
   std::unique_ptr<detail::ThreadPool> pool;
-  if (threads > 1) pool = std::make_unique<detail::ThreadPool>(threads);
+  if (threads > 1 && longest > detail::kShareRowsPerSlice) pool = std::make_unique<detail::ThreadPool>(threads);
   std::map<std::string, const ShareTable*> share_rows;
   std::map<std::string, const ShareMonthTable*> month_rows;
   for (const auto& t : r.share) share_rows[t.group] = &t;

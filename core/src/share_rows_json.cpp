@@ -10,10 +10,6 @@
 namespace ecostat::detail {
 namespace {
 
-// Rows per slice: about 5 MB of text, so a task's overhead vanishes and a wave of slices (two
-// per thread) stays a few tens of MB.
-constexpr size_t kSliceRows = size_t(1) << 15;
-
 // The fixed text between a row's values, for one indent and array depth, built the way
 // JsonStream places commas, newlines and indentation: an element of an array at depth d starts
 // on a new line indented d levels, its keys d + 1, its closing brace d.
@@ -109,19 +105,19 @@ void format_rows(std::string& text, const RowPieces& p, const ShareMonthTable& t
 
 template <class Table>
 void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
-  const size_t n = t.rows.size(), slices = (n + kSliceRows - 1) / kSliceRows;
+  const size_t n = t.rows.size(), slices = (n + kShareRowsPerSlice - 1) / kShareRowsPerSlice;
   const RowPieces pieces(out.indent(), out.depth());
   const size_t wave = pool ? 2 * size_t(pool->size()) : 1;
   std::vector<std::string> text(std::min(wave, slices));
-  auto slice_end = [&](size_t s) { return std::min(n, (s + 1) * kSliceRows); };
+  auto slice_end = [&](size_t s) { return std::min(n, (s + 1) * kShareRowsPerSlice); };
   for (size_t first = 0; first < slices; first += wave) {
     const size_t m = std::min(wave, slices - first);
-    auto format = [&](size_t i, unsigned) { format_rows(text[i], pieces, t, (first + i) * kSliceRows, slice_end(first + i)); };
+    auto format = [&](size_t i, unsigned) { format_rows(text[i], pieces, t, (first + i) * kShareRowsPerSlice, slice_end(first + i)); };
     if (pool && m > 1)
       pool->run(m, format);
     else
       for (size_t i = 0; i < m; ++i) format(i, 0);
-    for (size_t i = 0; i < m; ++i) out.append_elements(text[i], slice_end(first + i) - (first + i) * kSliceRows);
+    for (size_t i = 0; i < m; ++i) out.append_elements(text[i], slice_end(first + i) - (first + i) * kShareRowsPerSlice);
   }
 }
 

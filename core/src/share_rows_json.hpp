@@ -12,6 +12,11 @@
 
 namespace ecostat::detail {
 
+// Rows per slice: about 5 MB of text, so a task's overhead vanishes and a wave of slices (two
+// per thread) stays a few tens of MB. A table of at most this many rows is one slice, which no
+// second thread helps.
+constexpr size_t kShareRowsPerSlice = size_t(1) << 15;
+
 // Writes t.rows as the elements of the (empty) array open innermost in `out`. With a pool of
 // more than one thread, long tables are formatted a wave of slices at a time and appended in
 // order; the bytes do not depend on the thread count.
