@@ -87,7 +87,7 @@ void Dictionary::find_many(const std::string_view* ids, size_t n, uint32_t* out)
   auto stage_hash = [&](size_t i) {
     const uint64_t h = hash(ids[i]);
     hashes[i % kRing] = h;
-    __builtin_prefetch(&slots_[h & mask]);
+    prefetch_for_read(&slots_[h & mask]);
   };
   auto stage_slot = [&](size_t i) {
     const uint64_t h = hashes[i % kRing];

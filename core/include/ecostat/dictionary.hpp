@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ecostat/prefetch.hpp"
+
 namespace ecostat {
 
 class Dictionary {
@@ -19,7 +21,7 @@ class Dictionary {
   uint32_t intern(std::string_view s, uint64_t h);
   uint32_t find(std::string_view s, uint64_t h) const;
   void prefetch(uint64_t h) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
+    if (!slots_.empty()) prefetch_for_read(&slots_[h & (slots_.size() - 1)]);
   }
   // Room for n strings without rehashing (a reader that can estimate its count).
   void reserve(size_t n);
