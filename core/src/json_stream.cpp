@@ -106,6 +106,12 @@ void JsonStream::value(double v) {  // non-finite -> null, as the results docume
   buf_.append(tmp, write_json_double(tmp, v));
 }
 
+void JsonStream::compact_value(const json& v) {
+  before_value();
+  buf_ += v.dump(-1, ' ', false, json::error_handler_t::replace);
+  maybe_flush();
+}
+
 void JsonStream::dom_value(const json& v) {
   before_value();
   const std::string text = v.dump(indent_, ' ', false, json::error_handler_t::replace);

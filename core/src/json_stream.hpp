@@ -38,6 +38,9 @@ class JsonStream {
   void value(double v);  // non-finite -> null, as the results document writes them
   // A DOM value, dumped as nlohmann does at this depth.
   void dom_value(const nlohmann::ordered_json& v);
+  // A DOM value placed as dom_value places it, but written compactly, as dump(-1): one row of
+  // a table on one line.
+  void compact_value(const nlohmann::ordered_json& v);
   // Open containers and the indent, for writers that format many elements themselves
   // (share_rows_json) and hand the text to append_elements.
   size_t depth() const { return counts_.size(); }

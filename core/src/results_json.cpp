@@ -146,7 +146,8 @@ static json results_skeleton(const Results& r) {
 
 // Text from malformed input (a key, a reject's reason) may hold invalid UTF-8: replaced by
 // U+FFFD so that the document is always valid JSON. The bytes are those of dumping the whole
-// document as one DOM (JsonStream), without its memory.
+// document as one DOM (JsonStream), without its memory, except that each row of a share list
+// is one line, dumped compactly (docs/results-schema.md, "Layout").
 void write_results_json(const Results& r, const std::function<void(std::string_view)>& sink, int indent,
                         unsigned threads) {
   const json j = results_skeleton(r);
@@ -172,12 +173,17 @@ void write_results_json(const Results& r, const std::function<void(std::string_v
     out.begin_object();
     for (const auto& [name, table] : v.items()) {
       out.key(name);
-      if (auto s = share_rows.find(name); s != share_rows.end())
+      if (auto s = share_rows.find(name); s != share_rows.end()) {
         out.begin_array(), detail::stream_share_rows(out, *s->second, pool.get()), out.end_array();
-      else if (auto m = month_rows.find(name); m != month_rows.end())
+      } else if (auto m = month_rows.find(name); m != month_rows.end()) {
         out.begin_array(), detail::stream_share_rows(out, *m->second, pool.get()), out.end_array();
-      else
+      } else if (table.is_array()) {  // share.<group>_x_year: short, but one row a line as well
+        out.begin_array();
+        for (const json& row : table) out.compact_value(row);
+        out.end_array();
+      } else {
         out.dom_value(table);
+      }
     }
     out.end_object();
   }

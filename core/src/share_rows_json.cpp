@@ -10,23 +10,22 @@
 namespace ecostat::detail {
 namespace {
 
-// The fixed text between a row's values, for one indent and array depth, built the way
-// JsonStream places commas, newlines and indentation: an element of an array at depth d starts
-// on a new line indented d levels, its keys d + 1, its closing brace d.
+// The fixed text around a row's values. Each row is one line: it starts where dump(indent)
+// would start the array element (a new line indented `depth` levels) and is written compactly,
+// as dump(-1) writes the row object, so that the millions of rows of a long table cost about
+// 100 bytes each instead of 150 (docs/results-schema.md, "Layout").
 struct RowPieces {
   std::string first_open, next_open;  // before the '{' of the array's first / a later element
   std::string key, month, downloads, share, close;
 
   RowPieces(int indent, size_t depth) {
-    auto line = [&](size_t d) { return indent < 0 ? std::string() : "\n" + std::string(d * size_t(indent), ' '); };
-    const std::string colon = indent < 0 ? ":" : ": ";
-    first_open = line(depth) + "{";
+    first_open = (indent < 0 ? std::string() : "\n" + std::string(depth * size_t(indent), ' ')) + "{";
     next_open = "," + first_open;
-    key = line(depth + 1) + "\"key\"" + colon;
-    month = "," + line(depth + 1) + "\"month\"" + colon;
-    downloads = "," + line(depth + 1) + "\"downloads\"" + colon;
-    share = "," + line(depth + 1) + "\"share\"" + colon;
-    close = line(depth) + "}";
+    key = "\"key\":";
+    month = ",\"month\":";
+    downloads = ",\"downloads\":";
+    share = ",\"share\":";
+    close = "}";
   }
 };
 

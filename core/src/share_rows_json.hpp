@@ -1,7 +1,8 @@
 // The rows of the results document's share tables as JSON text: millions of rows, about 150
 // bytes each, so they are formatted with precomputed separators into one buffer instead of
-// through JsonStream's per-value bookkeeping, in slices on several threads. The bytes are
-// exactly what JsonStream (and so nlohmann's dump) writes for the same rows at the same depth.
+// through JsonStream's per-value bookkeeping, in slices on several threads. Each row is one
+// line, nlohmann's compact dump of the row object, where the pretty dump would start the
+// element; with indent < 0 the bytes are exactly the compact dump's.
 #pragma once
 #include <cstddef>
 #include <string>

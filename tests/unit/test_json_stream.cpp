@@ -1,5 +1,6 @@
 // The streamed results document must be byte for byte what nlohmann's dump of one DOM gives
-// (indentation, number and string formatting, U+FFFD for invalid UTF-8), for every indent.
+// (indentation, number and string formatting, U+FFFD for invalid UTF-8), for every indent,
+// except that each row of a share list is one line, dumped compactly (layout_dump below).
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -23,6 +25,35 @@ using json = nlohmann::ordered_json;
 namespace {
 
 std::string dump(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+// The results document's layout (docs/results-schema.md, "Layout"): dump(doc, indent), except
+// that each element of a share list (share.<table>[i]) is dump(-1) on its own line.
+std::string layout_dump(const json& doc, int indent) {
+  if (indent < 0) return dump(doc, -1);
+  std::string out;
+  auto line = [&](size_t depth) { out += '\n', out.append(depth * size_t(indent), ' '); };
+  // level 1: the share object; 2: one of its lists; 3: a row of a list, written compactly
+  std::function<void(const json&, size_t, int)> put = [&](const json& v, size_t depth, int level) {
+    if (level == 3 || !v.is_structured() || v.empty()) {
+      out += dump(v, -1);
+      return;
+    }
+    out += v.is_object() ? '{' : '[';
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      out += first ? "" : ",";
+      first = false;
+      line(depth + 1);
+      if (v.is_object()) out += dump(json(it.key()), -1) + ": ";
+      const bool share = depth == 0 && v.is_object() && it.key() == "share";
+      put(*it, depth + 1, level > 0 ? level + 1 : share ? 1 : 0);
+    }
+    line(depth);
+    out += v.is_object() ? '}' : ']';
+  };
+  put(doc, 0, 0);
+  return out;
+}
 
 std::string streamed(int indent, const std::function<void(detail::JsonStream&)>& write) {
   std::string out;
@@ -54,6 +85,11 @@ Results results_with_rows() {
   m.month_totals = {{month_of(2024, 1), 7}, {month_of(2024, 3), 1}};
   m.rows = {{"lab", month_of(2024, 1), 7, 1.0}, {kBadUtf8, month_of(2024, 3), 1, 1.0}};
   r.share_month.push_back(m);
+  ShareYearTable y;  // share.country_x_year, from the study's DOM
+  y.group = "country";
+  y.year_totals = {{2024, 12}};
+  y.rows = {{"US", 2024, 9, 0.75}, {kEscapes, 2024, 3, 0.25}};
+  r.study.attribution.share_year.push_back(y);
   r.timings.push_back({"read", 1.5});
   return r;
 }
@@ -113,7 +149,7 @@ TEST_CASE("The streamed results document equals the dump of its own DOM", "[json
     INFO("indent " << indent);
     REQUIRE(text.back() == '\n');
     const json parsed = json::parse(text);
-    CHECK(dump(parsed, indent) + "\n" == text);  // the formatting is nlohmann's exactly
+    CHECK(layout_dump(parsed, indent) + "\n" == text);  // nlohmann's formatting, rows on one line
     // The rows are there, in order, with invalid UTF-8 replaced.
     const json& rows = parsed["share"]["model"];
     REQUIRE(rows.size() == 4);
@@ -126,7 +162,15 @@ TEST_CASE("The streamed results document equals the dump of its own DOM", "[json
     CHECK(months[1]["month"] == "2024-03");
     CHECK(months[0]["downloads"] == 7);
     CHECK(parsed["share_info"]["org_type_x_month"]["listed"] == 2);
+    CHECK(parsed["share"]["country_x_year"][1]["key"] == kEscapes);
   }
+  // The layout itself, spelled out: each row of a share list on one line, compact.
+  const std::string text = results_to_json(r, 2);
+  CHECK(text.find("\n      {\"key\":\"b/x\",\"downloads\":10,\"share\":0.3333333333333333},\n") != std::string::npos);
+  CHECK(text.find("\n      {\"key\":\"lab\",\"month\":\"2024-01\",\"downloads\":7,\"share\":1.0},\n") !=
+        std::string::npos);
+  CHECK(text.find("\n      {\"key\":\"US\",\"year\":2024,\"downloads\":9,\"share\":0.75},\n") != std::string::npos);
+  CHECK(text.find("\n    \"country\": [],\n") != std::string::npos);
 }
 
 TEST_CASE("Results JSON written in pieces, to a string and to a file are the same bytes", "[json][outputs]") {
@@ -181,7 +225,7 @@ TEST_CASE("Long share tables: the same bytes for every thread count and indent",
     const std::string one = results_to_json(r, indent, 1);
     INFO("indent " << indent);
     const json parsed = json::parse(one);
-    CHECK(dump(parsed, indent) + "\n" == one);  // nlohmann's formatting, NaN as null
+    CHECK(layout_dump(parsed, indent) + "\n" == one);  // nlohmann's formatting, NaN as null, rows on one line
     REQUIRE(parsed["share"]["model"].size() == n);
     REQUIRE(parsed["share"]["model_x_month"].size() == n);
     CHECK(parsed["share"]["model"][77777]["share"].is_null());
