@@ -186,7 +186,7 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
   // Unless a record spanning lines ends the parallel part here, parse the next wave meanwhile.
   bool spans = false;
   for (size_t t = 0; t < ranges.size(); ++t) spans |= rows_[set][t].stop != SIZE_MAX;
-  if (!spans && wave_end < end) start_lookahead(data, wave_end, end, chunk, 1 - set);
+  if (!spans && wave_end < end && threads_ > 1) start_lookahead(data, wave_end, end, chunk, 1 - set);
 
   const std::vector<ChunkRows>& rows = rows_[set];
   for (size_t t = 0; t < ranges.size(); ++t) {

@@ -182,7 +182,7 @@ bool read_downloads_parallel(const std::string& path, DownloadFormat format, Rep
                              const ProgressFn& progress, const ReadOptions& options, DownloadJob& job,
                              unsigned threads, ReadStats* stats_out) {
   MappedFile file;
-  if (threads < 2 || !file.open_plain_text(path, options.parallel_min_bytes)) return false;
+  if (threads < 1 || !file.open_plain_text(path, options.parallel_min_bytes)) return false;
   const char* const data = file.data();
   const size_t size = file.size();
   RecordsStart start;

@@ -74,7 +74,8 @@ inline size_t line_end_after(const char* data, size_t size, size_t at) {
 }
 
 // One wave of a parallel reader: [begin, size) cut at line boundaries into at most `threads`
-// ranges of about `chunk` bytes, parse(t, first, last) run on range t in its own thread. The
+// ranges of about `chunk` bytes, parse(t, first, last) run on range t in its own thread (range 0
+// on the calling thread). The
 // first exception of any thread is rethrown once all have ended. Returns the ranges, in order.
 inline std::vector<std::pair<size_t, size_t>> parse_wave(const char* data, size_t size, size_t begin, size_t chunk,
                                                          unsigned threads,
@@ -88,14 +89,15 @@ inline std::vector<std::pair<size_t, size_t>> parse_wave(const char* data, size_
   }
   std::vector<std::thread> workers;
   std::vector<std::exception_ptr> errors(ranges.size());
-  for (size_t t = 0; t < ranges.size(); ++t)
-    workers.emplace_back([&, t] {
-      try {
-        parse(t, ranges[t].first, ranges[t].second);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
+  auto run = [&](size_t t) {
+    try {
+      parse(t, ranges[t].first, ranges[t].second);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  for (size_t t = 1; t < ranges.size(); ++t) workers.emplace_back(run, t);
+  if (!ranges.empty()) run(0);  // the first range on the calling thread: one thread starts none
   for (auto& w : workers) w.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
