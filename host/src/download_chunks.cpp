@@ -136,85 +136,172 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
   return true;
 }
 
-RowsInOrder::Ranges RowsInOrder::parse(const char* data, size_t begin, size_t end, size_t chunk, int set) {
-  std::vector<ChunkRows>& rows = rows_[set];
-  chunk = std::min(chunk, ChunkRows::kMaxChunkBytes);  // line numbers within a chunk fit 32 bits
-  return parse_wave(data, end, begin, chunk, threads_, [&](size_t t, size_t first, size_t last) {
-    rows[t].clear();
-    parse_chunk(data, first, last, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids, &rows[t]);
-  });
+RowsInOrder::RowsInOrder(const DownloadLayout& layout, DownloadRecords& out, RepoTable& repos, ReadStats& stats,
+                         const ReadOptions& options, unsigned threads, uint64_t line_base)
+    : layout_(layout), out_(out), repos_(repos), stats_(stats), options_(options), threads_(std::max(1u, threads)),
+      slots_(threads_ > 1 ? 2 * threads_ + 2 : 1), line_base_(line_base) {}
+
+void RowsInOrder::parse_slot(const char* data, Slot& slot) {
+  slot.rows.clear();
+  slot.error = nullptr;
+  try {
+    parse_chunk(data, slot.begin, slot.end, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids,
+                &slot.rows);
+  } catch (...) {
+    slot.error = std::current_exception();
+  }
 }
 
-void RowsInOrder::start_lookahead(const char* data, size_t begin, size_t end, size_t chunk, int set) {
-  ahead_.data = data, ahead_.begin = begin, ahead_.end = end, ahead_.chunk = chunk, ahead_.set = set;
-  ahead_.ranges.clear();
-  ahead_.error = nullptr;
-  ahead_live_ = true;
-  ahead_.thread = std::thread([this, data, begin, end, chunk, set] {
-    try {
-      ahead_.ranges = parse(data, begin, end, chunk, set);
-    } catch (...) {
-      ahead_.error = std::current_exception();
+// One parser thread: the next chunk of the text into a free slot, again and again, until the
+// text ends, a chunk fails or holds a record spanning lines, or the parsers are stopped.
+void RowsInOrder::parser_loop() {
+  Parsers& p = parsers_;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    changed_.wait(lock, [&] { return p.stop || p.halted || p.next_begin >= p.end || (!p.paused && !p.free.empty()); });
+    if (p.stop || p.halted || p.next_begin >= p.end) break;
+    const int i = p.free.back();
+    p.free.pop_back();
+    Slot& slot = slots_[size_t(i)];
+    const size_t chunk = std::max<size_t>(1, std::min(p.chunk, ChunkRows::kMaxChunkBytes));
+    slot.begin = p.next_begin;
+    slot.end = line_end_after(p.data, p.end, std::min(p.end, slot.begin + chunk) - 1);
+    slot.ready = false;
+    p.next_begin = slot.end;
+    p.in_order.push_back(i);
+    ++p.busy;
+    lock.unlock();
+    parse_slot(p.data, slot);
+    lock.lock();
+    --p.busy;
+    slot.ready = true;
+    if (slot.error || slot.rows.stop != SIZE_MAX) p.halted = true;  // what follows is read another way, or not at all
+    changed_.notify_all();
+  }
+  --p.running;
+  changed_.notify_all();
+}
+
+void RowsInOrder::start_parsers(const char* data, size_t begin, size_t end, size_t chunk) {
+  Parsers& p = parsers_;
+  p.data = data, p.end = end, p.chunk = chunk, p.next_begin = begin;
+  p.in_order.clear();
+  p.free.clear();
+  for (int i = int(slots_.size()) - 1; i >= 0; --i) p.free.push_back(i);
+  p.busy = 0;
+  p.stop = p.paused = p.halted = false;
+  live_ = true;
+  p.running = threads_;
+  p.threads.clear();
+  try {
+    for (unsigned t = 0; t < threads_; ++t) p.threads.emplace_back([this] { parser_loop(); });
+  } catch (...) {  // a thread that could not start: stop those that did
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      p.running -= threads_ - unsigned(p.threads.size());
     }
-  });
-}
-
-void RowsInOrder::join_lookahead() {
-  if (ahead_.thread.joinable()) ahead_.thread.join();
+    drop_lookahead();
+    throw;
+  }
 }
 
 void RowsInOrder::drop_lookahead() {
-  join_lookahead();
-  ahead_live_ = false;
+  if (!live_) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    parsers_.stop = true;
+  }
+  changed_.notify_all();
+  for (auto& t : parsers_.threads) t.join();
+  parsers_.threads.clear();
+  live_ = false;
+}
+
+void RowsInOrder::pause_parsers() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  parsers_.paused = true;
+  changed_.wait(lock, [&] { return parsers_.busy == 0; });
+}
+
+// The slot holding the parsed chunk at `begin` (the parsers started there unless they are
+// already reading this text from there), or -1 when there is none: begin is at the end.
+int RowsInOrder::next_slot(const char* data, size_t begin, size_t end, size_t chunk) {
+  if (threads_ == 1) {  // parsed here, on the calling thread
+    if (begin >= end) return -1;
+    Slot& slot = slots_[0];
+    slot.begin = begin;
+    slot.end = line_end_after(data, end, std::min(end, begin + std::max<size_t>(1, std::min(chunk, ChunkRows::kMaxChunkBytes))) - 1);
+    parse_slot(data, slot);
+    return 0;
+  }
+  Parsers& p = parsers_;
+  if (live_) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const bool same_text = p.data == data && p.end == end && p.chunk == chunk;
+    const size_t next = p.in_order.empty() ? p.next_begin : slots_[size_t(p.in_order.front())].begin;
+    if (!same_text || next != begin) {
+      lock.unlock();
+      drop_lookahead();
+    }
+  }
+  if (!live_) {
+    if (begin >= end) return -1;
+    start_parsers(data, begin, end, chunk);
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return (!p.in_order.empty() && slots_[size_t(p.in_order.front())].ready) ||
+                                   (p.in_order.empty() && p.running == 0); });
+  if (p.in_order.empty()) return -1;
+  const int i = p.in_order.front();
+  p.in_order.pop_front();
+  return i;
 }
 
 size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chunk) {
-  // This wave's rows: parsed ahead during the last apply when it asked for exactly this.
-  int set = 0;
-  Ranges ranges;
-  if (ahead_live_ && ahead_.data == data && ahead_.begin == begin && ahead_.end == end && ahead_.chunk == chunk) {
-    join_lookahead();
-    ahead_live_ = false;
-    if (ahead_.error) std::rethrow_exception(ahead_.error);
-    set = ahead_.set;
-    ranges = std::move(ahead_.ranges);
-  } else {
-    drop_lookahead();
-    ranges = parse(data, begin, end, chunk, set);
-  }
-  const size_t wave_end = ranges.empty() ? end : ranges.back().second;
-  // Unless a record spanning lines ends the parallel part here, parse the next wave meanwhile.
-  bool spans = false;
-  for (size_t t = 0; t < ranges.size(); ++t) spans |= rows_[set][t].stop != SIZE_MAX;
-  if (!spans && wave_end < end && threads_ > 1) start_lookahead(data, wave_end, end, chunk, 1 - set);
-
-  const std::vector<ChunkRows>& rows = rows_[set];
-  for (size_t t = 0; t < ranges.size(); ++t) {
-    const ChunkRows& c = rows[t];
+  size_t at = begin;
+  for (unsigned n = 0; n < threads_ && at < end; ++n) {
+    bool paused = false;  // for the rest of this chunk, once it meets an id not in the dictionary
+    const int i = next_slot(data, at, end, chunk);
+    if (i < 0) break;
+    Slot& slot = slots_[size_t(i)];
+    if (slot.error) {
+      drop_lookahead();
+      std::rethrow_exception(slot.error);
+    }
+    const ChunkRows& c = slot.rows;
     const uint32_t* unit = c.units.data();
     for (const auto& it : c.items) {
       ++stats_.read;
-      const uint64_t at = line_base_ + it.line;
+      const uint64_t line = line_base_ + it.line;
       if (it.problem >= 0) {
         const auto& why = c.problems[size_t(it.problem)];
-        out_.reject(at, why.field ? *why.field : std::string(), why.reason);
+        out_.reject(line, why.field ? *why.field : std::string(), why.reason);
         continue;
       }
       uint32_t u = *unit++;
       if (u == kNone) {
-        join_lookahead();  // the dictionary may change: no parse may read it meanwhile
+        // The dictionary changes: no parse may read it meanwhile.
+        if (!paused && live_) pause_parsers(), paused = true;
         u = repos_.ensure(it.row.repo, true);
       }
-      out_.add(at, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
+      out_.add(line, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
     }
     if (c.stop != SIZE_MAX) {
       stopped_ = true;
       stop_line_ = line_base_ + c.stop_line;
+      drop_lookahead();  // nothing after the record spanning lines is wanted
       return c.stop;
     }
     line_base_ += c.lines;
+    at = slot.end;
+    if (live_) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      parsers_.free.push_back(i);
+      parsers_.paused = false;
+    }
+    changed_.notify_all();
   }
-  return wave_end;
+  return at;
 }
 
 }  // namespace ecostat::host::detail

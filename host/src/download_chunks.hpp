@@ -5,8 +5,10 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
 #include <deque>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -15,6 +17,7 @@
 #include "download_records.hpp"
 #include "download_rows.hpp"
 #include "ecostat/host/readers.hpp"
+#include "mapped_file.hpp"
 
 namespace ecostat::host::detail {
 
@@ -73,47 +76,58 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
 // Parses whole lines in waves of `threads` chunks and applies the rows in input order, exactly
 // as one thread would; line numbers run on from one call to the next.
 //
-// Lookahead: while the calling thread applies a wave's rows (one thread: duplicate marks, the
-// job total, events to the sink), the next wave of the same text is already being parsed by
-// other threads, so the serial apply no longer caps the speed-up. That parse only reads the
+// Parsing ahead: while the calling thread applies rows in order (one thread: duplicate marks,
+// the job total, events to the sink), `threads` parser threads take the following chunks one
+// after the other, each as soon as it is free, into a ring of 2 x threads + 2 chunk slots: no
+// thread waits for another chunk's parse, so the cores stay busy. Those parses only read the
 // repository dictionary; before the apply inserts an id (a repository not in the table) it
-// waits for the parse to end, and rows the parse could not resolve are looked up again then.
-// With one thread there is no lookahead: each wave is parsed, then applied, on the calling
-// thread, so that `--threads 1` uses one core (the chunked parse and the batched dictionary
-// lookups still make it several times faster than the record-at-a-time reader).
+// pauses the parsers (waits for the chunks in progress, starts no other) until the end of that
+// chunk's rows, and rows a parse could not resolve are looked up again then.
+// With one thread there are no parser threads: each chunk is parsed, then applied, on the
+// calling thread, so that `--threads 1` uses one core (the chunked parse and the batched
+// dictionary lookups still make it several times faster than the record-at-a-time reader).
 class RowsInOrder {
  public:
   RowsInOrder(const DownloadLayout& layout, DownloadRecords& out, RepoTable& repos, ReadStats& stats,
-              const ReadOptions& options, unsigned threads, uint64_t line_base)
-      : layout_(layout), out_(out), repos_(repos), stats_(stats), options_(options), threads_(threads),
-        rows_{std::vector<ChunkRows>(threads), std::vector<ChunkRows>(threads)}, line_base_(line_base) {}
+              const ReadOptions& options, unsigned threads, uint64_t line_base);
   ~RowsInOrder() { drop_lookahead(); }
   RowsInOrder(const RowsInOrder&) = delete;
   RowsInOrder& operator=(const RowsInOrder&) = delete;
 
-  // One wave over data[begin, end) in chunks of about `chunk` bytes. Returns where it ended:
-  // after its last chunk, or at the start of a record spanning lines (then stopped()). The next
-  // wave of data[.., end) is parsed meanwhile (lookahead), and used if the next call asks for it.
+  // One wave over data[begin, end): `threads` chunks of about `chunk` bytes, applied in order.
+  // Returns where it ended: after its last chunk, or at the start of a record spanning lines
+  // (then stopped()). The chunks after it are parsed meanwhile, and used if the next calls ask
+  // for them.
   size_t wave(const char* data, size_t begin, size_t end, size_t chunk);
   bool stopped() const { return stopped_; }
   uint64_t stop_line() const { return stop_line_; }
-  // Waits for a lookahead parse and forgets it: call before the text it reads is changed or freed.
+  // Stops the parser threads and forgets what they parsed: call before the text they read is
+  // changed or freed.
   void drop_lookahead();
 
  private:
-  using Ranges = std::vector<std::pair<size_t, size_t>>;
-  // The wave parsed ahead: what it covers, and the thread parsing it into rows_[set].
-  struct Lookahead {
-    const char* data = nullptr;
-    size_t begin = 0, end = 0, chunk = 0;
-    int set = 0;
-    std::thread thread;
-    Ranges ranges;
+  struct Slot {
+    ChunkRows rows;
+    size_t begin = 0, end = 0;
+    bool ready = false;
     std::exception_ptr error;
   };
-  Ranges parse(const char* data, size_t begin, size_t end, size_t chunk, int set);
-  void start_lookahead(const char* data, size_t begin, size_t end, size_t chunk, int set);
-  void join_lookahead();
+  // What the parser threads share with the applying thread (under mutex_).
+  struct Parsers {
+    const char* data = nullptr;
+    size_t end = 0, chunk = 0;
+    size_t next_begin = 0;     // of the next chunk to cut
+    std::deque<int> in_order;  // slots cut and not yet applied, in text order
+    std::vector<int> free;     // slots to cut into
+    unsigned busy = 0, running = 0;
+    bool stop = false, paused = false, halted = false;  // halted: a chunk failed or spans lines
+    std::vector<std::thread> threads;
+  };
+  void parse_slot(const char* data, Slot& slot);
+  void start_parsers(const char* data, size_t begin, size_t end, size_t chunk);
+  void parser_loop();
+  int next_slot(const char* data, size_t begin, size_t end, size_t chunk);
+  void pause_parsers();
 
   const DownloadLayout& layout_;
   DownloadRecords& out_;
@@ -121,9 +135,11 @@ class RowsInOrder {
   ReadStats& stats_;
   const ReadOptions& options_;
   const unsigned threads_;
-  std::vector<ChunkRows> rows_[2];  // two sets: one applied while the other is parsed
-  Lookahead ahead_;
-  bool ahead_live_ = false;  // ahead_ describes a parse started (joined or not) not yet used
+  std::vector<Slot> slots_;  // 2 x threads + 2 (one with a single thread)
+  Parsers parsers_;
+  bool live_ = false;  // parser threads started and not yet joined
+  std::mutex mutex_;
+  std::condition_variable changed_;
   uint64_t line_base_;
   bool stopped_ = false;
   uint64_t stop_line_ = 0;
