@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "download_reader_parallel.hpp"
+#include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
 #include "ecostat/host/rejects.hpp"
 #include "ecostat/host/source.hpp"
@@ -153,6 +154,49 @@ TEST_CASE("parallel downloads: same as sequential for any threads and chunk size
         same(read(path, c.format, threads, chunk), expected);
       }
   }
+}
+
+// A reject under --strict throws from the in-order apply while parser threads are ahead of
+// it: the error must be the sequential reader's, and the parsers must stop (no hang).
+TEST_CASE("parallel downloads: a strict reject stops the parsers with the sequential reader's error",
+          "[downloads][parallel]") {
+  const std::string dir = test::temp_dir("parallel-downloads-strict");
+  std::string text = "repo,date,downloads\n";
+  for (int i = 0; i < 3000; ++i) text += "org1/m" + std::to_string(i % 40) + ",2024-01-" + std::to_string(10 + i % 19) + ",5\n";
+  text += "org1/m1,2024-13-01,5\n";  // the first reject, on line 3002
+  for (int i = 0; i < 3000; ++i) text += "new" + std::to_string(i) + "/x,2024-02-01,1\n";
+  const std::string path = dir + "/strict.csv";
+  test::write_file(path, text);
+  auto error_of = [&](unsigned threads, size_t chunk) {
+    RepoTable repos = known_repos();
+    RejectLog rejects(true);
+    DownloadJob job;
+    ReadOptions opt;
+    opt.parallel_min_bytes = 0;
+    opt.parallel_chunk_bytes = chunk;
+    auto sink = [](const EventBatch&) {};
+    try {
+      if (threads == 0) {
+        auto src = open_source(path);
+        read_downloads(*src, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job);
+      } else {
+        ReadStats st;
+        const bool took = detail::read_downloads_parallel(path, DownloadFormat::detect, repos, rejects, 64, sink, {},
+                                                          opt, job, threads, &st);
+        return std::string(took ? "no error" : "not taken");
+      }
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string expected = error_of(0, 0);
+  CHECK_THAT(expected, Catch::Contains("strict.csv") && Catch::Contains("3002"));
+  for (unsigned threads : {1u, 2u, 8u})
+    for (size_t chunk : {size_t(97), size_t(4096), size_t(1) << 20}) {
+      INFO(threads << " threads, chunks of " << chunk);
+      CHECK(error_of(threads, chunk) == expected);
+    }
 }
 
 TEST_CASE("parallel downloads: files it does not take are left to the sequential reader", "[downloads][parallel]") {
