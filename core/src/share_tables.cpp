@@ -1,6 +1,7 @@
 #include "share_tables.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -227,8 +228,25 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     m.first_row = n_rows;
     n_rows += m.listed.size();
   }
+  // The listed groups' keys, each once, in group order: flags set per month on the pool, then
+  // offsets and text on this thread (one pass over the groups, not over the rows), so that the
+  // rows, filled per month on the pool, point at their keys directly.
+  std::vector<std::atomic<uint8_t>> listed(tab.n_groups);
+  each_month([&](uint32_t mi) {
+    for (uint32_t g : months[mi].listed) listed[g].store(1, std::memory_order_relaxed);
+  });
+  struct Place {
+    size_t offset = 0, size = 0;  // in the text
+  };
+  std::vector<Place> place(tab.n_groups);  // the rows read these, not the key strings again
+  size_t bytes = 0;
+  for (uint32_t g = 0; g < tab.n_groups; ++g)
+    if (listed[g].load(std::memory_order_relaxed)) place[g] = {bytes, keys.key(g).size()}, bytes += place[g].size;
+  auto text = std::make_shared<std::string>();
+  text->reserve(bytes);
+  for (uint32_t g = 0; g < tab.n_groups; ++g)
+    if (listed[g].load(std::memory_order_relaxed)) text->append(keys.key(g));
   t.rows.resize(n_rows);
-  std::vector<uint32_t> row_group(n_rows);
   each_month([&](uint32_t mi) {
     const MonthRows& m = months[mi];
     if (m.total == 0) return;
@@ -236,12 +254,11 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
     for (size_t i = 0; i < m.listed.size(); ++i) {
       const uint32_t g = m.listed[i];
-      t.rows[m.first_row + i] = {{}, month, row[g], share_ratio(row[g], m.total)};
-      row_group[m.first_row + i] = g;
+      t.rows[m.first_row + i] = {std::string_view(text->data() + place[g].offset, place[g].size), month, row[g],
+                                 share_ratio(row[g], m.total)};
     }
   });
-  months.clear();
-  t.key_text = attach_keys(t.rows, row_group, keys);
+  t.key_text = std::move(text);
   return t;
 }
 
