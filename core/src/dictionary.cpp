@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 
 #include "ecostat/errors.hpp"
 #include "ecostat/prefetch.hpp"
@@ -10,7 +9,52 @@
 
 namespace ecostat {
 
-uint64_t Dictionary::hash(std::string_view s) { return std::hash<std::string_view>{}(s) * 0x9E3779B97F4A7C15ull; }
+namespace {
+
+uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+uint64_t load32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The 128-bit product of a and b folded to 64 bits: every input bit reaches every output bit.
+uint64_t fold_multiply(uint64_t a, uint64_t b) {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+}  // namespace
+
+// Every record's id is hashed, so the hash is built for ids of 10-100 bytes: 16 bytes per
+// multiply, the last block read overlapping the one before instead of byte by byte (the way
+// wyhash reads), then a final fold with the length. The tables index by the low bits and tag
+// by the high ones: both come out of the folds mixed.
+uint64_t Dictionary::hash(std::string_view s) {
+  constexpr uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
+  const char* p = s.data();
+  const size_t n = s.size();
+  uint64_t a = 0, b = 0, h = k0 ^ n;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = load64(p), b = load64(p + n - 8);
+    } else if (n >= 4) {
+      a = load32(p), b = load32(p + n - 4);
+    } else if (n > 0) {
+      a = uint64_t(uint8_t(p[0])) << 16 | uint64_t(uint8_t(p[n / 2])) << 8 | uint8_t(p[n - 1]);
+    }
+  } else {
+    size_t i = 0;
+    for (; n - i > 16; i += 16) h = fold_multiply(load64(p + i) ^ k1, load64(p + i + 8) ^ h);
+    a = load64(p + n - 16), b = load64(p + n - 8);
+  }
+  return fold_multiply(k1 ^ n, fold_multiply(a ^ k1, b ^ h) ^ k2);
+}
 static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
 
 bool Dictionary::arena_equals(uint64_t offset, std::string_view s) const {

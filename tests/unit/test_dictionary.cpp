@@ -1,7 +1,9 @@
 // Dictionary::find_many answers exactly as find, for any batch length (the prefetch pipeline's
-// edges: fewer ids than its depth, lengths around it) and for absent ids.
+// edges: fewer ids than its depth, lengths around it) and for absent ids; the hash.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,4 +59,31 @@ TEST_CASE("dictionary: precomputed hashes and reserve keep the same ids", "[dict
   CHECK(empty.find("x", Dictionary::hash("x")) == ecostat::kNone);
   empty.reserve(5);
   CHECK(empty.intern("x") == 0u);
+}
+
+// The hash reads a string in overlapping words: every byte of every length must count, and
+// the low bits (the slot) and high bits (the tag) must spread like random ones.
+TEST_CASE("dictionary: the hash depends on every byte and spreads ids", "[dictionary]") {
+  for (size_t n = 0; n <= 70; ++n) {
+    const std::string base(n, 'a');
+    std::set<uint64_t> seen{Dictionary::hash(base)};
+    for (size_t i = 0; i < n; ++i) {
+      std::string s = base;
+      s[i] = 'b';
+      INFO("length " << n << ", byte " << i);
+      CHECK(seen.insert(Dictionary::hash(s)).second);
+    }
+    CHECK(Dictionary::hash(base) != Dictionary::hash(base + '\0'));  // the length counts too
+  }
+  constexpr size_t kIds = 100000, kSlots = size_t(1) << 18;
+  std::vector<uint8_t> slot(kSlots), tag(kSlots);
+  size_t slots = 0, tags = 0;
+  for (size_t i = 0; i < kIds; ++i) {
+    const uint64_t h = Dictionary::hash("org" + std::to_string(i % 97) + "/model-" + std::to_string(i));
+    slots += slot[h & (kSlots - 1)]++ == 0;
+    tags += tag[h >> 46]++ == 0;
+  }
+  const double random = double(kSlots) * (1 - std::exp(-double(kIds) / double(kSlots)));  // about 85,000
+  CHECK(double(slots) > 0.98 * random);
+  CHECK(double(tags) > 0.98 * random);
 }
