@@ -141,6 +141,12 @@ RowsInOrder::RowsInOrder(const DownloadLayout& layout, DownloadRecords& out, Rep
     : layout_(layout), out_(out), repos_(repos), stats_(stats), options_(options), threads_(std::max(1u, threads)),
       slots_(threads_ > 1 ? 2 * threads_ + 2 : 1), line_base_(line_base) {}
 
+void RowsInOrder::cut(const char* data, size_t begin, size_t end, size_t chunk, Slot& slot) {
+  chunk = std::max<size_t>(1, std::min(chunk, ChunkRows::kMaxChunkBytes));  // line numbers within a chunk fit 32 bits
+  slot.begin = begin;
+  slot.end = line_end_after(data, end, std::min(end, begin + chunk) - 1);
+}
+
 void RowsInOrder::parse_slot(const char* data, Slot& slot) {
   slot.rows.clear();
   slot.error = nullptr;
@@ -163,9 +169,7 @@ void RowsInOrder::parser_loop() {
     const int i = p.free.back();
     p.free.pop_back();
     Slot& slot = slots_[size_t(i)];
-    const size_t chunk = std::max<size_t>(1, std::min(p.chunk, ChunkRows::kMaxChunkBytes));
-    slot.begin = p.next_begin;
-    slot.end = line_end_after(p.data, p.end, std::min(p.end, slot.begin + chunk) - 1);
+    cut(p.data, p.next_begin, p.end, p.chunk, slot);
     slot.ready = false;
     p.next_begin = slot.end;
     p.in_order.push_back(i);
@@ -229,8 +233,7 @@ int RowsInOrder::next_slot(const char* data, size_t begin, size_t end, size_t ch
   if (threads_ == 1) {  // parsed here, on the calling thread
     if (begin >= end) return -1;
     Slot& slot = slots_[0];
-    slot.begin = begin;
-    slot.end = line_end_after(data, end, std::min(end, begin + std::max<size_t>(1, std::min(chunk, ChunkRows::kMaxChunkBytes))) - 1);
+    cut(data, begin, end, chunk, slot);
     parse_slot(data, slot);
     return 0;
   }

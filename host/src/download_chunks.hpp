@@ -17,7 +17,6 @@
 #include "download_records.hpp"
 #include "download_rows.hpp"
 #include "ecostat/host/readers.hpp"
-#include "mapped_file.hpp"
 
 namespace ecostat::host::detail {
 
@@ -123,6 +122,8 @@ class RowsInOrder {
     bool stop = false, paused = false, halted = false;  // halted: a chunk failed or spans lines
     std::vector<std::thread> threads;
   };
+  // Cuts the chunk of data[begin, end) that starts at begin: about `chunk` bytes, to a line end.
+  static void cut(const char* data, size_t begin, size_t end, size_t chunk, Slot& slot);
   void parse_slot(const char* data, Slot& slot);
   void start_parsers(const char* data, size_t begin, size_t end, size_t chunk);
   void parser_loop();

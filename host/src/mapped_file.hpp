@@ -74,23 +74,19 @@ inline size_t line_end_after(const char* data, size_t size, size_t at) {
 }
 
 // One wave of a parallel reader: [begin, size) cut at line boundaries into at most `threads`
-// ranges of about `chunk` bytes (cut_wave), parse(t, first, last) run on range t in its own
-// thread, range 0 on the calling thread (run_wave). The first exception of any thread is
-// rethrown once all have ended. parse_wave does both and returns the ranges, in order.
-using WaveRanges = std::vector<std::pair<size_t, size_t>>;
-
-inline WaveRanges cut_wave(const char* data, size_t size, size_t begin, size_t chunk, unsigned threads) {
-  WaveRanges ranges;
+// ranges of about `chunk` bytes, parse(t, first, last) run on range t in its own thread (range 0
+// on the calling thread). The first exception of any thread is rethrown once all have ended.
+// Returns the ranges, in order.
+inline std::vector<std::pair<size_t, size_t>> parse_wave(const char* data, size_t size, size_t begin, size_t chunk,
+                                                         unsigned threads,
+                                                         const std::function<void(size_t, size_t, size_t)>& parse) {
+  std::vector<std::pair<size_t, size_t>> ranges;
   chunk = std::max<size_t>(chunk, 1);
   for (size_t b = begin; b < size && ranges.size() < threads;) {
     const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
     ranges.emplace_back(b, e);
     b = e;
   }
-  return ranges;
-}
-
-inline void run_wave(const WaveRanges& ranges, const std::function<void(size_t, size_t, size_t)>& parse) {
   std::vector<std::thread> workers;
   std::vector<std::exception_ptr> errors(ranges.size());
   auto run = [&](size_t t) {
@@ -105,12 +101,6 @@ inline void run_wave(const WaveRanges& ranges, const std::function<void(size_t, 
   for (auto& w : workers) w.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
-}
-
-inline WaveRanges parse_wave(const char* data, size_t size, size_t begin, size_t chunk, unsigned threads,
-                             const std::function<void(size_t, size_t, size_t)>& parse) {
-  WaveRanges ranges = cut_wave(data, size, begin, chunk, threads);
-  run_wave(ranges, parse);
   return ranges;
 }
 
