@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ecostat/prefetch.hpp"
 
 namespace ecostat::detail {
 namespace {
@@ -30,11 +31,13 @@ struct RowPieces {
 };
 
 // A growing text buffer written through a pointer (std::string's append re-checks and
-// re-terminates on every call).
+// re-terminates on every call). Its string keeps its size from one use to the next, so that
+// only bytes past the largest earlier use are ever zero-filled by resize: `used` says how many
+// bytes are this use's text.
 class TextBuffer {
  public:
-  explicit TextBuffer(std::string& text) : text_(text) { text_.clear(); }
-  ~TextBuffer() { text_.resize(used_); }
+  TextBuffer(std::string& text, size_t& used) : text_(text), used_out_(used) {}
+  ~TextBuffer() { used_out_ = used_; }
   void reserve_more(size_t n) {
     if (used_ + n > text_.size()) text_.resize(std::max(text_.size() * 2, used_ + n + (size_t(1) << 16)));
   }
@@ -52,7 +55,15 @@ class TextBuffer {
 
  private:
   std::string& text_;
+  size_t& used_out_;
   size_t used_ = 0;
+};
+
+// One slice of rows formatted: text[0, used).
+struct SliceText {
+  std::string text;
+  size_t used = 0;
+  std::string_view view() const { return std::string_view(text.data(), used); }
 };
 
 // A key as JsonStream writes strings (is_plain_json_text, escaped_json_string).
@@ -69,35 +80,67 @@ void put_string(TextBuffer& b, std::string_view s) {
   }
 }
 
-void put_number(TextBuffer& b, uint64_t v) {
-  char* p = b.cursor(kJsonNumberRoom);
-  b.advance_to(std::to_chars(p, p + kJsonNumberRoom, v).ptr);
+// The text of the last number written, reused while the same value repeats: rows come in share
+// order, so the long tail of a table is runs of equal counts and equal shares (about 97% of the
+// rows of a 2x10^7-record job repeat the row before), and formatting a double is the dearest
+// part of a row. The value is compared bit for bit, so the text is always the value's own.
+template <class T>
+class RepeatedNumber {
+ public:
+  void put(TextBuffer& b, T v) {
+    if (len_ == 0 || std::memcmp(&v, &last_, sizeof v) != 0) {
+      char* const end = format(text_, v);
+      len_ = size_t(end - text_);
+      last_ = v;
+    }
+    b.put(std::string_view(text_, len_));
+  }
+
+ private:
+  static char* format(char* p, uint64_t v) { return std::to_chars(p, p + kJsonNumberRoom, v).ptr; }
+  static char* format(char* p, double v) { return write_json_double(p, v); }
+  T last_{};
+  size_t len_ = 0;
+  char text_[kJsonNumberRoom];
+};
+
+// Rows come in share order, so their keys lie all over the key strings: each key's bytes are
+// fetched this many rows ahead, or every row waits for a cache miss.
+constexpr size_t kKeyPrefetchRows = 16;
+
+template <class Row>
+void prefetch_key(const std::vector<Row>& rows, size_t i, size_t end) {
+  if (i < end && rows[i].key.data() != nullptr) prefetch_for_read(rows[i].key.data());
 }
 
-void put_number(TextBuffer& b, double v) { b.advance_to(write_json_double(b.cursor(kJsonNumberRoom), v)); }
-
-void format_rows(std::string& text, const RowPieces& p, const ShareTable& t, size_t begin, size_t end) {
-  TextBuffer b(text);
+void format_rows(SliceText& out, const RowPieces& p, const ShareTable& t, size_t begin, size_t end) {
+  TextBuffer b(out.text, out.used);
+  RepeatedNumber<uint64_t> downloads;
+  RepeatedNumber<double> share;
   for (size_t i = begin; i < end; ++i) {
+    prefetch_key(t.rows, i + kKeyPrefetchRows, end);
     const ShareRow& row = t.rows[i];
     b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), put_string(b, row.key);
-    b.put(p.downloads), put_number(b, row.downloads);
-    b.put(p.share), put_number(b, row.share);
+    b.put(p.downloads), downloads.put(b, row.downloads);
+    b.put(p.share), share.put(b, row.share);
     b.put(p.close);
   }
 }
 
-void format_rows(std::string& text, const RowPieces& p, const ShareMonthTable& t, size_t begin, size_t end) {
-  TextBuffer b(text);
+void format_rows(SliceText& out, const RowPieces& p, const ShareMonthTable& t, size_t begin, size_t end) {
+  TextBuffer b(out.text, out.used);
   Month last = 0;
   std::string label;  // the month as a JSON string, made once per run of rows of one month
+  RepeatedNumber<uint64_t> downloads;
+  RepeatedNumber<double> share;
   for (size_t i = begin; i < end; ++i) {
+    prefetch_key(t.rows, i + kKeyPrefetchRows, end);
     const ShareMonthRow& row = t.rows[i];
     if (label.empty() || row.month != last) label = "\"" + month_label(row.month) + "\"", last = row.month;
     b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), put_string(b, row.key);
     b.put(p.month), b.put(label);
-    b.put(p.downloads), put_number(b, row.downloads);
-    b.put(p.share), put_number(b, row.share);
+    b.put(p.downloads), downloads.put(b, row.downloads);
+    b.put(p.share), share.put(b, row.share);
     b.put(p.close);
   }
 }
@@ -107,7 +150,7 @@ void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
   const size_t n = t.rows.size(), slices = (n + kShareRowsPerSlice - 1) / kShareRowsPerSlice;
   const RowPieces pieces(out.indent(), out.depth());
   const size_t wave = pool ? 2 * size_t(pool->size()) : 1;
-  std::vector<std::string> text(std::min(wave, slices));
+  std::vector<SliceText> text(std::min(wave, slices));
   auto slice_end = [&](size_t s) { return std::min(n, (s + 1) * kShareRowsPerSlice); };
   for (size_t first = 0; first < slices; first += wave) {
     const size_t m = std::min(wave, slices - first);
@@ -116,7 +159,7 @@ void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
       pool->run(m, format);
     else
       for (size_t i = 0; i < m; ++i) format(i, 0);
-    for (size_t i = 0; i < m; ++i) out.append_elements(text[i], slice_end(first + i) - (first + i) * kShareRowsPerSlice);
+    for (size_t i = 0; i < m; ++i) out.append_elements(text[i].view(), slice_end(first + i) - (first + i) * kShareRowsPerSlice);
   }
 }
 

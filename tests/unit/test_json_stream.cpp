@@ -215,9 +215,15 @@ TEST_CASE("Long share tables: the same bytes for every thread count and indent",
   m.key_text = keys;
   for (size_t i = 0; i < n; ++i) {
     const std::string_view k(keys->data() + places[i].first, places[i].second);
-    const double share = i == 77777 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / double(i + 3);
-    t.rows.push_back({k, n - i, share});
-    m.rows.push_back({k, Month(month_of(2023, 1) + i / 40000), n - i, share});
+    // Runs of equal counts and shares, as in a long tail (the writer reuses a repeated
+    // number's text), broken by shares one bit apart and by 0.0 against -0.0.
+    const uint64_t count = (n - i) / 7;
+    double share = double(count) / double(n);
+    if (i % 11 == 3) share = std::nextafter(share, 1.0);
+    if (count == 0) share = i % 2 ? 0.0 : -0.0;
+    if (i == 77777) share = std::numeric_limits<double>::quiet_NaN();
+    t.rows.push_back({k, count, share});
+    m.rows.push_back({k, Month(month_of(2023, 1) + i / 40000), count, share});
   }
   r.share.push_back(t);
   r.share_month.push_back(m);
@@ -231,6 +237,21 @@ TEST_CASE("Long share tables: the same bytes for every thread count and indent",
     CHECK(parsed["share"]["model"][77777]["share"].is_null());
     CHECK(parsed["share"]["model_x_month"][n - 1]["month"] == "2023-04");
     CHECK(parsed["share"]["model"][997]["key"] == kEscapes + "997");
+    // Each row's own numbers, bit for bit (the layout check above cannot see a neighbour's
+    // text written in a row's place: it re-dumps what was parsed).
+    size_t wrong = 0;
+    for (const char* list : {"model", "model_x_month"}) {
+      const json& rows = parsed["share"][list];
+      for (size_t i = 0; i < n; ++i) {
+        const double want = t.rows[i].share;
+        const json& got = rows[i]["share"];
+        const bool same = std::isnan(want) ? got.is_null()
+                                           : got.is_number() && got.get<double>() == want &&
+                                                 std::signbit(got.get<double>()) == std::signbit(want);
+        wrong += !same || rows[i]["downloads"].get<uint64_t>() != t.rows[i].downloads;
+      }
+    }
+    CHECK(wrong == 0);
     for (unsigned threads : {2u, 7u}) {
       INFO("threads " << threads);
       CHECK(results_to_json(r, indent, threads) == one);
