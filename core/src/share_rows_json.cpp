@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -149,18 +151,44 @@ template <class Table>
 void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
   const size_t n = t.rows.size(), slices = (n + kShareRowsPerSlice - 1) / kShareRowsPerSlice;
   const RowPieces pieces(out.indent(), out.depth());
-  const size_t wave = pool ? 2 * size_t(pool->size()) : 1;
-  std::vector<SliceText> text(std::min(wave, slices));
-  auto slice_end = [&](size_t s) { return std::min(n, (s + 1) * kShareRowsPerSlice); };
-  for (size_t first = 0; first < slices; first += wave) {
-    const size_t m = std::min(wave, slices - first);
-    auto format = [&](size_t i, unsigned) { format_rows(text[i], pieces, t, (first + i) * kShareRowsPerSlice, slice_end(first + i)); };
-    if (pool && m > 1)
-      pool->run(m, format);
-    else
-      for (size_t i = 0; i < m; ++i) format(i, 0);
-    for (size_t i = 0; i < m; ++i) out.append_elements(text[i].view(), slice_end(first + i) - (first + i) * kShareRowsPerSlice);
+  auto begin_of = [&](size_t s) { return s * kShareRowsPerSlice; };
+  auto end_of = [&](size_t s) { return std::min(n, (s + 1) * kShareRowsPerSlice); };
+  if (pool == nullptr || pool->size() < 2 || slices < 2) {
+    SliceText text;
+    for (size_t s = 0; s < slices; ++s) {
+      format_rows(text, pieces, t, begin_of(s), end_of(s));
+      out.append_elements(text.view(), end_of(s) - begin_of(s));
+    }
+    return;
   }
+  // Each thread formats the next slice into a buffer of its own, then appends it as soon as the
+  // slice before it is appended: one thread's formatting overlaps another's write, and a slice
+  // is written by the thread whose cache still holds it. The pool hands out slices in order,
+  // so the one whose turn it is is always being formatted or waiting to be appended.
+  std::vector<SliceText> text(pool->size());
+  std::mutex m;
+  std::condition_variable turn;
+  size_t appended = 0;  // slices appended so far
+  bool failed = false;  // a task threw: the others stop waiting for their turn
+  pool->run(slices, [&](size_t s, unsigned w) {
+    try {
+      format_rows(text[w], pieces, t, begin_of(s), end_of(s));
+      {
+        std::unique_lock<std::mutex> lk(m);
+        turn.wait(lk, [&] { return appended == s || failed; });
+        if (failed) return;
+      }
+      out.append_elements(text[w].view(), end_of(s) - begin_of(s));  // alone: the others wait for their turn
+      std::lock_guard<std::mutex> lk(m);
+      ++appended;
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(m);
+      failed = true;
+      turn.notify_all();
+      throw;
+    }
+    turn.notify_all();
+  });
 }
 
 }  // namespace
