@@ -2,10 +2,14 @@
 // The hot path allocates nothing per record: fields are views into the read buffer, counts go
 // through std::from_chars, repo ids and dates are cached against the previous record.
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "csv.hpp"
@@ -48,38 +52,123 @@ struct DayBlock {
 
 }  // namespace
 
+// The marking thread: takes one buffer of pairs at a time and marks it.
+struct DownloadJob::Marker {
+  explicit Marker(DownloadJob& job) : job_(job), thread_([this] { loop(); }) {}
+  ~Marker() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+  // Swaps keys with the (empty) buffer the thread has finished, once it has; rethrows its error.
+  void take(std::vector<uint64_t>& keys) {
+    std::unique_lock<std::mutex> lk(m_);
+    changed_.wait(lk, [&] { return !busy_; });
+    rethrow();
+    work_.swap(keys);
+    busy_ = true;
+    lk.unlock();
+    changed_.notify_all();
+  }
+  void wait_idle() {
+    std::unique_lock<std::mutex> lk(m_);
+    changed_.wait(lk, [&] { return !busy_; });
+    rethrow();
+  }
+
+ private:
+  void rethrow() {
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+  void loop() {
+    std::unique_lock<std::mutex> lk(m_);
+    for (;;) {
+      changed_.wait(lk, [&] { return stop_ || busy_; });
+      if (stop_) return;
+      lk.unlock();
+      std::exception_ptr error;
+      try {
+        job_.mark_all(work_);
+      } catch (...) {
+        error = std::current_exception();
+        work_.clear();
+      }
+      lk.lock();
+      if (error && !error_) error_ = error;
+      busy_ = false;
+      changed_.notify_all();
+    }
+  }
+
+  DownloadJob& job_;
+  std::mutex m_;
+  std::condition_variable changed_;
+  std::vector<uint64_t> work_;  // the buffer being marked
+  bool busy_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: started once the rest is ready
+};
+
+DownloadJob::DownloadJob(unsigned threads, size_t pending_max)
+    : background_((threads == 0 ? std::thread::hardware_concurrency() : threads) > 1),
+      pending_max_(std::max<size_t>(pending_max, 1)) {}
+
+DownloadJob::~DownloadJob() = default;  // the marker stops (and joins) before the bitmaps go
+
 bool DownloadJob::seen_before(uint32_t unit, int32_t day) {
-  if (!pending_.empty()) settle();  // an answer now must know every row noted before
+  settle();  // an answer now must know every row noted before
   return mark(unit, day);
 }
 
 void DownloadJob::note_day(uint32_t unit, int32_t day) {
-  constexpr size_t kPendingMax = size_t{1} << 22;  // 32 MB of keys between two settles
   pending_.push_back(uint64_t{unit} << 32 | static_cast<uint32_t>(day));
-  if (pending_.size() >= kPendingMax) settle();
+  if (pending_.size() >= pending_max_) hand_over();
+}
+
+void DownloadJob::hand_over() {
+  if (!background_) return mark_all(pending_);
+  if (!marker_) marker_ = std::make_unique<Marker>(*this);
+  marker_->take(pending_);  // pending_ comes back as the buffer marked before: empty
+  pending_.reserve(pending_max_);
 }
 
 void DownloadJob::settle() {
+  if (marker_) {
+    if (!pending_.empty()) hand_over();
+    marker_->wait_idle();
+  } else if (!pending_.empty()) {
+    mark_all(pending_);  // too few pairs for a thread
+  }
+}
+
+void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
   // One counting-sort pass by unit range (4,096 ranges) is all the order the bitmaps need:
   // each range's blocks then stay in cache while its keys are marked. Exactness does not
   // depend on the order: mark() finds any pair marked before.
   uint32_t max_unit = 0;
-  for (const uint64_t key : pending_) max_unit = std::max(max_unit, static_cast<uint32_t>(key >> 32));
+  for (const uint64_t key : keys) max_unit = std::max(max_unit, static_cast<uint32_t>(key >> 32));
   int shift = 0;
   while ((max_unit >> shift) >= 4096) ++shift;
   std::vector<uint32_t> start(4097, 0);
-  for (const uint64_t key : pending_) ++start[(key >> 32 >> shift) + 1];
+  for (const uint64_t key : keys) ++start[(key >> 32 >> shift) + 1];
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-  sorted_.resize(pending_.size());
-  for (const uint64_t key : pending_) sorted_[start[key >> 32 >> shift]++] = key;
+  sorted_.resize(keys.size());
+  for (const uint64_t key : keys) sorted_[start[key >> 32 >> shift]++] = key;
   for (const uint64_t key : sorted_)
-    if (mark(static_cast<uint32_t>(key >> 32), static_cast<int32_t>(static_cast<uint32_t>(key)))) ++duplicates_;
-  pending_.clear();
+    if (mark(static_cast<uint32_t>(key >> 32), static_cast<int32_t>(static_cast<uint32_t>(key)))) ++marked_duplicates_;
+  keys.clear();
   sorted_.clear();
 }
 
 void DownloadJob::visit_marks(const std::function<void(uint32_t, int32_t, const uint64_t*, size_t)>& visit) {
-  if (!pending_.empty()) settle();
+  settle();
   for (uint32_t u = 0; u < days_.size(); ++u) {
     if (!days_[u]) continue;
     const DayBlock h = DayBlock::of(days_[u][0]);

@@ -200,7 +200,7 @@ auto drive(const JobSpec& spec, JobStreams& streams, Session::Ends ends, End&& e
   StreamsGuard guard{streams};
   Session session(spec, ends);
   host::RejectLog rejects(spec.strict, spec.rejects_path);
-  host::DownloadJob download_job;  // the total and the duplicate check span every download file
+  host::DownloadJob download_job(spec.threads);  // the total and the duplicate check span every download file
   feed(session, spec, streams, rejects, download_job);
   auto out = end(session, download_job);
   rejects.finish();

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <tuple>
@@ -503,6 +504,47 @@ TEST_CASE("Duplicate download rows across the files of a job: counted and report
       text += std::string("a/x,") + d + ",1\n";
     read_text(text, DownloadFormat::per_period, repos, rj, c, 1024, {}, &job);
     CHECK(job.duplicate_rows() == 4);
+  }
+}
+
+// The pairs noted under the `count` policy are marked on the job's own thread, a buffer at a
+// time (DownloadJob::note_day): however they are cut into buffers, the repeats counted and the
+// days marked are those of marking every pair in order on one thread.
+TEST_CASE("DownloadJob: pairs marked on its own thread, in buffers of any size, count every repeat", "[downloads]") {
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<uint32_t, int32_t>> pairs;
+  std::set<std::pair<uint32_t, int32_t>> distinct;
+  for (int i = 0; i < 60000; ++i) {
+    // Units 0-499 and now and then a few far past them, days within 200 and now and then far
+    // apart (the bitmaps grow both ways): many pairs repeat.
+    const uint32_t unit = i % 997 == 0 ? 70000 + uint32_t(rng() % 3) : uint32_t(rng() % 500);
+    const int32_t day = i % 1301 == 0 ? 1000 + int32_t(rng() % 20000) : 18000 + int32_t(rng() % 200);
+    pairs.emplace_back(unit, day);
+    distinct.emplace(unit, day);
+  }
+  const uint64_t repeats = pairs.size() - distinct.size();
+  REQUIRE(repeats > 1000);
+  for (auto [threads, pending_max] : {std::pair<unsigned, size_t>{2, 3}, {2, 1000}, {2, size_t{1} << 14},
+                                      {2, DownloadJob::kPendingMax}, {1, 1000}, {1, DownloadJob::kPendingMax}}) {
+    INFO("threads " << threads << ", pairs per buffer " << pending_max);
+    DownloadJob job(threads, pending_max);
+    for (const auto& [unit, day] : pairs) job.note_day(unit, day);
+    job.settle();
+    CHECK(job.duplicate_rows() == repeats);
+    std::set<std::pair<uint32_t, int32_t>> marked;
+    job.visit_marks([&](uint32_t unit, int32_t first_word, const uint64_t* words, size_t n) {
+      for (size_t w = 0; w < n; ++w)
+        for (int b = 0; b < 64; ++b)
+          if (words[w] >> b & 1) marked.emplace(unit, (first_word + int32_t(w)) * 64 + b);
+    });
+    CHECK(marked == distinct);
+    // An answer per row after pairs were noted knows all of them.
+    CHECK(job.seen_before(pairs.back().first, pairs.back().second));
+    CHECK_FALSE(job.seen_before(499, 999));
+    // More pairs after a settle go on from there.
+    job.note_day(pairs.front().first, pairs.front().second);
+    job.settle();
+    CHECK(job.duplicate_rows() == repeats + 1);
   }
 }
 

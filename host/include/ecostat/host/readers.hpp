@@ -76,15 +76,28 @@ enum class DownloadFormat { detect, per_period, cumulative };
 //   window bounds a unit to 235 words).
 class DownloadJob {
  public:
+  // threads: the job's (0 = all cores); with one, pairs are marked on the reading thread.
+  // pending_max: pairs noted before they are marked (tests pass a small one so that a small
+  // input goes through the marking thread many times).
+  explicit DownloadJob(unsigned threads = 0, size_t pending_max = kPendingMax);
+  ~DownloadJob();
+  DownloadJob(const DownloadJob&) = delete;
+  DownloadJob& operator=(const DownloadJob&) = delete;
+
   uint64_t total() const { return total_; }
-  uint64_t duplicate_rows() const { return duplicates_; }  // exact once read_downloads returns
+  // Exact once read_downloads returns (it settles the pairs noted).
+  uint64_t duplicate_rows() const { return duplicates_ + marked_duplicates_; }
 
   // Internal to read_downloads.
   bool add_total(uint64_t count);                   // false when the total would pass 2^64-1
   bool seen_before(uint32_t unit, int32_t day);     // marks (unit, day) now; true when already marked
   // Marks (unit, day) later, counting it as a duplicate when it was marked: the pairs wait in a
-  // buffer that is grouped by unit range and then applied (settle), so the bitmaps are walked
-  // in order instead of once per row at random. The `count` policy needs no answer per row.
+  // buffer that is grouped by unit range and then applied, so the bitmaps are walked in order
+  // instead of once per row at random. That is done on a thread of the job's own while the
+  // reader goes on, when the job has more than one thread (the `count` policy needs no answer
+  // per row, and how many pairs repeat does not depend on the order in which they are marked).
+  // settle() waits until every pair noted
+  // is marked and rethrows what the marking thread threw (memory for the bitmaps).
   void note_day(uint32_t unit, int32_t day);
   void settle();
   void count_duplicate() { ++duplicates_; }
@@ -93,15 +106,26 @@ class DownloadJob {
   // (day >> 6), words, number of words), by unit. For Partial::day_marks.
   void visit_marks(const std::function<void(uint32_t, int32_t, const uint64_t*, size_t)>& visit);
 
+  static constexpr size_t kPendingMax = size_t{1} << 22;  // 32 MB of keys per hand-over
+
  private:
+  struct Marker;
+  void hand_over();                          // pending_ to the marking thread, or marked here
+  void mark_all(std::vector<uint64_t>& keys);  // sorts by unit range, marks, clears keys
   bool mark(uint32_t unit, int32_t day);
-  std::vector<uint64_t> pending_, sorted_;  // (unit << 32 | day) noted, not yet marked
+  const bool background_;  // mark on a thread of the job's own
+  const size_t pending_max_;
+  std::vector<uint64_t> pending_;  // (unit << 32 | day) noted, not yet handed over
+  // Owned by the marking thread while it works (and by the reading thread once settled):
+  std::vector<uint64_t> sorted_;
+  uint64_t marked_duplicates_ = 0;
   // One allocation per unit, so a check costs one memory access past the pointer table:
   // word 0 is a header (first 64-day word index: low 32 bits; words used: next 16; capacity:
   // top 16), then the bit words.
-  uint64_t total_ = 0;
-  uint64_t duplicates_ = 0;
   std::vector<std::unique_ptr<uint64_t[]>> days_;  // by unit; null: no day yet
+  std::unique_ptr<Marker> marker_;                 // started at the first hand-over
+  uint64_t total_ = 0;
+  uint64_t duplicates_ = 0;  // counted by the reading thread (cumulative snapshots)
 };
 
 // Download records CSV: `repo,date,downloads` (per period) or `repo,date,downloads_all_time`
