@@ -6,15 +6,16 @@
 #
 #   scripts/gpu-check.sh [OUT_DIR]          (OUT_DIR defaults to $OUT, else out/gpu-check)
 #
-# Writes (5 files, plus gpu_peers.json, gpu_e2e.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
+# Writes (5 files, plus gpu_peers.json, scaling.json, gpu_e2e.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
 # bench.jsonl (every JSON line of our bench, the anchors and the peers, tagged "source"),
 # summary.txt (the table printed at the end), env.txt (GPU, driver, toolchain).
 # Every step runs under `timeout`; a failing step is recorded and the next one runs. The
 # steps stop being started when GPU_CHECK_BUDGET_S (default 560) seconds have passed, so the
 # summary always comes out.
 # Environment: BUILD_DIR (default build-gpu), JOBS (16), CUDA_ARCH (90), GPU_CHECK_SKIP
-# (comma list of: tests,conformance,bench,anchors,peers,sanitizers,gpu_peers,e2e_run,scale_out),
+# (comma list of: tests,conformance,bench,anchors,peers,sanitizers,gpu_peers,scaling,e2e_run,scale_out),
 # GPU_CHECK_BUDGET_S, GPU_CHECK_COMMIT (the commit to record), SCALE_OUT_RECORDS / _RANKS,
+# SCALING_RECORDS / _THREADS (the reader_scaling step),
 # GPU_E2E_RECORDS / _REPEATS / _INPUTS / _TIMEOUT_S (the e2e_run step, below),
 # GPU_CHECK_ALL_TESTS=1 (also the whole `ctest -L cpu`, which CI runs anyway).
 # Dependencies without a package manager: copy Catch2 v2, nlohmann_json and CLI11 (headers and
@@ -165,6 +166,15 @@ if ! skipped gpu_peers && [[ -x "$BUILD/cli/ecostat" ]]; then
   jstep gpu_peers gpu_peers 150 python3 "$ROOT/bench/peers_gpu.py" --ecostat "$BUILD/cli/ecostat" \
     --data "$BUILD/peers-data" --records "${GPU_PEERS_RECORDS:-5e7}" --models 2.2M --backend cuda \
     --json "$OUTDIR/gpu_peers.json"
+fi
+
+# ---- issue 11's scaling table on this host's cores: the readers with 1, 2, 4, 8, 16 threads ---------
+# (CPU only: `ecostat run` into per-model totals, results checked equal for every count;
+# scaling.json). 2e7 records by default, about a minute.
+if ! skipped scaling && [[ -x "$BUILD/cli/ecostat" ]]; then
+  jstep reader_scaling scaling 150 python3 "$ROOT/bench/scaling.py" --ecostat "$BUILD/cli/ecostat" \
+    --data "$BUILD/scaling-data" --records "${SCALING_RECORDS:-2e7}" --models 500k \
+    --threads "${SCALING_THREADS:-1,2,4,8,16}" --repeats 2 --json "$OUTDIR/scaling.json"
 fi
 
 # ---- issue 12's end to end: `ecostat run --backend cuda` vs `--backend cpu --threads <all cores>` ----
