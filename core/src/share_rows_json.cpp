@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <condition_variable>
-#include <mutex>
 #include <cstring>
+#include <mutex>
 #include <string_view>
 #include <vector>
 

@@ -96,8 +96,8 @@ class DownloadJob {
   // instead of once per row at random. That is done on a thread of the job's own while the
   // reader goes on, when the job has more than one thread (the `count` policy needs no answer
   // per row, and how many pairs repeat does not depend on the order in which they are marked).
-  // settle() waits until every pair noted
-  // is marked and rethrows what the marking thread threw (memory for the bitmaps).
+  // settle() waits until every pair noted is marked and rethrows what the marking thread threw
+  // (memory for the bitmaps).
   void note_day(uint32_t unit, int32_t day);
   void settle();
   void count_duplicate() { ++duplicates_; }
@@ -116,7 +116,8 @@ class DownloadJob {
   const bool background_;  // mark on a thread of the job's own
   const size_t pending_max_;
   std::vector<uint64_t> pending_;  // (unit << 32 | day) noted, not yet handed over
-  // Owned by the marking thread while it works (and by the reading thread once settled):
+  // sorted_, marked_duplicates_ and days_ belong to the marking thread while it marks, to the
+  // reading thread once settled (the marker's mutex orders the two).
   std::vector<uint64_t> sorted_;
   uint64_t marked_duplicates_ = 0;
   // One allocation per unit, so a check costs one memory access past the pointer table:
