@@ -257,4 +257,15 @@ TEST_CASE("Long share tables: the same bytes for every thread count and indent",
       CHECK(results_to_json(r, indent, threads) == one);
     }
   }
+  // To a file: the slices (about 400 KB each) go past OutputFile's buffer, written as they are.
+  char path[] = "/tmp/ecostat-json-long-XXXXXX";
+  const int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  write_results_json_file(r, path, 2, 2);
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream text;
+  text << f.rdbuf();
+  std::remove(path);
+  CHECK(text.str() == results_to_json(r, 2, 1));
 }
