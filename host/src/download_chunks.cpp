@@ -142,9 +142,8 @@ RowsInOrder::RowsInOrder(const DownloadLayout& layout, DownloadRecords& out, Rep
       slots_(threads_ > 1 ? 2 * threads_ + 2 : 1), line_base_(line_base) {}
 
 void RowsInOrder::cut(const char* data, size_t begin, size_t end, size_t chunk, Slot& slot) {
-  chunk = std::max<size_t>(1, std::min(chunk, ChunkRows::kMaxChunkBytes));  // line numbers within a chunk fit 32 bits
   slot.begin = begin;
-  slot.end = line_end_after(data, end, std::min(end, begin + chunk) - 1);
+  slot.end = chunk_end(data, end, begin, std::min(chunk, ChunkRows::kMaxChunkBytes));  // line numbers fit 32 bits
 }
 
 void RowsInOrder::parse_slot(const char* data, Slot& slot) {

@@ -73,6 +73,12 @@ inline size_t line_end_after(const char* data, size_t size, size_t at) {
   return nl ? size_t(static_cast<const char*>(nl) - data) + 1 : size;
 }
 
+// The end of the chunk of data[begin, size) that starts at begin (begin < size): about `chunk`
+// bytes (at least one), carried on to the end of the line they end in.
+inline size_t chunk_end(const char* data, size_t size, size_t begin, size_t chunk) {
+  return line_end_after(data, size, std::min(size, begin + std::max<size_t>(chunk, 1)) - 1);
+}
+
 // One wave of a parallel reader: [begin, size) cut at line boundaries into at most `threads`
 // ranges of about `chunk` bytes, parse(t, first, last) run on range t in its own thread (range 0
 // on the calling thread). The first exception of any thread is rethrown once all have ended.
@@ -81,9 +87,8 @@ inline std::vector<std::pair<size_t, size_t>> parse_wave(const char* data, size_
                                                          unsigned threads,
                                                          const std::function<void(size_t, size_t, size_t)>& parse) {
   std::vector<std::pair<size_t, size_t>> ranges;
-  chunk = std::max<size_t>(chunk, 1);
   for (size_t b = begin; b < size && ranges.size() < threads;) {
-    const size_t e = line_end_after(data, size, std::min(size, b + chunk) - 1);
+    const size_t e = chunk_end(data, size, b, chunk);
     ranges.emplace_back(b, e);
     b = e;
   }
