@@ -265,7 +265,8 @@ struct StageResult {
   std::string note;
 };
 
-void write_u64(const std::string& path, const std::vector<uint64_t>& v) {
+template <class Table>  // std::vector<uint64_t> or Cells
+void write_u64(const std::string& path, const Table& v) {
   std::ofstream f(path, std::ios::binary);
   f.write(reinterpret_cast<const char*>(v.data()), std::streamsize(v.size() * 8));
   if (!f) throw Error("cannot write " + path);
@@ -496,14 +497,16 @@ std::function<int()> add_bench_command(CLI::App& app) {
       auto pass = [&](const std::vector<GroupMap>& use, StageResult& r, bool keep) {
         const auto ta = Clock::now();
         // Only the asked work: without month tables the accumulator keeps unit totals alone; month
-        // tables of maps far smaller than the units are summed per (group, month) during the pass
-        // (direct_maps); the identity map (model x month) or a large one needs the unit x month table.
+        // tables of group maps are summed per (group, month) during the pass (direct_maps); the
+        // identity map (model x month) needs the unit x month table, and the others are then
+        // rolled up from it.
         AccumulatorPlan plan;
-        bool small_maps = !use.empty();
-        for (const GroupMap& m : use) small_maps &= !m.group_of_unit.empty() && size_t(m.n_groups) * 4 <= M;
-        plan.month_tables = !use.empty() && !small_maps;
-        if (small_maps) plan.direct_maps = use;
+        bool group_maps = !use.empty();
+        for (const GroupMap& m : use) group_maps &= !m.group_of_unit.empty();
+        plan.month_tables = !use.empty() && !group_maps;
+        if (group_maps) plan.direct_maps = use;
         auto acc = backend->make_accumulator(plan);
+        acc->expect_units(M);  // as the session does: the repositories are known before the downloads
         for (const auto& b : batches) acc->add(b);
         const double add_ms = ms_since(ta);
         const auto tf = Clock::now();

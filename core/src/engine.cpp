@@ -122,7 +122,7 @@ void widen_months(GroupMonthTable& t, Month lo, Month hi) {
     if (lo == t.month_first && uint32_t(hi) - lo + 1 == t.n_months) return;
   }
   const uint32_t n_months = uint32_t(hi) - lo + 1;
-  std::vector<uint64_t> sums(size_t(n_months) * t.n_groups, 0);
+  Cells sums(size_t(n_months) * t.n_groups);
   for (uint32_t mi = 0; mi < t.n_months; ++mi)
     std::copy_n(t.sums.begin() + size_t(mi) * t.n_groups, t.n_groups,
                 sums.begin() + size_t(t.month_first + mi - lo) * t.n_groups);

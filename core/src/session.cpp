@@ -71,7 +71,10 @@ void Session::add_downloads(const EventBatch& batch) {
     throw Error("Session::add_downloads: the batch names unit " + std::to_string(batch.unit_bound - 1) + " but only " +
                 std::to_string(s_->repos.size()) + " repositories exist (add them with repositories().ensure first)");
   s_->batches_added = true;
-  if (batch.size() > 0) s_->accumulator->add(batch);
+  if (batch.size() > 0) {
+    s_->accumulator->expect_units(uint32_t(s_->repos.size()));
+    s_->accumulator->add(batch);
+  }
   s_->wide.insert(s_->wide.end(), batch.wide.begin(), batch.wide.end());
 }
 

@@ -1,16 +1,19 @@
 // CPU event accumulator: exact u64 sums per (unit, month), multi-threaded.
 //
-// Layout. The unit x month table is kept in "month chunks" of 8 consecutive months aligned on
-// multiples of 8 (absolute month / 8): chunk c holds, for every unit u, 8 u64 cells
-// [u * 8 + month % 8], one 64-byte cache line per unit and chunk. A batch with later (or
-// earlier) months only adds chunks, without copying the others; a batch with a larger
-// unit_bound grows every chunk (geometric growth, amortised). Per-unit totals are not kept
-// separately (one write per event): finish() sums each unit's cells.
+// Layout. The unit x month table is month-major, the layout of the model x month table that
+// finish() returns: row r holds the cells of month (month_base_ + r) for units [0, unit_cap_).
+// It is one Cells buffer (fresh zero pages, faulted in by the threads that add to it), so when
+// the units are the table's, finish() hands it over as the model x month table without a copy;
+// the other month tables are rolled up from its rows. A batch with later months adds rows at
+// the end (pages remapped, no copy); earlier months or more units than the table holds re-lay
+// it (units: to expect_units()' count, else geometric growth). Rows always cover exactly the
+// months of the batches seen.
 //
 // Threads. With one thread (or a batch under 64 Ki events) events are applied directly, with
 // the table cells of events 16 ahead prefetched. Otherwise units are owned by threads (a
-// multiplicative hash of the unit id), a unit's cells are one cache line, so no two threads
-// ever write the same line and sums are exact with no atomics and no per-thread tables:
+// multiplicative hash of unit / 8: the 8 cells of a 64-byte line of a row have one owner), so
+// no two threads ever write the same line and sums are exact with no atomics and no
+// per-thread tables:
 //  - up to 4 threads (apply_filtered): every thread reads the whole batch, picks out its own
 //    events branch-free in blocks of 1024 that stay in L1, and applies them. Reading the batch
 //    T times is cheap next to the random table updates at small T.
@@ -35,12 +38,16 @@ namespace {
 constexpr size_t kDirectBelow = 1u << 16;  // batches smaller than this are applied by one thread
 constexpr size_t kPrefetch = 16;           // events ahead whose table cell is prefetched
 constexpr unsigned kFilterMaxThreads = 4;  // up to this many threads: apply_filtered, else apply_partitioned
+constexpr size_t kDenseBytes = size_t(1) << 20;  // roll-up targets up to this size: cells added branch-free
 
 struct Rec {
   uint32_t unit;
   uint32_t count;
   uint32_t month;  // absolute month
 };
+
+// The owner of a unit's line: units u and u ^ 7 share a 64-byte line of every row.
+inline uint32_t line_hash(uint32_t u) { return (u >> 3) * 2654435761u; }
 
 class CpuAccumulator final : public EventAccumulator {
  public:
@@ -52,7 +59,10 @@ class CpuAccumulator final : public EventAccumulator {
     for (auto& b : buffers_) b.resize(size_t(1) << log_parts_);
   }
 
+  void expect_units(uint32_t n) override { units_hint_ = std::max(units_hint_, n); }
+
   void add(const EventBatch& batch) override {
+    if (finished_) throw Error("cpu backend: add() after finish() (which may have handed its table over)");
     const size_t n = batch.size();
     if (batch.month.size() != n || batch.count.size() != n)
       throw Error("cpu backend: EventBatch columns have different lengths");
@@ -66,56 +76,59 @@ class CpuAccumulator final : public EventAccumulator {
       apply_filtered(batch);
     else
       apply_partitioned(batch);
-    if (!any_) {
-      mmin_ = batch.month_min, mmax_ = batch.month_max, any_ = true;
-    } else {
-      mmin_ = std::min(mmin_, batch.month_min);
-      mmax_ = std::max(mmax_, batch.month_max);
-    }
     events_ += n;
   }
 
   EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override;
 
  private:
-  uint64_t* cell_base(uint32_t month) const {  // cells of `month` for unit u: base[u * 8]
-    return chunks_[(month >> 3) - chunk_base_].p + (month & 7);
-  }
+  uint64_t* row(uint32_t month) { return cells_.data() + size_t(month - month_base_) * unit_cap_; }
 
+  // Makes the table hold units [0, unit_bound) and months [lo, hi]; rows stay exactly the
+  // months seen, so [month_base_, month_base_ + rows_) is also the range finish() reports.
   void reserve(uint32_t unit_bound, Month lo, Month hi) {
-    // Units: grow every chunk.
-    if (unit_bound > unit_cap_) {
-      size_t cap = unit_cap_ == 0 ? unit_bound : std::max<size_t>(unit_bound, unit_cap_ + unit_cap_ / 2);
-      cap = std::min<size_t>(cap, size_t(1) << 32);
-      for (ZeroBuf& c : chunks_) {
-        ZeroBuf g(cap * 8);
-        if (unit_cap_) std::memcpy(g.p, c.p, unit_cap_ * 8 * sizeof(uint64_t));
-        c = std::move(g);
-      }
-      unit_cap_ = cap;
-    }
-    // Months: add chunks at either end.
-    const uint32_t clo = lo >> 3, chi = hi >> 3;
-    if (chunks_.empty()) {
-      chunk_base_ = clo;
-      for (uint32_t c = clo; c <= chi; ++c) chunks_.emplace_back(unit_cap_ * 8);
+    if (rows_ == 0) {
+      unit_cap_ = std::max(unit_bound, units_hint_);
+      month_base_ = lo, rows_ = uint32_t(hi) - lo + 1;
+      cells_ = Cells(size_t(unit_cap_) * rows_);
       return;
     }
-    while (clo < chunk_base_) {
-      chunks_.insert(chunks_.begin(), ZeroBuf(unit_cap_ * 8));
-      --chunk_base_;
+    const Month new_base = std::min<Month>(month_base_, lo);
+    const uint32_t new_end = std::max<uint32_t>(uint32_t(month_base_) + rows_, uint32_t(hi) + 1);
+    size_t cap = unit_cap_;
+    if (unit_bound > cap)
+      cap = std::min<size_t>(std::max<size_t>({unit_bound, units_hint_, cap + cap / 2}), UINT32_MAX);
+    if (cap == unit_cap_ && new_base == month_base_) {  // later months only: rows appended
+      if (new_end > uint32_t(month_base_) + rows_) {
+        rows_ = new_end - month_base_;
+        cells_.extend(size_t(unit_cap_) * rows_);
+      }
+      return;
     }
-    while (chi >= chunk_base_ + chunks_.size()) chunks_.emplace_back(unit_cap_ * 8);
+    // More units or earlier months: a new table, each old row copied to its place.
+    const uint32_t new_rows = new_end - new_base, shift = uint32_t(month_base_) - new_base;
+    Cells grown(cap * new_rows);
+    pool_->run(rows_, [&](size_t r, unsigned) {
+      std::memcpy(grown.data() + (r + shift) * cap, cells_.data() + r * unit_cap_, size_t(unit_cap_) * 8);
+    });
+    cells_ = std::move(grown);
+    unit_cap_ = uint32_t(cap), month_base_ = new_base, rows_ = new_rows;
   }
 
   [[noreturn]] static void bad_event(const EventBatch& b, size_t i) { throw_bad_event(b, i); }
 
+  // month_ptr_[k]: the row of month (b.month_min + k).
+  uint64_t* const* rows_of(const EventBatch& b) {
+    const uint32_t span = uint32_t(b.month_max) - b.month_min;
+    month_ptr_.resize(size_t(span) + 1);
+    for (uint32_t k = 0; k <= span; ++k) month_ptr_[k] = row(b.month_min + k);
+    return month_ptr_.data();
+  }
+
   void apply_direct(const EventBatch& b) {
     const Month lo = b.month_min;
     const uint32_t span = uint32_t(b.month_max) - lo, bound = b.unit_bound;
-    month_ptr_.resize(size_t(span) + 1);
-    uint64_t** mb = month_ptr_.data();
-    for (uint32_t k = 0; k <= span; ++k) mb[k] = cell_base(lo + k);
+    uint64_t* const* mb = rows_of(b);
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
@@ -123,36 +136,33 @@ class CpuAccumulator final : public EventAccumulator {
     for (size_t i = 0; i < n; ++i) {
       if (i + kPrefetch < n) {  // the table is far larger than the caches: fetch ahead
         const uint32_t kp = std::min<uint32_t>(uint32_t(M[i + kPrefetch]) - lo, span);
-        __builtin_prefetch(mb[kp] + size_t(U[i + kPrefetch]) * 8, 1);
+        __builtin_prefetch(mb[kp] + std::min(U[i + kPrefetch], bound - 1), 1);
       }
       const uint32_t u = U[i], k = uint32_t(M[i]) - lo;
       if (u >= bound || k > span) bad_event(b, i);
-      mb[k][size_t(u) * 8] += C[i];
+      mb[k][u] += C[i];
     }
   }
 
   // Every thread reads the whole batch and applies the events of the units it owns (a hash of
-  // the unit id), picked out branch-free in blocks that stay in L1.
+  // the unit's line), picked out branch-free in blocks that stay in L1.
   void apply_filtered(const EventBatch& b) {
     const unsigned T = pool_->size();
     const Month lo = b.month_min;
-    const uint32_t span = uint32_t(b.month_max) - lo;
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
-    month_ptr_.resize(size_t(span) + 1);
-    for (uint32_t k = 0; k <= span; ++k) month_ptr_[k] = cell_base(lo + k);
-    uint64_t* const* mb = month_ptr_.data();
-    auto owner = [T](uint32_t u) { return size_t((uint64_t(u * 2654435761u) * T) >> 32); };
+    uint64_t* const* mb = rows_of(b);
+    auto owner = [T](uint32_t u) { return size_t((uint64_t(line_hash(u)) * T) >> 32); };
     pool_->run(T, [&](size_t t, unsigned) {
       for_owned_events(b, t, owner, [&](size_t base, const uint32_t* idx, size_t k) {
         for (size_t j = 0; j < k; ++j) {
           if (j + kPrefetch < k) {
             const size_t f = base + idx[j + kPrefetch];
-            __builtin_prefetch(mb[uint32_t(M[f]) - lo] + size_t(U[f]) * 8, 1);
+            __builtin_prefetch(mb[uint32_t(M[f]) - lo] + U[f], 1);
           }
           const size_t i = base + idx[j];
-          mb[uint32_t(M[i]) - lo][size_t(U[i]) * 8] += C[i];
+          mb[uint32_t(M[i]) - lo][U[i]] += C[i];
         }
       });
     });
@@ -179,11 +189,13 @@ class CpuAccumulator final : public EventAccumulator {
       for (size_t i = begin; i < end; ++i) {
         const uint32_t u = U[i], m = M[i];
         if (u >= bound || m - lo > span) bad_event(b, i);
-        bufs[(u * 2654435761u) >> shift].push_back(Rec{u, C[i], m});
+        bufs[line_hash(u) >> shift].push_back(Rec{u, C[i], m});
       }
     });
     // Pass 2: each partition applied by one thread.
-    const int64_t cb = chunk_base_;
+    uint64_t* const cells = cells_.data();
+    const size_t cap = unit_cap_;
+    const uint32_t base = month_base_;
     pool_->run(P, [&](size_t p, unsigned) {
       for (unsigned t = 0; t < T; ++t) {
         const std::vector<Rec>& recs = buffers_[t][p];
@@ -191,10 +203,10 @@ class CpuAccumulator final : public EventAccumulator {
         for (size_t i = 0; i < m; ++i) {
           if (i + kPrefetch < m) {
             const Rec& f = recs[i + kPrefetch];
-            __builtin_prefetch(chunks_[(f.month >> 3) - cb].p + size_t(f.unit) * 8 + (f.month & 7), 1);
+            __builtin_prefetch(cells + (f.month - base) * cap + f.unit, 1);
           }
           const Rec& r = recs[i];
-          chunks_[(r.month >> 3) - cb].p[size_t(r.unit) * 8 + (r.month & 7)] += r.count;
+          cells[(r.month - base) * cap + r.unit] += r.count;
         }
       }
     });
@@ -203,123 +215,122 @@ class CpuAccumulator final : public EventAccumulator {
   std::shared_ptr<ThreadPool> pool_;
   unsigned log_parts_ = 0;
   std::vector<std::vector<std::vector<Rec>>> buffers_;  // [thread][partition]
-  size_t unit_cap_ = 0;
-  uint32_t chunk_base_ = 0;   // absolute month / 8 of chunks_[0]
-  std::vector<ZeroBuf> chunks_;
-  std::vector<uint64_t*> month_ptr_;  // apply_direct: cells of month (month_min + k)
-  bool any_ = false;
-  Month mmin_ = 0, mmax_ = 0;
+  uint32_t units_hint_ = 0;  // expect_units(): the table is laid out for this many from the start
+  uint32_t unit_cap_ = 0;    // units per row
+  Month month_base_ = 0;     // month of row 0
+  uint32_t rows_ = 0;        // months held; 0 before any event
+  Cells cells_;              // [(month - month_base_) * unit_cap_ + unit]
+  std::vector<uint64_t*> month_ptr_;  // rows_of(): row of month (month_min + k)
   uint64_t events_ = 0;
+  bool finished_ = false;  // finish() ended the stream (and may have given cells_ away)
 };
 
 EventTotals CpuAccumulator::finish(uint32_t n_units, const std::vector<GroupMap>& maps) {
+  if (finished_) throw Error("cpu backend: finish() called twice (the first may have handed its table over)");
+  finished_ = true;
   ThreadPool& pool = *pool_;
-  const unsigned T = pool.size();
   EventTotals out;
   out.events = events_;
   out.unit_total.assign(n_units, 0);
   const size_t live = std::min<size_t>(n_units, unit_cap_);  // units that have cells
 
   // Every cell of a unit >= n_units must be zero (the caller promised n_units covers all units).
-  for (const ZeroBuf& c : chunks_)
-    for (size_t i = live * 8; i < unit_cap_ * 8; ++i)
-      if (c.p[i] != 0)
-        throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " +
-                    std::to_string(i / 8));
+  for (uint32_t r = 0; r < rows_; ++r) {
+    const uint64_t* p = cells_.data() + size_t(r) * unit_cap_;
+    for (size_t u = live; u < unit_cap_; ++u)
+      if (p[u] != 0) throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
+  }
 
   for (const GroupMap& m : maps) {
     if (!m.group_of_unit.empty() && m.group_of_unit.size() < n_units)
       throw Error("cpu backend: group map '" + m.name + "' covers " + std::to_string(m.group_of_unit.size()) +
                   " units, fewer than " + std::to_string(n_units));
+    for (size_t u = 0; u < m.group_of_unit.size() && u < n_units; ++u)
+      if (m.group_of_unit[u] >= m.n_groups)
+        throw Error("cpu backend: group map '" + m.name + "' sends unit " + std::to_string(u) + " to group " +
+                    std::to_string(m.group_of_unit[u]) + " (n_groups " + std::to_string(m.n_groups) + ")");
   }
-  if (!any_) {
-    for (const GroupMap& m : maps) {
-      GroupMonthTable t;
-      t.n_groups = m.group_of_unit.empty() ? n_units : m.n_groups;
-      out.group_month.push_back(std::move(t));
-    }
+  out.group_month.resize(maps.size());
+  if (rows_ == 0) {
+    for (size_t i = 0; i < maps.size(); ++i)
+      out.group_month[i].n_groups = maps[i].group_of_unit.empty() ? n_units : maps[i].n_groups;
     return out;
   }
-  out.month_first = mmin_;
-  out.n_months = uint32_t(mmax_) - mmin_ + 1;
-  const uint32_t nm = out.n_months;
+  out.month_first = month_base_;
+  out.n_months = rows_;
+  const uint32_t nm = rows_;
+  const uint64_t* cells = cells_.data();
+  const size_t cap = unit_cap_;
 
-  // Unit totals: blocks of units in parallel.
+  // Unit totals: blocks of units in parallel, each summing its slice of every row.
   const size_t block = 1u << 14;
-  const size_t n_blocks = (live + block - 1) / block;
-  pool.run(n_blocks, [&](size_t bi, unsigned) {
+  pool.run((live + block - 1) / block, [&](size_t bi, unsigned) {
     const size_t b = bi * block, e = std::min(live, b + block);
-    for (const ZeroBuf& c : chunks_) {
-      const uint64_t* p = c.p;
-      for (size_t u = b; u < e; ++u) {
-        const uint64_t* q = p + u * 8;
-        out.unit_total[u] += q[0] + q[1] + q[2] + q[3] + q[4] + q[5] + q[6] + q[7];
-      }
+    uint64_t* tot = out.unit_total.data();
+    for (uint32_t r = 0; r < nm; ++r) {
+      const uint64_t* p = cells + r * cap;
+      for (size_t u = b; u < e; ++u) tot[u] += p[u];
     }
   });
 
-  // Months [mmin_, mmax_] per chunk: chunk c holds months [8 (base + c), 8 (base + c) + 8).
-  struct Span {
-    size_t chunk;
-    uint32_t j0, j1;  // slots [j0, j1) of the chunk
+  // Group maps: one task per month, each writing its own row of every group table. The row is
+  // read in blocks that stay in L2 while every map adds them up.
+  struct RollUp {
+    const uint32_t* group;
+    uint64_t* sums;
+    uint32_t n_groups;
+    bool dense;  // small enough to stay in the caches: every cell added, no branch
   };
-  std::vector<Span> spans;
-  for (size_t c = 0; c < chunks_.size(); ++c) {
-    const uint32_t first = uint32_t(chunk_base_ + c) * 8;
-    uint32_t j0 = mmin_ > first ? mmin_ - first : 0;
-    uint32_t j1 = std::min<uint32_t>(8, uint32_t(mmax_) + 1 - first);
-    if (mmax_ + 1u <= first || j0 >= 8) continue;
-    spans.push_back({c, j0, j1});
+  std::vector<RollUp> roll;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    const GroupMap& m = maps[i];
+    if (m.group_of_unit.empty()) continue;
+    GroupMonthTable& t = out.group_month[i];
+    t.n_groups = m.n_groups, t.month_first = out.month_first, t.n_months = nm;
+    t.sums = Cells(size_t(nm) * t.n_groups);
+    roll.push_back({m.group_of_unit.data(), t.sums.data(), t.n_groups, size_t(t.n_groups) * 8 <= kDenseBytes});
+  }
+  if (!roll.empty()) {
+    constexpr size_t kRowBlock = size_t(1) << 16;  // 512 KiB of a row
+    pool.run(nm, [&](size_t r, unsigned) {
+      const uint64_t* p = cells + r * cap;
+      for (size_t b = 0; b < live; b += kRowBlock) {
+        const size_t e = std::min(live, b + kRowBlock);
+        for (const RollUp& k : roll) {
+          uint64_t* S = k.sums + r * k.n_groups;
+          if (k.dense) {
+            for (size_t u = b; u < e; ++u) S[k.group[u]] += p[u];
+          } else {
+            for (size_t u = b; u < e; ++u)
+              if (const uint64_t v = p[u]) S[k.group[u]] += v;  // most cells are empty: skip their groups' misses
+          }
+        }
+      }
+    });
   }
 
-  for (const GroupMap& m : maps) {
-    GroupMonthTable t;
-    t.month_first = mmin_;
-    t.n_months = nm;
-    if (m.group_of_unit.empty()) {  // identity: every cell written, units past the table are 0
-      const uint32_t G = n_units;
-      t.n_groups = G;
-      t.sums.assign(size_t(nm) * G, 0);
-      uint64_t* S = t.sums.data();
-      pool.run(spans.size() * n_blocks, [&](size_t task, unsigned) {
-        const Span& sp = spans[task / n_blocks];
-        const size_t b = (task % n_blocks) * block, e = std::min(live, b + block);
-        const uint64_t* p = chunks_[sp.chunk].p;
-        const uint32_t first = uint32_t(chunk_base_ + sp.chunk) * 8;
-        for (uint32_t j = sp.j0; j < sp.j1; ++j) {
-          uint64_t* row = S + size_t(first + j - mmin_) * G;
-          for (size_t u = b; u < e; ++u) row[u] = p[u * 8 + j];
-        }
-      });
-    } else {
-      const uint32_t G = m.n_groups;
-      t.n_groups = G;
-      t.sums.assign(size_t(nm) * G, 0);
-      uint64_t* S = t.sums.data();
-      const uint32_t* gou = m.group_of_unit.data();
-      for (size_t u = 0; u < n_units; ++u)
-        if (gou[u] >= G)
-          throw Error("cpu backend: group map '" + m.name + "' sends unit " + std::to_string(u) + " to group " +
-                      std::to_string(gou[u]) + " (n_groups " + std::to_string(G) + ")");
-      // One task per (chunk, slice of its months): tasks write disjoint month rows.
-      const uint32_t parts = std::max<uint32_t>(1, std::min<uint32_t>(8, (T + spans.size() - 1) / spans.size()));
-      pool.run(spans.size() * parts, [&](size_t task, unsigned) {
-        const Span& sp = spans[task / parts];
-        const uint32_t part = task % parts, w = sp.j1 - sp.j0;
-        const uint32_t j0 = sp.j0 + w * part / parts, j1 = sp.j0 + w * (part + 1) / parts;
-        if (j0 >= j1) return;
-        const uint64_t* p = chunks_[sp.chunk].p;
-        const uint32_t first = uint32_t(chunk_base_ + sp.chunk) * 8;
-        uint64_t* rows[8];
-        for (uint32_t j = j0; j < j1; ++j) rows[j] = S + size_t(first + j - mmin_) * G;
-        for (size_t u = 0; u < live; ++u) {
-          const uint64_t* q = p + u * 8;
-          const uint32_t g = gou[u];
-          for (uint32_t j = j0; j < j1; ++j) rows[j][g] += q[j];
-        }
-      });
+  // The identity map (model x month): the table itself, its rows closed up to n_units cells when
+  // it holds more units, or copied into a wider table when it holds fewer. A second identity map
+  // gets a copy of the first.
+  const GroupMonthTable* identity = nullptr;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    if (!maps[i].group_of_unit.empty()) continue;
+    GroupMonthTable& t = out.group_month[i];
+    t.n_groups = n_units, t.month_first = out.month_first, t.n_months = nm;
+    if (identity) {
+      t.sums = identity->sums;
+      continue;
     }
-    out.group_month.push_back(std::move(t));
+    if (n_units <= cap) {
+      for (uint32_t r = 1; r < nm && n_units < cap; ++r)  // in order: a row's new place may overlap the one before's old place
+        std::memmove(cells_.data() + size_t(r) * n_units, cells + r * cap, size_t(n_units) * 8);
+      cells_.shrink(size_t(nm) * n_units);
+      t.sums = std::move(cells_);
+    } else {
+      t.sums = Cells(size_t(nm) * n_units);
+      pool.run(nm, [&](size_t r, unsigned) { std::memcpy(t.sums.data() + r * n_units, cells + r * cap, cap * 8); });
+    }
+    identity = &t;
   }
   return out;
 }

@@ -2,9 +2,17 @@
 // (AccumulatorPlan::direct_maps, month_tables = false): each event goes straight into its
 // (group, month) cell of every such map during the pass, the table numpy.bincount keeps for
 // group * n_months + month, instead of into a unit x month table rolled up at finish
-// (cpu_accumulator.cpp). A small map's table stays in the caches; the unit x month table does
-// not. Unit totals are kept by the totals-only accumulator (cpu_totals_accumulator.cpp), which
-// also checks every event against its batch's bounds before anything here reads it.
+// (cpu_accumulator.cpp). Unit totals are kept by the totals-only accumulator
+// (cpu_totals_accumulator.cpp), which also checks every event against its batch's bounds before
+// anything here reads it.
+//
+// Two kinds of table, by the map's size:
+//  - small maps (organisation, country, ...): each thread adds a contiguous slice of a batch
+//    into a group-major table of its own that stays in the caches; finish() sums them.
+//  - large maps (family: about as many groups as units): one month-major table, the layout
+//    finish() returns, whose groups' 64-byte lines are owned by threads (a hash of group / 8).
+//    Every thread reads the whole batch and adds the events of its groups (for_owned_events), so
+//    the table is made once, is filled where it lies and is handed over without a copy.
 //
 // Units a map does not cover (ids from its group_of_unit.size() on: repositories first seen
 // after the accumulator was made) cannot be put in a group yet: their events go, rebased to the
@@ -12,9 +20,8 @@
 // the maps finish() is given. finish() refuses a map that was not planned or that puts a covered
 // unit in another group than the plan did (UsageError): the sums would not be the asked ones.
 //
-// Threads: each thread takes a contiguous slice of a batch and adds into tables of its own;
-// finish() sums them. A batch that widens the month range re-lays the tables (a handful of
-// times per job: months are few).
+// A batch that widens the month range re-lays the tables (a handful of times per job: months
+// are few; later months only add rows to a large map's table, without a copy).
 #include <algorithm>
 #include <string>
 
@@ -27,6 +34,15 @@ namespace {
 
 constexpr size_t kDirectBelow = 1u << 16;  // batches smaller than this are applied by one thread
 constexpr size_t kAhead = 16;              // events ahead whose group is fetched, then half that its cell
+constexpr uint32_t kSharedFrom = 1u << 18;  // groups from which a map gets one shared month-major table
+constexpr uint64_t kNoCell = UINT64_MAX;    // add_shared(): an event of a unit past cover_
+
+// One planned map's sums.
+struct DirectTable {
+  bool shared = false;
+  Cells cells;                             // shared: [(month - month_base_) * n_groups + g]
+  std::vector<std::vector<uint64_t>> own;  // small: [thread][g * span_ + month - month_base_]
+};
 
 class CpuDirectAccumulator final : public EventAccumulator {
  public:
@@ -44,28 +60,38 @@ class CpuDirectAccumulator final : public EventAccumulator {
       cover_ = uint32_t(std::min<size_t>(cover_, m.group_of_unit.size()));
     }
     if (maps_.empty()) cover_ = 0;
-    tables_.resize(pool_->size());
+    tables_.resize(maps_.size());
+    for (size_t k = 0; k < maps_.size(); ++k) {
+      tables_[k].shared = maps_[k].n_groups >= kSharedFrom;
+      if (!tables_[k].shared) tables_[k].own.resize(pool_->size());
+    }
   }
 
   void add(const EventBatch& b) override {
+    if (finished_) throw Error("cpu backend: add() after finish() (which may have handed its tables over)");
     totals_->add(b);  // checks every event against the batch's bounds first
     const size_t n = b.size();
     if (n == 0) return;
     widen_months(b.month_min, b.month_max);
     if (b.unit_bound > cover_) add_uncovered(b);
     const unsigned T = n < kDirectBelow ? 1u : pool_->size();
+    for (size_t k = 0; k < maps_.size(); ++k)
+      if (tables_[k].shared) add_shared(b, T, maps_[k], tables_[k].cells.data());
     pool_->run(T, [&](size_t t, unsigned) {
-      std::vector<std::vector<uint64_t>>& own = tables_[t];
-      if (own.size() != maps_.size()) {
-        own.resize(maps_.size());
-        for (size_t k = 0; k < maps_.size(); ++k) own[k].assign(size_t(maps_[k].n_groups) * span_, 0);
-      }
       const size_t lo = n * t / T, hi = n * (t + 1) / T;
-      for (size_t k = 0; k < maps_.size(); ++k) add_slice(b, lo, hi, maps_[k].group_of_unit.data(), own[k].data());
+      for (size_t k = 0; k < maps_.size(); ++k) {
+        DirectTable& d = tables_[k];
+        if (d.shared) continue;
+        std::vector<uint64_t>& own = d.own[t];
+        if (own.empty()) own.assign(size_t(maps_[k].n_groups) * span_, 0);
+        add_slice(b, lo, hi, maps_[k].group_of_unit.data(), own.data(), span_, 1);
+      }
     });
   }
 
   EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override {
+    if (finished_) throw Error("cpu backend: finish() called twice (the first may have handed its tables over)");
+    finished_ = true;
     EventTotals out = totals_->finish(n_units, {});  // also throws when an event names a unit >= n_units
     std::vector<size_t> planned(maps.size());
     for (size_t i = 0; i < maps.size(); ++i) planned[i] = planned_index(maps[i], n_units);
@@ -83,15 +109,24 @@ class CpuDirectAccumulator final : public EventAccumulator {
       t.n_groups = maps[i].n_groups;
       t.month_first = out.month_first;
       t.n_months = out.n_months;
-      t.sums.assign(size_t(t.n_groups) * t.n_months, 0);
       const size_t k = planned[i];
+      const uint32_t G = maps_[k].n_groups;
       const uint32_t offset = uint32_t(month_base_) - out.month_first;  // 0: both cover every batch's months
-      for (const auto& own : tables_) {
-        if (own.size() <= k) continue;  // a thread that never ran
-        const uint64_t* s = own[k].data();
-        for (uint32_t g = 0; g < maps_[k].n_groups; ++g)
-          for (uint32_t m = 0; m < span_; ++m)
-            t.sums[size_t(m + offset) * t.n_groups + g] += s[size_t(g) * span_ + m];
+      DirectTable& d = tables_[k];
+      if (d.shared && offset == 0 && span_ == t.n_months && G == t.n_groups && !d.cells.empty()) {
+        t.sums = std::move(d.cells);  // already the returned layout
+      } else {
+        t.sums = Cells(size_t(t.n_groups) * t.n_months);
+        if (d.shared) {
+          for (uint32_t m = 0; m < span_ && !d.cells.empty(); ++m)
+            std::copy_n(d.cells.data() + size_t(m) * G, G, t.sums.data() + size_t(m + offset) * t.n_groups);
+        } else {
+          for (const auto& own : d.own) {
+            if (own.empty()) continue;  // a thread that never ran
+            for (uint32_t g = 0; g < G; ++g)
+              for (uint32_t m = 0; m < span_; ++m) t.sums[size_t(m + offset) * t.n_groups + g] += own[size_t(g) * span_ + m];
+          }
+        }
       }
       if (late_ && late.n_months > 0) {
         const GroupMonthTable& l = late.group_month[i];
@@ -126,12 +161,14 @@ class CpuDirectAccumulator final : public EventAccumulator {
     return k;
   }
 
-  // Events of units [lo, hi) of the batch into one map's table; units past cover_ are skipped.
-  void add_slice(const EventBatch& b, size_t lo, size_t hi, const uint32_t* group, uint64_t* table) const {
+  // Events [lo, hi) of the batch into one map's table, cell (g, month) at
+  // g * g_stride + (month - month_base_) * m_stride; units past cover_ are skipped.
+  void add_slice(const EventBatch& b, size_t lo, size_t hi, const uint32_t* group, uint64_t* table, size_t g_stride,
+                 size_t m_stride) const {
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
-    const uint32_t cover = cover_, span = span_;
+    const uint32_t cover = cover_;
     const Month base = month_base_;
     auto covered = [cover](uint32_t u) { return u < cover ? u : 0; };  // 0: a safe address to prefetch
     for (size_t i = lo; i < hi; ++i) {
@@ -140,12 +177,59 @@ class CpuDirectAccumulator final : public EventAccumulator {
       if (i + kAhead < hi) prefetch_for_read(group + covered(U[i + kAhead]));
       if (i + kAhead / 2 < hi) {
         const size_t j = i + kAhead / 2;
-        prefetch_for_read(table + size_t(group[covered(U[j])]) * span + (M[j] - base));
+        prefetch_for_read(table + size_t(group[covered(U[j])]) * g_stride + (M[j] - base) * m_stride);
       }
       const uint32_t u = U[i];
       if (u >= cover) continue;
-      table[size_t(group[u]) * span + (M[i] - base)] += C[i];
+      table[size_t(group[u]) * g_stride + (M[i] - base) * m_stride] += C[i];
     }
+  }
+
+  // A large map's events into its shared month-major table: each event's cell (kNoCell for a unit
+  // past cover_, which add_uncovered takes) worked out once, by slices in parallel, with the
+  // group map read ahead; then each thread adds the cells whose 64-byte line it owns (a hash of
+  // cell / 8), picked out branch-free in blocks that stay in L1, reading the cells in order.
+  void add_shared(const EventBatch& b, unsigned T, const GroupMap& map, uint64_t* table) {
+    const size_t n = b.size();
+    const uint32_t G = map.n_groups;
+    const uint32_t* group = map.group_of_unit.data();
+    if (T == 1) {
+      add_slice(b, 0, n, group, table, 1, G);
+      return;
+    }
+    const uint32_t* U = b.unit.data();
+    const Month* M = b.month.data();
+    const uint32_t* C = b.count.data();
+    const uint32_t cover = cover_;
+    const Month base = month_base_;
+    cell_.resize(n);
+    uint64_t* cell = cell_.data();
+    pool_->run(T, [&](size_t t, unsigned) {
+      const size_t lo = n * t / T, hi = n * (t + 1) / T;
+      for (size_t i = lo; i < hi; ++i) {
+        if (i + kAhead < hi) prefetch_for_read(group + (U[i + kAhead] < cover ? U[i + kAhead] : 0));
+        const uint32_t u = U[i];
+        cell[i] = u < cover ? size_t(M[i] - base) * G + group[u] : kNoCell;
+      }
+    });
+    pool_->run(T, [&](size_t t, unsigned) {
+      constexpr size_t kBlock = 1024;
+      uint32_t idx[kBlock];
+      for (size_t first = 0; first < n; first += kBlock) {
+        const size_t e = std::min(n, first + kBlock);
+        size_t k = 0;
+        for (size_t i = first; i < e; ++i) {
+          const uint64_t c = cell[i];
+          idx[k] = uint32_t(i - first);
+          k += (c != kNoCell) & (((uint64_t(uint32_t(c >> 3) * 2654435761u) * T) >> 32) == t);
+        }
+        for (size_t j = 0; j < k; ++j) {
+          if (j + kAhead < k) __builtin_prefetch(table + cell[first + idx[j + kAhead]], 1);
+          const size_t i = first + idx[j];
+          table[cell[i]] += C[i];
+        }
+      }
+    });
   }
 
   // Events of units past cover_, rebased, into their own unit x month accumulator.
@@ -160,21 +244,36 @@ class CpuDirectAccumulator final : public EventAccumulator {
 
   // Makes the tables hold months [lo, hi] as well, moving what they hold.
   void widen_months(Month lo, Month hi) {
-    if (span_ == 0) {
-      month_base_ = lo, span_ = uint32_t(hi) - lo + 1;
-      return;
-    }
-    const Month new_base = std::min(month_base_, lo);
-    const uint32_t new_span = uint32_t(std::max<uint32_t>(uint32_t(month_base_) + span_ - 1, hi) - new_base + 1);
-    if (new_base == month_base_ && new_span == span_) return;
-    const uint32_t shift = uint32_t(month_base_) - new_base;
-    for (auto& own : tables_)
-      for (size_t k = 0; k < own.size(); ++k) {
-        std::vector<uint64_t> wide(size_t(maps_[k].n_groups) * new_span, 0);
-        for (uint32_t g = 0; g < maps_[k].n_groups; ++g)
-          std::copy_n(own[k].data() + size_t(g) * span_, span_, wide.data() + size_t(g) * new_span + shift);
-        own[k].swap(wide);
+    const bool first = span_ == 0;
+    const Month new_base = first ? lo : std::min(month_base_, lo);
+    const uint32_t new_span =
+        first ? uint32_t(hi) - lo + 1
+              : uint32_t(std::max<uint32_t>(uint32_t(month_base_) + span_ - 1, hi) - new_base + 1);
+    if (!first && new_base == month_base_ && new_span == span_) return;
+    const uint32_t shift = first ? 0 : uint32_t(month_base_) - new_base;
+    for (size_t k = 0; k < maps_.size(); ++k) {
+      DirectTable& d = tables_[k];
+      const uint32_t G = maps_[k].n_groups;
+      if (d.shared) {
+        if (first) {
+          d.cells = Cells(size_t(G) * new_span);
+        } else if (shift == 0) {
+          d.cells.extend(size_t(G) * new_span);  // later months: rows added at the end
+        } else {
+          Cells wide(size_t(G) * new_span);
+          std::copy_n(d.cells.data(), size_t(G) * span_, wide.data() + size_t(shift) * G);
+          d.cells = std::move(wide);
+        }
+        continue;
       }
+      for (auto& own : d.own) {
+        if (own.empty()) continue;  // laid out at its thread's first add
+        std::vector<uint64_t> wide(size_t(G) * new_span, 0);
+        for (uint32_t g = 0; g < G; ++g)
+          std::copy_n(own.data() + size_t(g) * span_, span_, wide.data() + size_t(g) * new_span + shift);
+        own.swap(wide);
+      }
+    }
     month_base_ = new_base, span_ = new_span;
   }
 
@@ -184,10 +283,11 @@ class CpuDirectAccumulator final : public EventAccumulator {
   uint32_t cover_ = 0;  // units [0, cover_) are in every map
   Month month_base_ = 0;
   uint32_t span_ = 0;   // months [month_base_, month_base_ + span_) in every table; 0 before any event
-  // tables_[thread][map]: group-major, [g * span_ + month - month_base_]
-  std::vector<std::vector<std::vector<uint64_t>>> tables_;
+  std::vector<DirectTable> tables_;  // one per planned map
   std::unique_ptr<EventAccumulator> late_;  // units >= cover_, rebased
   EventBatch late_batch_;
+  std::vector<uint64_t> cell_;  // add_shared(): each event's cell in the table
+  bool finished_ = false;  // finish() ended the stream (and may have given shared tables away)
 };
 
 }  // namespace

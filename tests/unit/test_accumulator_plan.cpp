@@ -164,10 +164,17 @@ TEST_CASE("accumulator plan: direct group x month tables equal the unit x month 
     EventBatch wide;
     for (uint32_t i = 0; i < 3000; ++i) wide.push(i * 13 % units, Month(i % 2 ? 590 + i % 7 : 650 + i % 30), i % 97);
     batches.push_back(wide);
-    // Covered: the first 30000 units; the rest appear "later" (placeholders).
+    // Later months only: a large map's table gets rows appended.
+    EventBatch later;
+    for (uint32_t i = 0; i < 2000; ++i) later.push(i * 17 % units, Month(690 + i % 4), i % 13 + 1);
+    batches.push_back(later);
+    // Covered: the first 30000 units; the rest appear "later" (placeholders). Family has as many
+    // groups as a large map (one shared month-major table filled by owner threads).
     for (uint32_t covered : {units, 30000u, 1u}) {
-      const std::vector<GroupMap> plan_maps{scatter_map("organisation", covered, 1500), scatter_map("country", covered, 7)};
-      const std::vector<GroupMap> final_maps{extended(plan_maps[0], units + 3, 11), extended(plan_maps[1], units + 3, 2)};
+      const std::vector<GroupMap> plan_maps{scatter_map("organisation", covered, 1500), scatter_map("country", covered, 7),
+                                            scatter_map("family", covered, (1u << 18) + 5)};
+      const std::vector<GroupMap> final_maps{extended(plan_maps[0], units + 3, 11), extended(plan_maps[1], units + 3, 2),
+                                             extended(plan_maps[2], units + 3, 3)};
       for (unsigned threads : {1u, 2u, 7u}) {
         INFO(threads << " threads, batches of " << per_batch << ", " << covered << " units covered");
         auto backend = make_cpu_backend(threads);
@@ -186,8 +193,8 @@ TEST_CASE("accumulator plan: direct group x month tables equal the unit x month 
         CHECK(got.events == want.events);
         CHECK(got.month_first == want.month_first);
         CHECK(got.n_months == want.n_months);
-        REQUIRE(got.group_month.size() == 2);
-        for (size_t k = 0; k < 2; ++k) {
+        REQUIRE(got.group_month.size() == 3);
+        for (size_t k = 0; k < 3; ++k) {
           CHECK(got.group_month[k].n_groups == want.group_month[k].n_groups);
           CHECK(got.group_month[k].month_first == want.group_month[k].month_first);
           CHECK(got.group_month[k].n_months == want.group_month[k].n_months);
@@ -236,4 +243,69 @@ TEST_CASE("accumulator plan: direct tables refuse maps they were not planned wit
   out_of_bounds.push(1, 600, 1);
   out_of_bounds.unit_bound = 1;
   CHECK_THROWS_WITH(bad->add(out_of_bounds), Catch::Contains("lies outside its batch's bounds"));
+}
+
+namespace {
+
+// Reference: every (unit, month) sum of the batches, as a model x month table of n_units units.
+GroupMonthTable reference_unit_month(const std::vector<EventBatch>& batches, uint32_t n_units) {
+  Month lo = UINT16_MAX, hi = 0;
+  for (const auto& b : batches)
+    for (Month m : b.month) lo = std::min(lo, m), hi = std::max(hi, m);
+  GroupMonthTable t;
+  t.n_groups = n_units, t.month_first = lo, t.n_months = uint32_t(hi) - lo + 1;
+  t.sums = Cells(size_t(t.n_months) * n_units);
+  for (const auto& b : batches)
+    for (size_t i = 0; i < b.size(); ++i) t.sums[size_t(b.month[i] - lo) * n_units + b.unit[i]] += b.count[i];
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("accumulator: the unit x month table is handed over as the model x month table", "[cpu][plan]") {
+  const uint32_t units = 30000;
+  for (size_t per_batch : {size_t(1000), size_t(1) << 17}) {
+    // Batches name more and more units; the last adds later months only (rows appended).
+    auto batches = random_batches(units, 3, per_batch, uint32_t(per_batch) + 9);
+    EventBatch later;
+    for (uint32_t i = 0; i < 2000; ++i) later.push(i * 7 % units, Month(660 + i % 5), i % 31 + 1);
+    batches.push_back(later);
+    // Hints: none (the table grows), more units than the job has (rows closed up at finish),
+    // exactly the job's (handed over as it is); finish with more units than any event names.
+    for (uint32_t hint : {0u, units + 5000, units + 3}) {
+      for (unsigned threads : {1u, 2u, 7u}) {
+        INFO(threads << " threads, batches of " << per_batch << ", expect_units(" << hint << ")");
+        auto backend = make_cpu_backend(threads);
+        auto acc = backend->make_accumulator();
+        if (hint) acc->expect_units(hint);
+        for (const auto& b : batches) acc->add(b);
+        const GroupMap country = scatter_map("country", units + 3, 7);
+        const std::vector<GroupMap> maps{GroupMap{"model", {}, 0}, country, GroupMap{"model2", {}, 0}};
+        const EventTotals got = acc->finish(units + 3, maps);
+        const GroupMonthTable want = reference_unit_month(batches, units + 3);
+        REQUIRE(got.group_month.size() == 3);
+        CHECK(got.month_first == want.month_first);
+        CHECK(got.n_months == want.n_months);
+        for (size_t k : {size_t(0), size_t(2)}) {
+          CHECK(got.group_month[k].n_groups == units + 3);
+          CHECK(got.group_month[k].month_first == want.month_first);
+          CHECK(got.group_month[k].sums == want.sums);
+        }
+        // The country table and the unit totals from the same cells.
+        Cells country_want(size_t(want.n_months) * 7);
+        std::vector<uint64_t> total_want(units + 3, 0);
+        for (uint32_t m = 0; m < want.n_months; ++m)
+          for (uint32_t u = 0; u < units + 3; ++u) {
+            const uint64_t v = want.sums[size_t(m) * (units + 3) + u];
+            country_want[size_t(m) * 7 + country.group_of_unit[u]] += v;
+            total_want[u] += v;
+          }
+        CHECK(got.group_month[1].sums == country_want);
+        CHECK(got.unit_total == total_want);
+        // finish() ended the stream (and gave the table away, or copied it when it held fewer units).
+        CHECK_THROWS_AS(acc->finish(units + 3, maps), Error);
+        CHECK_THROWS_AS(acc->add(batches[0]), Error);
+      }
+    }
+  }
 }

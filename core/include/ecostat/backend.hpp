@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "ecostat/cells.hpp"
 #include "ecostat/concentration.hpp"
 #include "ecostat/lineage.hpp"
 #include "ecostat/records.hpp"
@@ -24,7 +25,7 @@ struct GroupMonthTable {
   uint32_t n_groups = 0;
   Month month_first = 0;
   uint32_t n_months = 0;
-  std::vector<uint64_t> sums;
+  Cells sums;  // [(m - month_first) * n_groups + g]
   uint64_t at(uint32_t g, Month m) const { return sums[size_t(m - month_first) * n_groups + g]; }
 };
 
@@ -42,7 +43,11 @@ class EventAccumulator {
  public:
   virtual ~EventAccumulator() = default;
   virtual void add(const EventBatch& batch) = 0;
-  // Ends the stream. n_units >= every unit id seen; the maps cover n_units units.
+  // A hint: batches will name units below n (more are still accepted). A unit x month table can
+  // be laid out for them from the start, and handed over by finish() without a copy.
+  virtual void expect_units(uint32_t n) { (void)n; }
+  // Ends the stream (once: the CPU backend refuses add() or finish() after it, since it may have
+  // handed its tables over). n_units >= every unit id seen; the maps cover n_units units.
   virtual EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) = 0;
 };
 
