@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 
@@ -121,5 +122,14 @@ uint64_t& Cells::at(size_t i) {
 const uint64_t& Cells::at(size_t i) const { return const_cast<Cells*>(this)->at(i); }
 
 bool Cells::operator==(const Cells& o) const { return n_ == o.n_ && std::equal(begin(), end(), o.begin()); }
+
+std::ostream& operator<<(std::ostream& os, const Cells& c) {
+  uint64_t sum = 0;  // mod 2^64: a fingerprint, not a result
+  for (const uint64_t v : c) sum += v;
+  os << c.size() << " cells, sum " << sum << ":";
+  for (size_t i = 0; i < c.size() && i < 8; ++i) os << ' ' << c[i];
+  if (c.size() > 8) os << " ...";
+  return os;
+}
 
 }  // namespace ecostat

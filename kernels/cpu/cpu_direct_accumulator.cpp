@@ -94,7 +94,8 @@ class CpuDirectAccumulator final : public EventAccumulator {
     finished_ = true;
     EventTotals out = totals_->finish(n_units, {});  // also throws when an event names a unit >= n_units
     std::vector<size_t> planned(maps.size());
-    for (size_t i = 0; i < maps.size(); ++i) planned[i] = planned_index(maps[i], n_units);
+    std::vector<size_t> asked(maps_.size(), 0);  // how many of the maps given use each planned table
+    for (size_t i = 0; i < maps.size(); ++i) ++asked[planned[i] = planned_index(maps[i], n_units)];
     // Uncovered units, rolled up with the maps given now.
     EventTotals late;
     if (late_) {
@@ -113,12 +114,12 @@ class CpuDirectAccumulator final : public EventAccumulator {
       const uint32_t G = maps_[k].n_groups;
       const uint32_t offset = uint32_t(month_base_) - out.month_first;  // 0: both cover every batch's months
       DirectTable& d = tables_[k];
-      if (d.shared && offset == 0 && span_ == t.n_months && G == t.n_groups && !d.cells.empty()) {
-        t.sums = std::move(d.cells);  // already the returned layout
+      if (d.shared && offset == 0 && span_ == t.n_months && G == t.n_groups && --asked[k] == 0) {
+        t.sums = std::move(d.cells);  // already the returned layout (given to its last asker)
       } else {
         t.sums = Cells(size_t(t.n_groups) * t.n_months);
         if (d.shared) {
-          for (uint32_t m = 0; m < span_ && !d.cells.empty(); ++m)
+          for (uint32_t m = 0; m < span_; ++m)
             std::copy_n(d.cells.data() + size_t(m) * G, G, t.sums.data() + size_t(m + offset) * t.n_groups);
         } else {
           for (const auto& own : d.own) {

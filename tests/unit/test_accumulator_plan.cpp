@@ -309,3 +309,30 @@ TEST_CASE("accumulator: the unit x month table is handed over as the model x mon
     }
   }
 }
+
+TEST_CASE("accumulator plan: a large direct map asked twice gets its table twice", "[cpu][plan]") {
+  const uint32_t units = 20000;
+  const auto batches = random_batches(units, 2, size_t(1) << 17, 77);
+  const GroupMap family = scatter_map("family", units, (1u << 18) + 1);  // one shared table
+  for (unsigned threads : {1u, 2u}) {
+    INFO(threads << " threads");
+    auto backend = make_cpu_backend(threads);
+    AccumulatorPlan plan;
+    plan.month_tables = false;
+    plan.direct_maps = {family};
+    auto direct = backend->make_accumulator(plan);
+    auto full = backend->make_accumulator();
+    for (const auto& b : batches) {
+      direct->add(b);
+      full->add(b);
+    }
+    const EventTotals got = direct->finish(units, {family, family});
+    const EventTotals want = full->finish(units, {family});
+    REQUIRE(got.group_month.size() == 2);
+    uint64_t cells = 0;
+    for (uint64_t v : want.group_month[0].sums) cells += v;
+    CHECK(cells > 0);
+    CHECK(got.group_month[0].sums == want.group_month[0].sums);
+    CHECK(got.group_month[1].sums == want.group_month[0].sums);
+  }
+}

@@ -3,6 +3,7 @@
 // copies, bounds-checked at().
 #include <catch2/catch.hpp>
 
+#include <sstream>
 #include <stdexcept>
 
 #include "ecostat/cells.hpp"
@@ -79,4 +80,13 @@ TEST_CASE("cells: copies are deep, moves leave an empty table, at() checks bound
   Cells big_copy = big;
   big_copy[5] = 1;
   CHECK(big[5] == 0);
+}
+
+TEST_CASE("cells: printed as a count, a sum and the first cells", "[cells]") {
+  std::ostringstream os;
+  os << Cells{1, 2, 3};
+  CHECK(os.str() == "3 cells, sum 6: 1 2 3");
+  std::ostringstream big;
+  big << Cells(size_t(1) << 20);
+  CHECK(big.str() == "1048576 cells, sum 0: 0 0 0 0 0 0 0 0 ...");
 }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <vector>
 
 namespace ecostat {
@@ -58,5 +59,8 @@ class Cells {
   size_t held_ = 0;    // cells the allocation holds (>= n_)
   bool mapped_ = false;  // from mmap (large) rather than calloc
 };
+
+// "<n> cells, sum <s>: c0 c1 ... c7 ..." (a test's failed comparison prints this, not millions of cells).
+std::ostream& operator<<(std::ostream& os, const Cells& c);
 
 }  // namespace ecostat
