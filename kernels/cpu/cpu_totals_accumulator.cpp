@@ -1,7 +1,7 @@
 // CPU event accumulator for jobs that ask for no month table (AccumulatorPlan::month_tables =
 // false): one u64 per unit, the table numpy.bincount keeps, instead of the unit x month table
-// (8 cells per unit and month chunk, cpu_accumulator.cpp). Each event touches a table 8x (or more)
-// smaller, which stays in the caches far longer.
+// (one cell per unit and month, cpu_accumulator.cpp). Each event touches a table as many times
+// smaller as there are months, which stays in the caches far longer.
 //
 // Threads: as cpu_accumulator.cpp's apply_filtered, every thread reads the whole batch and applies
 // the events of the units it owns, picked out in blocks that stay in L1; a thread owns whole cache
