@@ -10,9 +10,10 @@
 //  - small maps (organisation, country, ...): each thread adds a contiguous slice of a batch
 //    into a group-major table of its own that stays in the caches; finish() sums them.
 //  - large maps (family: about as many groups as units): one month-major table, the layout
-//    finish() returns, whose groups' 64-byte lines are owned by threads (a hash of group / 8).
-//    Every thread reads the whole batch and adds the events of its groups (for_owned_events), so
-//    the table is made once, is filled where it lies and is handed over without a copy.
+//    finish() returns, whose 64-byte lines are owned by threads (a hash of cell / 8). Each
+//    event's cell is worked out once per batch, by slices; then every thread reads all the cells
+//    and adds those on its lines. The table is made once, filled where it lies and handed over
+//    without a copy.
 //
 // Units a map does not cover (ids from its group_of_unit.size() on: repositories first seen
 // after the accumulator was made) cannot be put in a group yet: their events go, rebased to the
