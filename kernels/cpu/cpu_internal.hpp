@@ -8,42 +8,12 @@
 #include <utility>
 #include <vector>
 
-#include <sys/mman.h>
-
 #include "ecostat/backend.hpp"
 #include "ecostat/detail/thread_pool.hpp"
 
 namespace ecostat::cpu {
 
 using detail::ThreadPool;
-
-// A zero-filled u64 buffer straight from the OS (anonymous mmap: zero pages, touched lazily),
-// with transparent huge pages requested: tables of hundreds of MB otherwise spend most of
-// their first touch in 4 KiB page faults.
-struct ZeroBuf {
-  uint64_t* p = nullptr;
-  size_t n = 0;
-  ZeroBuf() = default;
-  explicit ZeroBuf(size_t count) : n(count) {
-    if (count == 0) return;
-    const size_t bytes = count * sizeof(uint64_t);
-    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-    if (bytes >= (size_t(4) << 20)) madvise(m, bytes, MADV_HUGEPAGE);
-#endif
-    p = static_cast<uint64_t*>(m);
-  }
-  ZeroBuf(ZeroBuf&& o) noexcept : p(o.p), n(o.n) { o.p = nullptr, o.n = 0; }
-  ZeroBuf& operator=(ZeroBuf&& o) noexcept {
-    std::swap(p, o.p);
-    std::swap(n, o.n);
-    return *this;
-  }
-  ~ZeroBuf() {
-    if (p) munmap(p, n * sizeof(uint64_t));
-  }
-};
 
 // An event outside its batch's bounds (a host bug): throws ecostat::Error naming it.
 [[noreturn]] void throw_bad_event(const EventBatch& b, size_t i);
@@ -100,17 +70,17 @@ class Scratch {
     Lease(Scratch& s, size_t n) {
       if (n <= kKeep && s.m_.try_lock()) {
         owner_ = &s;
-        if (s.a_.n < n) {
-          s.a_ = ZeroBuf();
-          s.b_ = ZeroBuf();
-          s.a_ = ZeroBuf(n);
-          s.b_ = ZeroBuf(n);
+        if (s.a_.size() < n) {
+          s.a_ = Cells();  // the old pair freed before the new one is taken
+          s.b_ = Cells();
+          s.a_ = Cells(n);
+          s.b_ = Cells(n);
         }
-        a_ = s.a_.p, b_ = s.b_.p;
+        a_ = s.a_.data(), b_ = s.b_.data();
       } else {
-        la_ = ZeroBuf(n);
-        lb_ = ZeroBuf(n);
-        a_ = la_.p, b_ = lb_.p;
+        la_ = Cells(n);
+        lb_ = Cells(n);
+        a_ = la_.data(), b_ = lb_.data();
       }
     }
     ~Lease() {
@@ -123,13 +93,13 @@ class Scratch {
 
    private:
     Scratch* owner_ = nullptr;
-    ZeroBuf la_, lb_;
+    Cells la_, lb_;
     uint64_t *a_ = nullptr, *b_ = nullptr;
   };
 
  private:
   std::mutex m_;
-  ZeroBuf a_, b_;
+  Cells a_, b_;
 };
 
 // cpu_concentration.cpp

@@ -44,12 +44,12 @@ class CpuTotalsAccumulator final : public EventAccumulator {
       throw UsageError("cpu backend: finish() asked for " + std::to_string(maps.size()) +
                        " month table(s) from an accumulator planned without them (AccumulatorPlan::month_tables)");
     for (size_t u = n_units; u < cap_; ++u)
-      if (table_.p[u] != 0)
+      if (table_[u] != 0)
         throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
     EventTotals out;
     out.events = events_;
     out.unit_total.assign(n_units, 0);
-    std::copy(table_.p, table_.p + std::min<size_t>(n_units, cap_), out.unit_total.begin());
+    std::copy(table_.data(), table_.data() + std::min<size_t>(n_units, cap_), out.unit_total.begin());
     if (any_) {
       out.month_first = mmin_;
       out.n_months = uint32_t(mmax_) - mmin_ + 1;
@@ -62,8 +62,8 @@ class CpuTotalsAccumulator final : public EventAccumulator {
     if (unit_bound <= cap_) return;
     // Whole cache lines, and geometric growth (amortised over batches naming larger units).
     const size_t cap = std::min<size_t>((std::max<size_t>(unit_bound, cap_ + cap_ / 2) + 7) & ~size_t(7), size_t(1) << 32);
-    ZeroBuf grown(cap);
-    if (cap_) std::copy(table_.p, table_.p + cap_, grown.p);
+    Cells grown(cap);
+    if (cap_) std::copy(table_.data(), table_.data() + cap_, grown.data());
     table_ = std::move(grown);
     cap_ = cap;
   }
@@ -75,7 +75,7 @@ class CpuTotalsAccumulator final : public EventAccumulator {
   void apply_direct(const EventBatch& b) {
     const uint32_t* U = b.unit.data();
     const uint32_t* C = b.count.data();
-    uint64_t* S = table_.p;
+    uint64_t* S = table_.data();
     const size_t n = b.size();
     for (size_t i = 0; i < n; ++i) {
       if (i + kPrefetch < n) __builtin_prefetch(S + U[i + kPrefetch], 1);
@@ -88,7 +88,7 @@ class CpuTotalsAccumulator final : public EventAccumulator {
     const unsigned T = pool_->size();
     const uint32_t* U = b.unit.data();
     const uint32_t* C = b.count.data();
-    uint64_t* S = table_.p;
+    uint64_t* S = table_.data();
     auto owner = [T](uint32_t u) { return size_t((uint64_t((u >> 3) * 2654435761u) * T) >> 32); };  // cache lines
     pool_->run(T, [&](size_t t, unsigned) {
       for_owned_events(b, t, owner, [&](size_t base, const uint32_t* idx, size_t k) {
@@ -102,7 +102,7 @@ class CpuTotalsAccumulator final : public EventAccumulator {
   }
 
   std::shared_ptr<ThreadPool> pool_;
-  ZeroBuf table_;
+  Cells table_;
   size_t cap_ = 0;
   bool any_ = false;
   Month mmin_ = 0, mmax_ = 0;
