@@ -1,8 +1,8 @@
 // A table of u64 cells: the sums of a month table (GroupMonthTable::sums).
 //
 // Why not std::vector<uint64_t>: a month table of 2.2M models x 48 months is 845 MB, and a
-// vector writes every cell of it on the thread that makes it before anything is summed (on a
-// virtual machine that alone took longer than numpy.bincount's whole group-by). Cells are zero
+// vector writes every cell of it on the thread that makes it before anything is summed
+// (docs/benchmarks.md, "Month tables filled in place", for what that cost). Cells are zero
 // when made, but a large table is taken as fresh zero pages from the OS: nothing is written
 // until the threads that fill it touch their pages, in parallel, and a cell never written costs
 // nothing. The accumulator fills such a table in place and hands it over without a copy.
