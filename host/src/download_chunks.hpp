@@ -54,7 +54,8 @@ struct ChunkRows {
 };
 
 // Parses the lines of data[begin, end) into *out (lines numbered from 1 within the chunk). Stops
-// at the first record that continues on the next line (out->stop).
+// at the first record that continues on the next line (out->stop). An accepted row's repo id
+// is not checked: the caller checks those its lookup did not find (out->units[i] == kNone).
 void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
                  int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out);
 
@@ -135,6 +136,7 @@ class RowsInOrder {
   RepoTable& repos_;
   ReadStats& stats_;
   const ReadOptions& options_;
+  const DownloadRowParser repo_rule_;  // checks the ids the lookup did not find
   const unsigned threads_;
   std::vector<Slot> slots_;  // 2 x threads + 2 (one with a single thread)
   Parsers parsers_;

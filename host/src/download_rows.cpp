@@ -56,8 +56,9 @@ DownloadLayout download_layout(const std::vector<std::string_view>& cells, Downl
 }
 
 DownloadRowParser::DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day,
-                                     bool text_stays)
-    : layout_(layout), min_day_(min_day), max_day_(max_day), text_stays_(text_stays) {}
+                                     bool text_stays, RepoCheck repo_check)
+    : layout_(layout), min_day_(min_day), max_day_(max_day), text_stays_(text_stays), repo_check_(repo_check),
+      days_(kDayEntries) {}
 
 void DownloadRowParser::remember(std::string_view text, std::string& own, std::string_view* last) const {
   if (text_stays_) {
@@ -68,6 +69,51 @@ void DownloadRowParser::remember(std::string_view text, std::string& own, std::s
   }
 }
 
+bool DownloadRowParser::check_repo_id(std::string_view repo, Problem* problem) const {
+  if (!repo.empty() && !repo_id_problem(repo)) return true;
+  problem->field = &layout_.header[layout_.repo];
+  problem->reason = DownloadRecords::repo_problem(repo);
+  return false;
+}
+
+// The day and month of a date cell, or false with *problem.
+bool DownloadRowParser::parse_date(std::string_view date, int32_t* day, Month* month, Problem* problem) {
+  DayEntry* entry = nullptr;
+  uint64_t head = 0;
+  uint16_t tail = 0;
+  if (date.size() == 10) {  // plain YYYY-MM-DD: looked up by its bytes, parsed once
+    std::memcpy(&head, date.data(), 8);
+    std::memcpy(&tail, date.data() + 8, 2);
+    static_assert(kDayEntries == size_t{1} << 11, "the index takes 11 bits");
+    entry = &days_[((head ^ (uint64_t{tail} << 13)) * 0x9e3779b97f4a7c15ull) >> (64 - 11)];
+    if (entry->tail == tail && entry->head == head && tail != 0) {
+      *day = entry->day;
+      *month = entry->month;
+      return true;
+    }
+  } else if (have_last_date_ && date == last_date_) {
+    *day = last_day_;
+    *month = last_month_;
+    return true;
+  }
+  const DateStatus ds = parse_day(date, min_day_, max_day_, day, month);
+  if (ds != DateStatus::ok) {
+    problem->field = &layout_.header[layout_.date];
+    problem->reason = ds == DateStatus::malformed ? "unparseable date: '" + printable(date) + "'"
+                                                  : date_out_of_range(date, min_day_, max_day_);
+    return false;
+  }
+  if (entry) {
+    if (tail != 0) *entry = DayEntry{head, tail, *month, *day};
+  } else {
+    remember(date, own_date_, &last_date_);
+    have_last_date_ = true;
+    last_day_ = *day;
+    last_month_ = *month;
+  }
+  return true;
+}
+
 bool DownloadRowParser::parse(const std::string_view* cells, size_t n_cells, Row* row, Problem* problem) {
   if (n_cells != layout_.n_columns) {
     problem->field = nullptr;
@@ -76,40 +122,32 @@ bool DownloadRowParser::parse(const std::string_view* cells, size_t n_cells, Row
     return false;
   }
   const std::string_view repo = trim_blanks(cells[layout_.repo]);
-  const bool same_repo = have_repo_ && repo == last_repo_;
-  if (!same_repo && (repo.empty() || repo_id_problem(repo))) {
-    problem->field = &layout_.header[layout_.repo];
-    problem->reason = DownloadRecords::repo_problem(repo);
-    return false;
-  }
+  const bool check_now = repo_check_ == RepoCheck::here;
+  const bool same_repo = check_now && have_repo_ && repo == last_repo_;
+  if (check_now && !same_repo && !check_repo_id(repo, problem)) return false;
+  // After the lookup, a bad id is still the reason a row with a bad date or count gives.
+  auto rejected_for_repo = [&] { return !check_now && !check_repo_id(repo, problem); };
   const std::string_view date = trim_blanks(cells[layout_.date]);
-  if (date != last_date_ || cached_day_ == kNoDay) {
-    int32_t d = 0;
-    Month month = 0;
-    const DateStatus ds = parse_day(date, min_day_, max_day_, &d, &month);
-    if (ds != DateStatus::ok) {
-      problem->field = &layout_.header[layout_.date];
-      problem->reason = ds == DateStatus::malformed ? "unparseable date: '" + printable(date) + "'"
-                                                    : date_out_of_range(date, min_day_, max_day_);
-      return false;
-    }
-    remember(date, own_date_, &last_date_);
-    cached_day_ = d;
-    cached_month_ = month;
+  int32_t day = 0;
+  Month month = 0;
+  if (!parse_date(date, &day, &month, problem)) {
+    rejected_for_repo();
+    return false;
   }
   uint64_t value = 0;
   const NumStatus ns = parse_count(cells[layout_.count], &value);
   if (ns != NumStatus::ok) {
+    if (rejected_for_repo()) return false;
     problem->field = &layout_.header[layout_.count];
     problem->reason = std::string(ns == NumStatus::empty ? "missing count" : "bad count") + ": " + num_status_text(ns) +
                       (ns == NumStatus::empty ? "" : " '" + printable(trim_blanks(cells[layout_.count])) + "'");
     return false;
   }
-  if (!same_repo) {
+  if (check_now && !same_repo) {
     remember(repo, own_repo_, &last_repo_);
     have_repo_ = true;
   }
-  *row = Row{repo, date, cached_day_, cached_month_, value};
+  *row = Row{repo, date, day, month, value};
   return true;
 }
 

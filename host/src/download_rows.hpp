@@ -29,13 +29,22 @@ struct DownloadLayout {
 DownloadLayout download_layout(const std::vector<std::string_view>& cells, DownloadFormat format,
                                const std::string& file, uint64_t line);
 
-// One parser per thread: it caches the last repo (already validated) and the last date
-// (already parsed), which sorted exports repeat row after row. text_stays: the cells of every
-// record parsed stay valid as long as the parser (a whole chunk in memory), so those two are
+// One parser per thread: it caches the last repo (already validated) and the dates it parsed
+// (the last one, and plain YYYY-MM-DD dates in a small table: a file holds a few thousand
+// distinct dates at most, in any order). text_stays: the cells of every record parsed stay
+// valid as long as the parser (a whole chunk in memory), so the last repo and date are
 // remembered as views instead of copies.
+//
+// RepoCheck::after_lookup (the chunk parser): an accepted row's repo id is not checked here;
+// the caller checks only the ids its dictionary lookup does not find (check_repo_id), since an
+// id in the repository table passed the same rule when it was added. A row rejected for its
+// date or count is still rejected for its id first when the id is bad, so the reasons are the
+// ones RepoCheck::here gives.
 class DownloadRowParser {
  public:
-  DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day, bool text_stays = false);
+  enum class RepoCheck { here, after_lookup };
+  DownloadRowParser(const DownloadLayout& layout, int32_t min_day, int32_t max_day, bool text_stays = false,
+                    RepoCheck repo_check = RepoCheck::here);
 
   struct Row {
     std::string_view repo, date;  // as written (trimmed), pointing into the record
@@ -52,19 +61,35 @@ class DownloadRowParser {
   bool parse(const std::vector<std::string_view>& cells, Row* row, Problem* problem) {
     return parse(cells.data(), cells.size(), row, problem);
   }
+  // False with *problem filled when repo (trimmed, as Row::repo) cannot be an id.
+  bool check_repo_id(std::string_view repo, Problem* problem) const;
 
  private:
   void remember(std::string_view text, std::string& own, std::string_view* last) const;
+  bool parse_date(std::string_view date, int32_t* day, Month* month, Problem* problem);
+  // A parsed YYYY-MM-DD date: its 10 bytes as a word and a tail, its day and month. tail 0
+  // marks an empty entry (a date's last two bytes are digits).
+  struct DayEntry {
+    uint64_t head = 0;
+    uint16_t tail = 0;
+    Month month = 0;
+    int32_t day = 0;
+  };
+  static constexpr size_t kDayEntries = 2048;  // 32 KB: ~5.6 years of days, direct-mapped
 
   const DownloadLayout& layout_;
   const int32_t min_day_, max_day_;
   const bool text_stays_;
+  const RepoCheck repo_check_;
+  std::vector<DayEntry> days_;  // kDayEntries
   std::string_view last_repo_;  // validated (a view into the text, or into own_repo_)
   bool have_repo_ = false;
-  std::string_view last_date_;  // parsed into cached_day_ (into the text, or own_date_)
+  // The last date of another form than YYYY-MM-DD (a view into the text, or into own_date_).
+  std::string_view last_date_;
+  bool have_last_date_ = false;
+  int32_t last_day_ = 0;
+  Month last_month_ = 0;
   std::string own_repo_, own_date_;
-  int32_t cached_day_ = kNoDay;
-  Month cached_month_ = 0;
 };
 
 // Blanks around a cell (CSV exports with ", " separators).

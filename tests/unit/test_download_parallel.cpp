@@ -110,6 +110,12 @@ std::string messy(unsigned seed, int multiline_at, bool header = true, bool bom 
     if (kind == 5) line = repo + "," + date + "," + std::string(80, '9');   // over max_line
     if (kind == 6) line = repo + "," + date;                                // wrong column count
     if (kind == 7) line = "a\"b," + date + ",5";                            // a quote inside a field
+    // Ids the rule rejects (checked after the lookup by the chunked readers), also on rows
+    // whose date or count is bad too: the id is the reason either way.
+    if (kind == 8) line = "bad\x01id" + std::to_string(rng() % 3) + "," + date + ",5";
+    if (kind == 9) line = "bad\x01id,2024-13-01,5";
+    if (kind == 10) line = "bad id,2024-01-01,-3";
+    if (kind == 11) line = "\xff\xfe/x," + date + ",4";
     if (i == 390) line = "a/b," + date + ",\"unterminated";                 // open to the end (or a later quote)
     if (i == multiline_at) line = "\"org1/m\nx\"," + date + ",5";           // spans two lines
     s += line + "\n";
