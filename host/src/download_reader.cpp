@@ -50,6 +50,33 @@ struct DayBlock {
   }
 };
 
+// Makes a unit's day block hold the 64-day words [lo, hi] (creating it), keeping its bits: in
+// place when they fit after its first word, else a new block (geometric growth; at most 31,168
+// words since the window ends by 7431).
+void hold_words(std::unique_ptr<uint64_t[]>& block, int32_t lo, int32_t hi) {
+  constexpr uint32_t kFirstCap = 7;  // 448 days, one 64-byte allocation
+  if (!block) {
+    const uint32_t used = static_cast<uint32_t>(hi - lo + 1), cap = std::max(used, kFirstCap);
+    block.reset(new uint64_t[1 + cap]());
+    block[0] = DayBlock{lo, used, cap}.header();
+    return;
+  }
+  DayBlock h = DayBlock::of(block[0]);
+  if (lo >= h.first && hi < h.first + static_cast<int32_t>(h.used)) return;
+  const int32_t first = std::min(h.first, lo);
+  const uint32_t used = static_cast<uint32_t>(std::max(h.first + static_cast<int32_t>(h.used) - 1, hi) - first + 1);
+  if (first == h.first && used <= h.cap) {
+    h.used = used;  // the words past the old end are zero already
+  } else {
+    const uint32_t cap = std::min<uint32_t>(std::max(used, 2 * h.cap), 0xffff);
+    std::unique_ptr<uint64_t[]> grown(new uint64_t[1 + cap]());
+    std::copy(block.get() + 1, block.get() + 1 + h.used, grown.get() + 1 + (h.first - first));
+    block.swap(grown);
+    h = DayBlock{first, used, cap};
+  }
+  block[0] = h.header();
+}
+
 }  // namespace
 
 // The marking thread: takes one buffer of pairs at a time and marks it.
@@ -152,17 +179,64 @@ void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
   // One counting-sort pass by unit range (4,096 ranges) is all the order the bitmaps need:
   // each range's blocks then stay in cache while its keys are marked. Exactness does not
   // depend on the order: mark() finds any pair marked before.
+  if (keys.empty()) return;
   uint32_t max_unit = 0;
-  for (const uint64_t key : keys) max_unit = std::max(max_unit, static_cast<uint32_t>(key >> 32));
+  for (const uint64_t key : keys) {
+    max_unit = std::max(max_unit, static_cast<uint32_t>(key >> 32));
+    const int32_t w = static_cast<int32_t>(static_cast<uint32_t>(key)) >> 6;
+    first_word_ = std::min(first_word_, w);
+    last_word_ = std::max(last_word_, w);
+  }
   int shift = 0;
   while ((max_unit >> shift) >= 4096) ++shift;
   std::vector<uint32_t> start(4097, 0);
   for (const uint64_t key : keys) ++start[(key >> 32 >> shift) + 1];
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
   sorted_.resize(keys.size());
-  for (const uint64_t key : keys) sorted_[start[key >> 32 >> shift]++] = key;
-  for (const uint64_t key : sorted_)
-    if (mark(static_cast<uint32_t>(key >> 32), static_cast<int32_t>(static_cast<uint32_t>(key)))) ++marked_duplicates_;
+  for (const uint64_t key : keys) sorted_[start[key >> 32 >> shift]++] = key;  // start[r]: end of range r
+  if (max_unit >= days_.size()) days_.resize(std::max<size_t>(size_t{max_unit} + 1, days_.size() * 2));
+  // Each unit's block is sized once per buffer, before its range is marked, instead of growing
+  // a few words at a time as its days come. A unit with several pairs in the buffer (one with
+  // many rows) gets the job's whole span of words so far when that is at most 64 words (4,096
+  // days), so that later buffers seldom grow it again; the others get their own span.
+  constexpr uint32_t kDenseUnit = 4;  // pairs in one buffer
+  constexpr int32_t kJobSpanWords = 64;
+  const bool job_span = last_word_ - first_word_ < kJobSpanWords;
+  const size_t per_range = size_t{1} << shift;
+  std::vector<int32_t> lo(per_range), hi(per_range);
+  std::vector<uint32_t> pairs(per_range);
+  size_t begin = 0;
+  for (size_t r = 0; r < 4096; begin = start[r], ++r) {
+    const size_t end = start[r];
+    if (begin == end) continue;
+    const uint32_t base = static_cast<uint32_t>(r << shift);
+    std::fill(lo.begin(), lo.end(), INT32_MAX);
+    std::fill(hi.begin(), hi.end(), INT32_MIN);
+    std::fill(pairs.begin(), pairs.end(), 0);
+    for (size_t i = begin; i < end; ++i) {
+      const uint32_t u = static_cast<uint32_t>(sorted_[i] >> 32) - base;
+      const int32_t w = static_cast<int32_t>(static_cast<uint32_t>(sorted_[i])) >> 6;
+      lo[u] = std::min(lo[u], w);
+      hi[u] = std::max(hi[u], w);
+      ++pairs[u];
+    }
+    for (size_t u = 0; u < per_range; ++u) {
+      if (pairs[u] == 0) continue;
+      if (job_span && pairs[u] >= kDenseUnit)
+        hold_words(days_[base + u], first_word_, last_word_);
+      else
+        hold_words(days_[base + u], lo[u], hi[u]);
+    }
+    // Every block now holds its pairs' words: set the bits.
+    for (size_t i = begin; i < end; ++i) {
+      uint64_t* block = days_[static_cast<uint32_t>(sorted_[i] >> 32)].get();
+      const int32_t day = static_cast<int32_t>(static_cast<uint32_t>(sorted_[i]));
+      uint64_t& word = block[1 + static_cast<size_t>((day >> 6) - DayBlock::of(block[0]).first)];
+      const uint64_t bit = uint64_t{1} << (day & 63);
+      marked_duplicates_ += (word & bit) != 0;
+      word |= bit;
+    }
+  }
   keys.clear();
   sorted_.clear();
 }
@@ -180,28 +254,8 @@ bool DownloadJob::mark(uint32_t unit, int32_t day) {
   if (unit >= days_.size()) days_.resize(std::max<size_t>(unit + 1, days_.size() * 2));
   auto& block = days_[unit];
   const int32_t w = day >> 6;  // day >= 0: the reader's window starts at 1970-01-01 at the earliest
-  if (!block) {
-    constexpr uint32_t kFirstCap = 7;  // 448 days, one 64-byte allocation
-    block.reset(new uint64_t[1 + kFirstCap]());
-    block[0] = DayBlock{w, 1, kFirstCap}.header();
-  }
-  DayBlock h = DayBlock::of(block[0]);
-  if (w < h.first || w >= h.first + static_cast<int32_t>(h.used)) {
-    // Widen [first, first+used) to hold w: in place when w is after it and fits, else a new
-    // block (geometric growth; at most 31,168 words since the window ends by 7431).
-    const int32_t first = std::min(h.first, w);
-    const uint32_t used = static_cast<uint32_t>(std::max(h.first + static_cast<int32_t>(h.used) - 1, w) - first + 1);
-    if (first == h.first && used <= h.cap) {
-      h.used = used;  // the words past the old end are zero already
-    } else {
-      const uint32_t cap = std::min<uint32_t>(std::max(used, 2 * h.cap), 0xffff);
-      std::unique_ptr<uint64_t[]> grown(new uint64_t[1 + cap]());
-      std::copy(block.get() + 1, block.get() + 1 + h.used, grown.get() + 1 + (h.first - first));
-      block.swap(grown);
-      h = DayBlock{first, used, cap};
-    }
-    block[0] = h.header();
-  }
+  hold_words(block, w, w);
+  const DayBlock h = DayBlock::of(block[0]);
   uint64_t& word = block[1 + static_cast<size_t>(w - h.first)];
   const uint64_t bit = uint64_t{1} << (day & 63);
   const bool seen = (word & bit) != 0;

@@ -73,7 +73,9 @@ enum class DownloadFormat { detect, per_period, cumulative };
 // - which (repo, day) pairs per-period records already counted: one bit per unit and day,
 //   stored from the unit's first to its last day in 64-day words (about 1 bit per record on
 //   daily data plus ~70 bytes per unit: 3e9 records over 2.2M units take ~550 MB; the date
-//   window bounds a unit to 235 words).
+//   window bounds a unit to 235 words). A unit with several rows in one buffer of pairs is
+//   given the job's span of days so far at once when that is at most 4,096 days (at most 520
+//   bytes), so that its block is not grown again and again.
 class DownloadJob {
  public:
   // threads: the job's (0 = all cores); with one, pairs are marked on the reading thread.
@@ -120,6 +122,7 @@ class DownloadJob {
   // reading thread once settled (the marker's mutex orders the two).
   std::vector<uint64_t> sorted_;
   uint64_t marked_duplicates_ = 0;
+  int32_t first_word_ = INT32_MAX, last_word_ = INT32_MIN;  // 64-day words of the pairs marked in buffers
   // One allocation per unit, so a check costs one memory access past the pointer table:
   // word 0 is a header (first 64-day word index: low 32 bits; words used: next 16; capacity:
   // top 16), then the bit words.
