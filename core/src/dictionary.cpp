@@ -75,7 +75,7 @@ size_t Dictionary::slot_of(std::string_view s, uint64_t h) const {
 void Dictionary::grow() { rehash(slots_.empty() ? 64 : slots_.size() * 2); }
 
 void Dictionary::rehash(size_t n_slots) {
-  std::vector<Slot> old;
+  decltype(slots_) old;
   old.swap(slots_);
   slots_.assign(n_slots, Slot{kNone, 0, 0});
   const size_t mask = slots_.size() - 1;
@@ -93,6 +93,9 @@ void Dictionary::reserve(size_t n) {
   while (want < 2 * n) want *= 2;  // load factor <= 1/2, as intern keeps it
   if (want > slots_.size()) rehash(want);
   strings_.reserve(n);
+  // Room for the bytes too (ids of the Hub are some 30 bytes): a large arena is mapped, so
+  // room not used costs address space only, and growth would copy it all.
+  if (n > strings_.size()) arena_.reserve(arena_.size() + (n - strings_.size()) * 40);
 }
 
 uint32_t Dictionary::intern(std::string_view s, uint64_t h) {

@@ -87,3 +87,42 @@ TEST_CASE("dictionary: the hash depends on every byte and spreads ids", "[dictio
   CHECK(double(slots) > 0.98 * random);
   CHECK(double(tags) > 0.98 * random);
 }
+
+// Slots and bytes of a large dictionary are mapped blocks (HugePageAllocator, from 4 MiB):
+// growing through that size, copying and reserving must keep every id; ASan checks that each
+// block goes back the way it came.
+TEST_CASE("dictionary: a dictionary grown past the mapped-block size keeps its ids", "[dictionary]") {
+  Dictionary grown;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300000; ++i) keys.push_back("org" + std::to_string(i % 101) + "/model-" + std::to_string(i));
+  for (size_t i = 0; i < keys.size(); ++i) REQUIRE(grown.intern(keys[i]) == i);  // slots 1M x 16 B: mapped
+  const Dictionary copy = grown;
+  Dictionary reserved;
+  reserved.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); i += 3) REQUIRE(reserved.intern(keys[i]) == i / 3);
+  for (size_t i = 0; i < keys.size(); i += 997) {
+    CHECK(grown.find(keys[i]) == i);
+    CHECK(copy.find(keys[i]) == i);
+    CHECK(copy.at(uint32_t(i)) == keys[i]);
+    CHECK(reserved.find(keys[i]) == (i % 3 == 0 ? uint32_t(i / 3) : ecostat::kNone));
+  }
+  std::vector<std::string_view> ids(keys.begin(), keys.end());
+  std::vector<uint32_t> got(ids.size());
+  copy.find_many(ids.data(), ids.size(), got.data());
+  for (size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == i);
+}
+
+TEST_CASE("HugePageAllocator: small and mapped blocks hold what is written", "[dictionary]") {
+  for (size_t n : {size_t(10), (ecostat::kHugePagesFromBytes / sizeof(uint64_t)) - 1,
+                   ecostat::kHugePagesFromBytes / sizeof(uint64_t), size_t(3) << 20}) {
+    INFO(n << " words");
+    std::vector<uint64_t, ecostat::HugePageAllocator<uint64_t>> v(n);
+    for (size_t i = 0; i < n; ++i) v[i] = i * 3;
+    v.push_back(7);  // reallocates: from a small block to a mapped one at the edge
+    auto w = v;
+    REQUIRE(w.size() == n + 1);
+    CHECK(w[n] == 7u);
+    CHECK(w[n / 2] == (n / 2) * 3);
+    CHECK(v == w);
+  }
+}

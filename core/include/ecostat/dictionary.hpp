@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ecostat/huge_pages.hpp"
 #include "ecostat/prefetch.hpp"
 
 namespace ecostat {
@@ -48,8 +49,9 @@ class Dictionary {
   bool arena_equals(uint64_t offset, std::string_view s) const;
   void grow();
   void rehash(size_t n_slots);
-  std::vector<Slot> slots_;       // size is a power of two; id kNone marks an empty slot
-  std::vector<char> arena_;       // [u32 length][bytes] per id, in id order
+  // Both read at random by every lookup: huge pages when large.
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;  // size is a power of two; id kNone marks an empty slot
+  std::vector<char, HugePageAllocator<char>> arena_;  // [u32 length][bytes] per id, in id order
   std::vector<std::string> strings_;};
 
 }  // namespace ecostat
