@@ -41,15 +41,6 @@ void EventBatch::clear() {
   month_max = 0;
 }
 
-void EventBatch::push(uint32_t u, Month m, uint32_t c) {
-  unit.push_back(u);
-  month.push_back(m);
-  count.push_back(c);
-  if (u >= unit_bound) unit_bound = u + 1;
-  if (m < month_min) month_min = m;
-  if (m > month_max) month_max = m;
-}
-
 void EventBatch::push_wide(uint32_t u, Month m, uint64_t c) {
   wide.push_back({u, m, c});
   if (u >= unit_bound) unit_bound = u + 1;

@@ -25,18 +25,6 @@ namespace {
 
 using detail::day_label;
 
-constexpr uint32_t kMaxEventCount = 0xffffffffu;
-
-}  // namespace
-
-bool DownloadJob::add_total(uint64_t count) {
-  if (count > ~uint64_t{0} - total_) return false;
-  total_ += count;
-  return true;
-}
-
-namespace {
-
 // The header word of a unit's day block (DownloadJob::days_).
 struct DayBlock {
   int32_t first;  // index of the first 64-day word held
@@ -152,11 +140,6 @@ DownloadJob::~DownloadJob() = default;  // the marker stops (and joins) before t
 bool DownloadJob::seen_before(uint32_t unit, int32_t day) {
   settle();  // an answer now must know every row noted before
   return mark(unit, day);
-}
-
-void DownloadJob::note_day(uint32_t unit, int32_t day) {
-  pending_.push_back(uint64_t{unit} << 32 | static_cast<uint32_t>(day));
-  if (pending_.size() >= pending_max_) hand_over();
 }
 
 void DownloadJob::hand_over() {
@@ -323,29 +306,13 @@ void DownloadRecords::flush() {
   batch_.clear();
 }
 
-void DownloadRecords::emit(uint32_t unit, Month month, uint64_t count) {
-  if (count == 0) return;
-  if (batch_.size() + batch_.wide.size() >= batch_capacity_) flush();
-  if (count > kMaxEventCount) {
-    batch_.push_wide(unit, month, count);  // one entry whatever the count (records.hpp, WideEvent)
-  } else {
-    batch_.push(unit, month, static_cast<uint32_t>(count));
-  }
+void DownloadRecords::total_overflow(uint64_t at) const {
+  throw InputError(stats_.file, at, f_count_, "download counts sum past 2^64-1: totals would not be exact");
 }
 
-// Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
-void DownloadRecords::add_total(uint64_t at, uint64_t count) {
-  if (!job_.add_total(count))
-    throw InputError(stats_.file, at, f_count_, "download counts sum past 2^64-1: totals would not be exact");
-}
-
-void DownloadRecords::add(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
-                          std::string_view date_text) {
-  if (cumulative_) return add_cumulative(at, unit, repo, day, month, value, date_text);
-  // The same repo and day counted before, in this input or an earlier one of the job?
-  if (!reject_duplicates_) {
-    job_.note_day(unit, day);  // counted as it is read; how many repeated is known at the end
-  } else if (job_.seen_before(unit, day)) {
+void DownloadRecords::add_duplicate_checked(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month,
+                                            uint64_t value) {
+  if (job_.seen_before(unit, day)) {
     reject(at, f_date_, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
     return;
   }

@@ -40,16 +40,40 @@ class DownloadRecords {
   // A row whose repo (already interned as unit), day and count are valid: per period, the
   // duplicate check then the event; cumulative, differencing against the repo's previous
   // snapshot. Counts the row accepted or rejects it.
+  // Inline, the per-period path without a per-row answer: the applying loop calls it once per row.
   void add(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
-           std::string_view date_text);
+           std::string_view date_text) {
+    if (cumulative_) return add_cumulative(at, unit, repo, day, month, value, date_text);
+    // The same repo and day counted before, in this input or an earlier one of the job?
+    if (reject_duplicates_) return add_duplicate_checked(at, unit, repo, day, month, value);
+    job_.note_day(unit, day);  // counted as it is read; how many repeated is known at the end
+    add_total(at, value);
+    emit(unit, month, value);
+    ++stats_.accepted;
+  }
 
   // Flushes the last events and settles the job's duplicate count.
   void finish();
 
  private:
-  void emit(uint32_t unit, Month month, uint64_t count);
+  static constexpr uint64_t kMaxEventCount = 0xffffffffu;  // wider counts go as WideEvent
+  void emit(uint32_t unit, Month month, uint64_t count) {
+    if (count == 0) return;
+    if (batch_.size() + batch_.wide.size() >= batch_capacity_) flush();
+    if (count > kMaxEventCount) {
+      batch_.push_wide(unit, month, count);  // one entry whatever the count (records.hpp, WideEvent)
+    } else {
+      batch_.push(unit, month, static_cast<uint32_t>(count));
+    }
+  }
   void flush();
-  void add_total(uint64_t at, uint64_t count);
+  // Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
+  void add_total(uint64_t at, uint64_t count) {
+    if (!job_.add_total(count)) total_overflow(at);
+  }
+  [[noreturn]] void total_overflow(uint64_t at) const;
+  void add_duplicate_checked(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month,
+                             uint64_t value);  // --duplicates reject
   void add_cumulative(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
                       std::string_view date_text);
 

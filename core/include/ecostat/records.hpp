@@ -93,7 +93,15 @@ struct EventBatch {
 
   size_t size() const { return unit.size(); }
   void clear();
-  void push(uint32_t u, Month m, uint32_t c);
+  // Inline: readers push every accepted row.
+  void push(uint32_t u, Month m, uint32_t c) {
+    unit.push_back(u);
+    month.push_back(m);
+    count.push_back(c);
+    if (u >= unit_bound) unit_bound = u + 1;
+    if (m < month_min) month_min = m;
+    if (m > month_max) month_max = m;
+  }
   void push_wide(uint32_t u, Month m, uint64_t c);  // for c > u32 max; updates bounds too
 };
 

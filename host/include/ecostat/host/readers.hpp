@@ -91,7 +91,11 @@ class DownloadJob {
   uint64_t duplicate_rows() const { return duplicates_ + marked_duplicates_; }
 
   // Internal to read_downloads.
-  bool add_total(uint64_t count);                   // false when the total would pass 2^64-1
+  bool add_total(uint64_t count) {  // false when the total would pass 2^64-1
+    if (count > ~uint64_t{0} - total_) return false;
+    total_ += count;
+    return true;
+  }
   bool seen_before(uint32_t unit, int32_t day);     // marks (unit, day) now; true when already marked
   // Marks (unit, day) later, counting it as a duplicate when it was marked: the pairs wait in a
   // buffer that is grouped by unit range and then applied, so the bitmaps are walked in order
@@ -100,7 +104,10 @@ class DownloadJob {
   // per row, and how many pairs repeat does not depend on the order in which they are marked).
   // settle() waits until every pair noted is marked and rethrows what the marking thread threw
   // (memory for the bitmaps).
-  void note_day(uint32_t unit, int32_t day);
+  void note_day(uint32_t unit, int32_t day) {  // inline: once per row
+    pending_.push_back(uint64_t{unit} << 32 | static_cast<uint32_t>(day));
+    if (pending_.size() >= pending_max_) hand_over();
+  }
   void settle();
   void count_duplicate() { ++duplicates_; }
 
