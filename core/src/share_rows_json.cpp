@@ -68,19 +68,42 @@ struct SliceText {
   std::string_view view() const { return std::string_view(text.data(), used); }
 };
 
+// A string that needs no escape, quoted.
+void put_plain(TextBuffer& b, std::string_view s) {
+  char* p = b.cursor(s.size() + 2);
+  *p++ = '"';
+  std::memcpy(p, s.data(), s.size());
+  p += s.size();
+  *p++ = '"';
+  b.advance_to(p);
+}
+
 // A key as JsonStream writes strings (is_plain_json_text, escaped_json_string).
 void put_string(TextBuffer& b, std::string_view s) {
-  if (is_plain_json_text(s)) {
-    char* p = b.cursor(s.size() + 2);
-    *p++ = '"';
-    std::memcpy(p, s.data(), s.size());
-    p += s.size();
-    *p++ = '"';
-    b.advance_to(p);
-  } else {
+  if (is_plain_json_text(s))
+    put_plain(b, s);
+  else
     b.put(escaped_json_string(s));
-  }
 }
+
+// A table's key text when none of it needs an escape (checked once, in one pass): a row key
+// inside it is written without the per-row check, which read every key byte one at a time.
+// A key elsewhere (a table built by other code) is checked as before.
+struct PlainKeys {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  template <class Table>
+  explicit PlainKeys(const Table& t) {
+    if (t.key_text && is_plain_json_text(*t.key_text))
+      begin = t.key_text->data(), end = t.key_text->data() + t.key_text->size();
+  }
+  void put(TextBuffer& b, std::string_view key) const {
+    if (key.data() >= begin && key.data() + key.size() <= end && begin != nullptr)
+      put_plain(b, key);
+    else
+      put_string(b, key);
+  }
+};
 
 // The text of the last number written, reused while the same value repeats: rows come in share
 // order, so the long tail of a table is runs of equal counts and equal shares (about 97% of the
@@ -115,21 +138,23 @@ void prefetch_key(const std::vector<Row>& rows, size_t i, size_t end) {
   if (i < end && rows[i].key.data() != nullptr) prefetch_for_read(rows[i].key.data());
 }
 
-void format_rows(SliceText& out, const RowPieces& p, const ShareTable& t, size_t begin, size_t end) {
+void format_rows(SliceText& out, const RowPieces& p, const PlainKeys& plain, const ShareTable& t, size_t begin,
+                 size_t end) {
   TextBuffer b(out.text, out.used);
   RepeatedNumber<uint64_t> downloads;
   RepeatedNumber<double> share;
   for (size_t i = begin; i < end; ++i) {
     prefetch_key(t.rows, i + kKeyPrefetchRows, end);
     const ShareRow& row = t.rows[i];
-    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), put_string(b, row.key);
+    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), plain.put(b, row.key);
     b.put(p.downloads), downloads.put(b, row.downloads);
     b.put(p.share), share.put(b, row.share);
     b.put(p.close);
   }
 }
 
-void format_rows(SliceText& out, const RowPieces& p, const ShareMonthTable& t, size_t begin, size_t end) {
+void format_rows(SliceText& out, const RowPieces& p, const PlainKeys& plain, const ShareMonthTable& t, size_t begin,
+                 size_t end) {
   TextBuffer b(out.text, out.used);
   Month last = 0;
   std::string label;  // the month as a JSON string, made once per run of rows of one month
@@ -139,7 +164,7 @@ void format_rows(SliceText& out, const RowPieces& p, const ShareMonthTable& t, s
     prefetch_key(t.rows, i + kKeyPrefetchRows, end);
     const ShareMonthRow& row = t.rows[i];
     if (label.empty() || row.month != last) label = "\"" + month_label(row.month) + "\"", last = row.month;
-    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), put_string(b, row.key);
+    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), plain.put(b, row.key);
     b.put(p.month), b.put(label);
     b.put(p.downloads), downloads.put(b, row.downloads);
     b.put(p.share), share.put(b, row.share);
@@ -151,12 +176,13 @@ template <class Table>
 void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
   const size_t n = t.rows.size(), slices = (n + kShareRowsPerSlice - 1) / kShareRowsPerSlice;
   const RowPieces pieces(out.indent(), out.depth());
+  const PlainKeys plain(t);
   auto begin_of = [&](size_t s) { return s * kShareRowsPerSlice; };
   auto end_of = [&](size_t s) { return std::min(n, (s + 1) * kShareRowsPerSlice); };
   if (pool == nullptr || pool->size() < 2 || slices < 2) {
     SliceText text;
     for (size_t s = 0; s < slices; ++s) {
-      format_rows(text, pieces, t, begin_of(s), end_of(s));
+      format_rows(text, pieces, plain, t, begin_of(s), end_of(s));
       out.append_elements(text.view(), end_of(s) - begin_of(s));
     }
     return;
@@ -172,7 +198,7 @@ void stream_rows(JsonStream& out, const Table& t, ThreadPool* pool) {
   bool failed = false;  // a task threw: the others stop waiting for their turn
   pool->run(slices, [&](size_t s, unsigned w) {
     try {
-      format_rows(text[w], pieces, t, begin_of(s), end_of(s));
+      format_rows(text[w], pieces, plain, t, begin_of(s), end_of(s));
       {
         std::unique_lock<std::mutex> lk(m);
         turn.wait(lk, [&] { return appended == s || failed; });

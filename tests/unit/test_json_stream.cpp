@@ -269,3 +269,49 @@ TEST_CASE("Long share tables: the same bytes for every thread count and indent",
   std::remove(path);
   CHECK(text.str() == results_to_json(r, 2, 1));
 }
+
+// is_plain_json_text checks 16 bytes at a time: every byte value at every place of strings of
+// 0 to 40 bytes must give the byte-by-byte answer.
+TEST_CASE("is_plain_json_text: the same answer as a byte loop for every byte at every place", "[json][outputs]") {
+  auto reference = [](const std::string& s) {
+    for (unsigned char c : s)
+      if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    return true;
+  };
+  size_t checked = 0;
+  for (size_t len = 0; len <= 40; ++len) {
+    std::string s(len, 'a');
+    REQUIRE(detail::is_plain_json_text(s) == reference(s));
+    for (size_t at = 0; at < len; ++at)
+      for (int c = 0; c < 256; ++c) {
+        s[at] = char(c);
+        if (detail::is_plain_json_text(s) != reference(s)) FAIL("length " << len << ", byte " << c << " at " << at);
+        ++checked;
+      }
+  }
+  CHECK(checked == 256u * (40u * 41u / 2u));
+}
+
+// A table whose key text is all plain writes its rows without checking each key; a row whose
+// key lies elsewhere (a table built by other code) is still checked and escaped.
+TEST_CASE("Share rows: keys outside a plain key text are still escaped", "[json][outputs]") {
+  Results r;
+  auto keys = std::make_shared<std::string>();
+  for (int i = 0; i < 20000; ++i) *keys += "org/m-" + std::to_string(i) + ",";
+  const std::string elsewhere = kEscapes + "x";
+  ShareMonthTable m;
+  m.group = "model";
+  m.key_text = keys;
+  for (size_t i = 0; i < 20000; ++i) {
+    const std::string_view k = i % 4999 == 7 ? std::string_view(elsewhere) : std::string_view(keys->data() + i * 3, 5);
+    m.rows.push_back({k, Month(month_of(2024, 1)), 20000 - i, 0.5});
+  }
+  r.share_month.push_back(m);
+  for (unsigned threads : {1u, 2u}) {
+    const std::string text = results_to_json(r, 2, threads);
+    const json parsed = json::parse(text);
+    CHECK(layout_dump(parsed, 2) + "\n" == text);
+    CHECK(parsed["share"]["model_x_month"][7]["key"] == elsewhere);
+    CHECK(parsed["share"]["model_x_month"][8]["key"] == std::string(keys->data() + 24, 5));
+  }
+}
