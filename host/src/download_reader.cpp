@@ -185,31 +185,35 @@ void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
   constexpr uint32_t kDenseUnit = 4;  // pairs in one buffer
   constexpr int32_t kJobSpanWords = 64;
   const bool job_span = last_word_ - first_word_ < kJobSpanWords;
+  // Per unit of the range being marked: its words' span and pairs in this buffer. Only the
+  // units a range names are visited and reset, so the work follows the pairs, not the units.
   const size_t per_range = size_t{1} << shift;
   std::vector<int32_t> lo(per_range), hi(per_range);
-  std::vector<uint32_t> pairs(per_range);
+  std::vector<uint32_t> pairs(per_range, 0), named;
   size_t begin = 0;
   for (size_t r = 0; r < 4096; begin = start[r], ++r) {
     const size_t end = start[r];
     if (begin == end) continue;
     const uint32_t base = static_cast<uint32_t>(r << shift);
-    std::fill(lo.begin(), lo.end(), INT32_MAX);
-    std::fill(hi.begin(), hi.end(), INT32_MIN);
-    std::fill(pairs.begin(), pairs.end(), 0);
     for (size_t i = begin; i < end; ++i) {
       const uint32_t u = static_cast<uint32_t>(sorted_[i] >> 32) - base;
       const int32_t w = static_cast<int32_t>(static_cast<uint32_t>(sorted_[i])) >> 6;
-      lo[u] = std::min(lo[u], w);
-      hi[u] = std::max(hi[u], w);
-      ++pairs[u];
+      if (pairs[u]++ == 0) {
+        named.push_back(u);
+        lo[u] = hi[u] = w;
+      } else {
+        lo[u] = std::min(lo[u], w);
+        hi[u] = std::max(hi[u], w);
+      }
     }
-    for (size_t u = 0; u < per_range; ++u) {
-      if (pairs[u] == 0) continue;
+    for (const uint32_t u : named) {
       if (job_span && pairs[u] >= kDenseUnit)
         hold_words(days_[base + u], first_word_, last_word_);
       else
         hold_words(days_[base + u], lo[u], hi[u]);
+      pairs[u] = 0;
     }
+    named.clear();
     // Every block now holds its pairs' words: set the bits.
     for (size_t i = begin; i < end; ++i) {
       uint64_t* block = days_[static_cast<uint32_t>(sorted_[i] >> 32)].get();
