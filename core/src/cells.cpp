@@ -11,11 +11,13 @@
 
 #include <sys/mman.h>
 
+#include "ecostat/huge_pages.hpp"
+
 namespace ecostat {
 namespace {
 
 constexpr size_t kMapFrom = size_t(1) << 17;      // cells (1 MiB) from which a table is mapped
-constexpr size_t kHugePagesFrom = size_t(1) << 19;  // cells (4 MiB) from which huge pages are asked
+constexpr size_t kHugePagesFrom = kHugePagesFromBytes / sizeof(uint64_t);  // cells (4 MiB) from which huge pages are asked
 
 // n zero cells: calloc for small tables, an anonymous mapping (untouched zero pages) for large.
 uint64_t* allocate_zero(size_t n, bool& mapped) {
@@ -30,12 +32,10 @@ uint64_t* allocate_zero(size_t n, bool& mapped) {
     if (!p) throw std::bad_alloc();
     return static_cast<uint64_t*>(p);
   }
+  // Tables of hundreds of MB otherwise spend most of their first touch in 4 KiB page faults.
+  if (n >= kHugePagesFrom) return static_cast<uint64_t*>(map_huge_pages(n * sizeof(uint64_t)));
   void* m = mmap(nullptr, n * sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  // Tables of hundreds of MB otherwise spend most of their first touch in 4 KiB page faults.
-  if (n >= kHugePagesFrom) madvise(m, n * sizeof(uint64_t), MADV_HUGEPAGE);
-#endif
   return static_cast<uint64_t*>(m);
 }
 

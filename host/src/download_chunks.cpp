@@ -141,8 +141,7 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
 
 RowsInOrder::RowsInOrder(const DownloadLayout& layout, DownloadRecords& out, RepoTable& repos, ReadStats& stats,
                          const ReadOptions& options, unsigned threads, uint64_t line_base)
-    : layout_(layout), out_(out), repos_(repos), stats_(stats), options_(options),
-      repo_rule_(layout, out.min_day(), out.max_day()), threads_(std::max(1u, threads)),
+    : layout_(layout), out_(out), repos_(repos), stats_(stats), options_(options), threads_(std::max(1u, threads)),
       slots_(threads_ > 1 ? 2 * threads_ + 2 : 1), line_base_(line_base) {}
 
 void RowsInOrder::cut(const char* data, size_t begin, size_t end, size_t chunk, Slot& slot) {
@@ -287,11 +286,7 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
       uint32_t u = *unit++;
       if (u == kNone) {
         // Not in the repository table: the id is checked now (the parse left it to the lookup).
-        DownloadRowParser::Problem why;
-        if (!repo_rule_.check_repo_id(it.row.repo, &why)) {
-          out_.reject(line, *why.field, why.reason);
-          continue;
-        }
+        if (!out_.check_repo(it.row.repo, line)) continue;
         // The dictionary changes: no parse may read it meanwhile.
         if (!paused && live_) pause_parsers(), paused = true;
         u = repos_.ensure(it.row.repo, true);

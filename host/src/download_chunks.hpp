@@ -136,7 +136,6 @@ class RowsInOrder {
   RepoTable& repos_;
   ReadStats& stats_;
   const ReadOptions& options_;
-  const DownloadRowParser repo_rule_;  // checks the ids the lookup did not find
   const unsigned threads_;
   std::vector<Slot> slots_;  // 2 x threads + 2 (one with a single thread)
   Parsers parsers_;

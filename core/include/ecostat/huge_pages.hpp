@@ -1,7 +1,9 @@
 // An allocator for large tables read at random (a dictionary's slots and string bytes): from
 // 4 MiB on, memory is mapped on its own and the kernel is asked for 2 MiB pages
-// (MADV_HUGEPAGE), so a lookup does not also miss the TLB; with 4 KiB pages a 30 MB table
-// spans ~8,000 pages, beyond the TLB's reach. Smaller blocks come from operator new.
+// (MADV_HUGEPAGE), so that a lookup need not also miss the TLB (with 4 KiB pages a 30 MB table
+// spans ~8,000 pages, beyond its reach; the gain measured was within the noise of the 2-core
+// machine: docs/benchmarks.md). Smaller blocks come from operator new. Cells maps its large
+// tables the same way (map_huge_pages).
 #pragma once
 #include <cstddef>
 #include <new>
