@@ -36,7 +36,8 @@ DownloadLayout download_layout(const std::vector<std::string_view>& cells, Downl
 // remembered as views instead of copies.
 //
 // RepoCheck::after_lookup (the chunk parser): an accepted row's repo id is not checked here;
-// the caller checks only the ids its dictionary lookup does not find (check_repo_id), since an
+// the caller checks only the ids its dictionary lookup does not find (RowsInOrder::wave, through
+// DownloadRecords::check_repo: the same rule, field and reason), since an
 // id in the repository table passed the same rule when it was added. A row rejected for its
 // date or count is still rejected for its id first when the id is bad, so the reasons are the
 // ones RepoCheck::here gives.
