@@ -43,13 +43,13 @@ class CpuTotalsAccumulator final : public EventAccumulator {
     if (!maps.empty())
       throw UsageError("cpu backend: finish() asked for " + std::to_string(maps.size()) +
                        " month table(s) from an accumulator planned without them (AccumulatorPlan::month_tables)");
-    for (size_t u = n_units; u < cap_; ++u)
+    for (size_t u = n_units; u < table_.size(); ++u)
       if (table_[u] != 0)
         throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
     EventTotals out;
     out.events = events_;
     out.unit_total.assign(n_units, 0);
-    std::copy(table_.data(), table_.data() + std::min<size_t>(n_units, cap_), out.unit_total.begin());
+    std::copy(table_.data(), table_.data() + std::min<size_t>(n_units, table_.size()), out.unit_total.begin());
     if (any_) {
       out.month_first = mmin_;
       out.n_months = uint32_t(mmax_) - mmin_ + 1;
@@ -59,13 +59,11 @@ class CpuTotalsAccumulator final : public EventAccumulator {
 
  private:
   void reserve(uint32_t unit_bound) {
-    if (unit_bound <= cap_) return;
-    // Whole cache lines, and geometric growth (amortised over batches naming larger units).
-    const size_t cap = std::min<size_t>((std::max<size_t>(unit_bound, cap_ + cap_ / 2) + 7) & ~size_t(7), size_t(1) << 32);
-    Cells grown(cap);
-    if (cap_) std::copy(table_.data(), table_.data() + cap_, grown.data());
-    table_ = std::move(grown);
-    cap_ = cap;
+    const size_t held = table_.size();
+    if (unit_bound <= held) return;
+    // Whole cache lines, and geometric growth (amortised over batches naming larger units);
+    // a large table grows in place (Cells::extend), without a copy.
+    table_.extend(std::min<size_t>((std::max<size_t>(unit_bound, held + held / 2) + 7) & ~size_t(7), size_t(1) << 32));
   }
 
   static bool outside(const EventBatch& b, size_t i) {
@@ -103,7 +101,6 @@ class CpuTotalsAccumulator final : public EventAccumulator {
 
   std::shared_ptr<ThreadPool> pool_;
   Cells table_;
-  size_t cap_ = 0;
   bool any_ = false;
   Month mmin_ = 0, mmax_ = 0;
   uint64_t events_ = 0;
