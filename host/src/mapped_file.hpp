@@ -9,12 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <exception>
-#include <functional>
 #include <string>
-#include <thread>
-#include <utility>
-#include <vector>
 
 #include "ecostat/host/source.hpp"
 
@@ -77,36 +72,6 @@ inline size_t line_end_after(const char* data, size_t size, size_t at) {
 // bytes (at least one), carried on to the end of the line they end in.
 inline size_t chunk_end(const char* data, size_t size, size_t begin, size_t chunk) {
   return line_end_after(data, size, std::min(size, begin + std::max<size_t>(chunk, 1)) - 1);
-}
-
-// One wave of a parallel reader: [begin, size) cut at line boundaries into at most `threads`
-// ranges of about `chunk` bytes, parse(t, first, last) run on range t in its own thread (range 0
-// on the calling thread). The first exception of any thread is rethrown once all have ended.
-// Returns the ranges, in order.
-inline std::vector<std::pair<size_t, size_t>> parse_wave(const char* data, size_t size, size_t begin, size_t chunk,
-                                                         unsigned threads,
-                                                         const std::function<void(size_t, size_t, size_t)>& parse) {
-  std::vector<std::pair<size_t, size_t>> ranges;
-  for (size_t b = begin; b < size && ranges.size() < threads;) {
-    const size_t e = chunk_end(data, size, b, chunk);
-    ranges.emplace_back(b, e);
-    b = e;
-  }
-  std::vector<std::thread> workers;
-  std::vector<std::exception_ptr> errors(ranges.size());
-  auto run = [&](size_t t) {
-    try {
-      parse(t, ranges[t].first, ranges[t].second);
-    } catch (...) {
-      errors[t] = std::current_exception();
-    }
-  };
-  for (size_t t = 1; t < ranges.size(); ++t) workers.emplace_back(run, t);
-  if (!ranges.empty()) run(0);  // one thread starts none
-  for (auto& w : workers) w.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-  return ranges;
 }
 
 }  // namespace ecostat::host::detail

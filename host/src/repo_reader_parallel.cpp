@@ -1,8 +1,8 @@
 // Repository records in JSON Lines with every thread: a plain file is mapped, cut into chunks at
-// line boundaries, and each wave of chunks is parsed by `threads` threads at once (JSON, field
-// rules: parse_repo_json, which touches no shared state). The records then go, in file order,
-// through the same RepoTableWriter as one thread (duplicate ids, exact sums, placeholders,
-// tags), so unit ids, results and rejects are identical for any thread count.
+// line boundaries, and `threads` threads parse the chunks (JSON, field rules: parse_repo_json,
+// which touches no shared state). Meanwhile the calling thread adds the parsed records, in file
+// order, through the same RepoTableWriter as one thread (duplicate ids, exact sums,
+// placeholders, tags), so unit ids, results and rejects are identical for any thread count.
 
 #include <algorithm>
 #include <cstring>
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "mapped_file.hpp"
+#include "ordered_chunks.hpp"
 #include "repo_reader_parallel.hpp"
 #include "text.hpp"
 
@@ -44,8 +45,14 @@ std::string_view physical_line(const char* data, size_t start, size_t end) {
 // a low guess only means the vector grows once more).
 constexpr size_t kReserveBytesPerLine = 256;
 
+// The most text in one chunk.
+constexpr size_t kChunkBytes = size_t{1} << 20;
+
+// *out (a chunk parsed before, its vectors kept for their capacity) <- data[begin, end).
 void parse_chunk(const char* data, size_t begin, size_t end, const Window& window, size_t max_line,
                  ChunkResults* out) {
+  out->lines.clear();
+  out->physical_lines = 0;
   out->lines.reserve((end - begin) / kReserveBytesPerLine + 1);
   for (size_t p = begin; p < end;) {
     const size_t e = line_end_after(data, end, p);
@@ -113,42 +120,39 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
     else writer.add(rec, line_no);
   }
 
-  std::vector<ChunkResults> wave(threads);
-  bool first_wave = true;
-  while (data_begin < size) {
-    const auto ranges = parse_wave(data, size, data_begin, options.parallel_chunk_bytes, threads,
-                                   [&](size_t t, size_t first, size_t last) {
-                                     wave[t] = ChunkResults{};
-                                     parse_chunk(data, first, last, window, options.max_line, &wave[t]);
-                                   });
-    if (first_wave) {  // room in the id dictionary for the whole file, at this wave's bytes per record
-      first_wave = false;
-      size_t lines = 0;
-      for (size_t t = 0; t < ranges.size(); ++t) lines += wave[t].lines.size();
-      const size_t bytes = ranges.back().second - data_begin;
-      if (lines > 0 && bytes > 0) writer.expect(size_t(double(size - data_begin) / double(bytes) * double(lines)) + 1);
+  // Records are parsed into objects about twice the size of their text: chunks smaller than
+  // the downloads reader's keep the records parsed ahead (2 x threads + 2 chunks) small.
+  const size_t chunk = std::min(options.parallel_chunk_bytes, kChunkBytes);
+  OrderedChunks<ChunkResults> chunks(data, data_begin, size, chunk, threads,
+                                     [&](size_t first, size_t last, ChunkResults* out) {
+                                       parse_chunk(data, first, last, window, options.max_line, out);
+                                     });
+  bool first_chunk = true;
+  size_t first = 0, last = 0;
+  ChunkResults* parsed = nullptr;
+  while (chunks.next(&first, &last, &parsed)) {
+    const std::vector<LineResult>& lines = parsed->lines;
+    if (first_chunk) {  // room in the id dictionary for the whole file, at this chunk's bytes per record
+      first_chunk = false;
+      if (!lines.empty()) writer.expect(size_t(double(size - first) / double(last - first) * double(lines.size())) + 1);
     }
-    for (size_t t = 0; t < ranges.size(); ++t) {  // in file order, as one thread would
-      const std::vector<LineResult>& lines = wave[t].lines;
-      constexpr size_t kAhead = 8;  // records between a slot's prefetch and its lookup
-      for (size_t i = 0; i < std::min(kAhead, lines.size()); ++i) writer.prefetch(lines[i].rec);
-      for (size_t i = 0; i < lines.size(); ++i) {
-        const LineResult& r = lines[i];
-        if (i + kAhead < lines.size()) writer.prefetch(lines[i + kAhead].rec);
-        ++stats.read;
-        const uint64_t at = line_base + r.line;
-        if (r.kind == LineResult::too_long)
-          writer.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
-        else if (r.kind == LineResult::rejected)
-          writer.reject(at, r.fail.field, r.fail.reason);
-        else
-          writer.add(r.rec, at);
-      }
-      line_base += wave[t].physical_lines;
+    constexpr size_t kAhead = 8;  // records between a slot's prefetch and its lookup
+    for (size_t i = 0; i < std::min(kAhead, lines.size()); ++i) writer.prefetch(lines[i].rec);
+    for (size_t i = 0; i < lines.size(); ++i) {  // in file order, as one thread would
+      const LineResult& r = lines[i];
+      if (i + kAhead < lines.size()) writer.prefetch(lines[i + kAhead].rec);
+      ++stats.read;
+      const uint64_t at = line_base + r.line;
+      if (r.kind == LineResult::too_long)
+        writer.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
+      else if (r.kind == LineResult::rejected)
+        writer.reject(at, r.fail.field, r.fail.reason);
+      else
+        writer.add(r.rec, at);
     }
-    data_begin = ranges.back().second;
-    file.release_before(data_begin);
-    if (progress) progress(data_begin, size);
+    line_base += parsed->physical_lines;
+    file.release_before(last);
+    if (progress) progress(last, size);
   }
   writer.finish();
   stats.bytes = size;

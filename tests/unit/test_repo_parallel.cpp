@@ -6,6 +6,7 @@
 #include <random>
 #include <tuple>
 
+#include "ecostat/errors.hpp"
 #include "ecostat/host/readers.hpp"
 #include "ecostat/host/rejects.hpp"
 #include "ecostat/host/sample.hpp"
@@ -113,5 +114,32 @@ TEST_CASE("parallel repositories: other forms are left to read_repositories", "[
     const Outcome o = read(dir + "/" + name, 2, 64, &taken);
     CHECK_FALSE(taken);
     CHECK(o.table.size() == 1);  // untouched: only the placeholder
+  }
+}
+
+TEST_CASE("parallel repositories: a strict reader stops at the first reject, as one thread does", "[repos][parallel]") {
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += "{\"id\":\"org/m" + std::to_string(i) + "\",\"downloads\":1}\n";
+  text += "{\"id\":\"org/bad\",\"downloads\":-1}\n";
+  for (int i = 0; i < 3000; ++i) text += "{\"id\":\"org/n" + std::to_string(i) + "\",\"downloads\":1}\n";
+  const std::string path = test::temp_dir("parallel-repos-strict") + "/repos.jsonl";
+  test::write_file(path, text);
+  for (unsigned threads : {2u, 4u}) {
+    INFO(threads << " threads");
+    RepoTable table;
+    RejectLog rejects(true);
+    ReadOptions opt;
+    opt.parallel_min_bytes = 0;
+    opt.parallel_chunk_bytes = 512;
+    ReadStats stats;
+    std::string what;
+    try {
+      detail::read_repositories_parallel(path, table, rejects, {}, opt, threads, &stats);
+    } catch (const InputError& e) {
+      what = e.what();
+    }
+    CHECK(what.find(":3001") != std::string::npos);  // the file and line of the reject
+    CHECK(what.find("downloads") != std::string::npos);
+    CHECK(table.size() == 3000);  // the records before it, none after
   }
 }
