@@ -643,6 +643,10 @@ def check_e2e(results, tables):
 
 def run_ecostat_e2e(args, out_json):
     d = args.data
+    # Each tool writes into a fresh path: the peers' earlier outputs are removed before their
+    # timed runs, so ecostat's is too (replacing a 500 MB file costs its unlink in the rename).
+    if os.path.exists(out_json):
+        os.remove(out_json)
     cmd = [args.ecostat, "run", "--repos", os.path.join(d, "repos.jsonl"), "--downloads",
            os.path.join(d, "downloads.csv"), "--orgs", os.path.join(d, "orgs.csv"), "--json", out_json,
            "--share-groups", ",".join(E2E_SHARE), "--month-groups", ",".join(E2E_MONTH), "--share-limit", "0"]

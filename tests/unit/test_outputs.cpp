@@ -110,6 +110,28 @@ TEST_CASE("OutputFile: the target appears only on commit, complete", "[outputs][
   CHECK(d.entries() == std::vector<std::string>{"results.json"});  // no temporary left
 }
 
+TEST_CASE("OutputFile: a large file written in pieces of every size arrives whole", "[outputs][atomic]") {
+  // Past the writeback start (every 8 MiB), through the buffer and around it.
+  TempDir d;
+  const std::string path = d.path + "/results.json";
+  write_plain(path, "previous");
+  std::string expected;
+  {
+    OutputFile f(path);
+    uint64_t x = 88172645463325252ull;  // xorshift: piece sizes from 0 to 1 MiB
+    while (expected.size() < (size_t(21) << 20)) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      const size_t n = size_t(x % (size_t(1) << (x % 21)));
+      const std::string piece(n, char('a' + expected.size() % 26));
+      f.write(piece);
+      expected += piece;
+    }
+    f.commit();
+  }
+  CHECK(read_all(path) == expected);
+  CHECK(d.entries() == std::vector<std::string>{"results.json"});
+}
+
 TEST_CASE("OutputFile: without commit the previous file stays and the temporary is removed", "[outputs][atomic]") {
   TempDir d;
   const std::string path = d.path + "/results.json";

@@ -4,6 +4,7 @@
 // (/dev/stdout, /dev/full, a pipe) and "-" (standard output) are written directly. Every write
 // and the final flush are checked: a failure throws Error naming the path and the OS reason.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,11 +24,13 @@ class OutputFile {
 
  private:
   void flush_buffer();
+  void write_through(std::string_view bytes);
   [[noreturn]] void fail(const std::string& what, int err);
   std::string path_, target_, temp_;  // temp_ empty: written directly
   int fd_ = -1;
   bool owned_ = true, committed_ = false;
   std::string buffer_;
+  uint64_t written_ = 0, writeback_from_ = 0;  // bytes written; where writeback was last started
 };
 
 // The whole file at once, atomically (as OutputFile).
