@@ -101,16 +101,17 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     if (it == group_totals.end()) it = group_totals.emplace(g, in.backend.group_sum(totals, groups.map(g))).first;
     return it->second;
   };
+  // The tables are built on a pool of the job's threads: the share tables one per task (their
+  // sums, keys and ranks made first, the ranks sorted on the pool), a month table's months one
+  // per task.
+  ThreadPool pool(spec.threads ? spec.threads : std::max(1u, std::thread::hardware_concurrency()));
   std::map<std::string, KeyRanks> ranks;  // per group, shared by its share and month tables
   auto ranks_of = [&](const std::string& g, uint32_t n_groups) -> const KeyRanks* {
     if (!worth_ranking(spec.share_limit, n_groups)) return nullptr;
     auto it = ranks.find(g);
-    if (it == ranks.end()) it = ranks.emplace(g, key_ranks(groups.keys(g), n_groups)).first;
+    if (it == ranks.end()) it = ranks.emplace(g, key_ranks(groups.keys(g), n_groups, &pool)).first;
     return &it->second;
   };
-  // The tables are built on a pool of the job's threads: the share tables one per task (their
-  // sums, keys and ranks made first, on this thread), a month table's months one per task.
-  ThreadPool pool(spec.threads ? spec.threads : std::max(1u, std::thread::hardware_concurrency()));
   struct ShareInput {
     const std::vector<uint64_t>* sums;
     const GroupKeys* keys;

@@ -86,32 +86,54 @@ void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* su
   for (size_t i = 0; i < keep; ++i) groups[i] = rows[i].g;
 }
 
-// Views of the listed groups' keys for the rows (row_group[i]: the group of rows[i]): one block
-// of text holding each listed key once, which the table keeps (ShareTable::key_text).
-template <class Row>
-std::shared_ptr<const std::string> attach_keys(std::vector<Row>& rows, const std::vector<uint32_t>& row_group,
-                                               const GroupKeys& keys) {
+// The listed groups' keys, each once, in one block of text the table keeps (key_text), laid
+// out in group order: one pass over the groups' strings in memory order, where a layout in row
+// order read a string at random per row (the model table, every row kept: 111 ms -> see
+// docs/benchmarks.md). `listed(g)`: whether group g has a row.
+struct KeyText {
   struct Place {
-    size_t offset = SIZE_MAX, size = 0;  // in the text; SIZE_MAX: not listed yet
+    size_t offset = 0, size = 0;
   };
-  std::vector<uint32_t> listed;  // distinct groups, first-listed first
-  std::vector<Place> place;      // by group
-  size_t bytes = 0;
-  for (uint32_t g : row_group) {
-    if (g >= place.size()) place.resize(std::max<size_t>(size_t(g) + 1, place.size() * 2));
-    if (place[g].offset != SIZE_MAX) continue;
-    place[g] = {bytes, keys.key(g).size()};
-    bytes += place[g].size;
-    listed.push_back(g);
+  std::shared_ptr<std::string> text = std::make_shared<std::string>();
+  std::vector<Place> place;  // by group; the rows read these, not the key strings again
+
+  template <class Listed>
+  KeyText(const GroupKeys& keys, size_t n_groups, Listed listed) : place(n_groups) {
+    size_t bytes = 0;
+    for (uint32_t g = 0; g < n_groups; ++g)
+      if (listed(g)) place[g] = {bytes, keys.key(g).size()}, bytes += place[g].size;
+    text->reserve(bytes);
+    for (uint32_t g = 0; g < n_groups; ++g)
+      if (listed(g)) text->append(keys.key(g));
   }
-  auto text = std::make_shared<std::string>();
-  text->reserve(bytes);
-  for (uint32_t g : listed) text->append(keys.key(g));
-  for (size_t i = 0; i < rows.size(); ++i) {  // the rows read only `place`, not the key strings again
-    const Place& at = place[row_group[i]];
-    rows[i].key = std::string_view(text->data() + at.offset, at.size);
+  std::string_view key(uint32_t g) const { return std::string_view(text->data() + place[g].offset, place[g].size); }
+};
+
+// std::sort on the pool's threads: a part per thread sorted at once, then the parts merged
+// pairwise (each round's merges at once). `less` must be a total order (then the result is the
+// same for any number of threads). Sorting the 500,000 model keys took 98 ms on one thread.
+template <class T, class Less>
+void parallel_sort(std::vector<T>& v, Less less, ThreadPool* pool) {
+  constexpr size_t kMinPart = 1 << 14;
+  const size_t parts = pool == nullptr ? 1 : std::min<size_t>(pool->size(), v.size() / kMinPart);
+  if (parts < 2) {
+    std::sort(v.begin(), v.end(), less);
+    return;
   }
-  return text;
+  std::vector<size_t> cut(parts + 1);
+  for (size_t i = 0; i <= parts; ++i) cut[i] = v.size() * i / parts;
+  pool->run(parts, [&](size_t i, unsigned) { std::sort(v.begin() + cut[i], v.begin() + cut[i + 1], less); });
+  std::vector<T> merged(v.size());
+  for (size_t width = 1; width < parts; width *= 2) {
+    const size_t pairs = (parts + 2 * width - 1) / (2 * width);
+    pool->run(pairs, [&](size_t k, unsigned) {
+      const size_t i = k * 2 * width;
+      const auto lo = v.begin() + cut[i], mid = v.begin() + cut[std::min(i + width, parts)],
+                 hi = v.begin() + cut[std::min(i + 2 * width, parts)];
+      std::merge(lo, mid, mid, hi, merged.begin() + cut[i], less);
+    });
+    v.swap(merged);
+  }
 }
 
 // The first 16 bytes of a key as two big-endian words (zero-padded): comparing them orders
@@ -136,14 +158,15 @@ bool worth_ranking(size_t limit, size_t n_groups) {
   return n_groups > kRankKeysAbove && (limit == 0 || limit > kRankKeysAbove);
 }
 
-KeyRanks key_ranks(const GroupKeys& keys, uint32_t n_groups) {
+KeyRanks key_ranks(const GroupKeys& keys, uint32_t n_groups, ThreadPool* pool) {
   std::vector<KeyPrefix> by_key(n_groups);
   for (uint32_t g = 0; g < n_groups; ++g) by_key[g] = key_prefix(keys.key(g), g);
-  std::sort(by_key.begin(), by_key.end(), [&](const KeyPrefix& a, const KeyPrefix& b) {
+  parallel_sort(by_key, [&](const KeyPrefix& a, const KeyPrefix& b) {
     if (a.hi != b.hi) return a.hi < b.hi;
     if (a.lo != b.lo) return a.lo < b.lo;
-    return keys.key(a.g) < keys.key(b.g);
-  });
+    const int c = keys.key(a.g).compare(keys.key(b.g));
+    return c != 0 ? c < 0 : a.g < b.g;  // a total order: the ranks never depend on the threads
+  }, pool);
   KeyRanks r;
   r.rank.resize(n_groups);
   r.by_rank.resize(n_groups);
@@ -177,7 +200,11 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
     t.rows.push_back({{}, sums[unknown], share_ratio(sums[unknown], t.total)});
     order.push_back(unknown);
   }
-  t.key_text = attach_keys(t.rows, order, keys);
+  std::vector<uint8_t> listed(sums.size(), 0);
+  for (uint32_t g : order) listed[g] = 1;
+  const KeyText text(keys, sums.size(), [&](uint32_t g) { return listed[g] != 0; });
+  for (size_t i = 0; i < t.rows.size(); ++i) t.rows[i].key = text.key(order[i]);
+  t.key_text = text.text;
   return t;
 }
 
@@ -228,24 +255,14 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     m.first_row = n_rows;
     n_rows += m.listed.size();
   }
-  // The listed groups' keys, each once, in group order: flags set per month on the pool, then
-  // offsets and text on this thread (one pass over the groups, not over the rows), so that the
-  // rows, filled per month on the pool, point at their keys directly.
+  // The listed groups' keys: flags set per month on the pool, then the text on this thread
+  // (one pass over the groups, not over the rows), so that the rows, filled per month on the
+  // pool, point at their keys directly.
   std::vector<std::atomic<uint8_t>> listed(tab.n_groups);
   each_month([&](uint32_t mi) {
     for (uint32_t g : months[mi].listed) listed[g].store(1, std::memory_order_relaxed);
   });
-  struct Place {
-    size_t offset = 0, size = 0;  // in the text
-  };
-  std::vector<Place> place(tab.n_groups);  // the rows read these, not the key strings again
-  size_t bytes = 0;
-  for (uint32_t g = 0; g < tab.n_groups; ++g)
-    if (listed[g].load(std::memory_order_relaxed)) place[g] = {bytes, keys.key(g).size()}, bytes += place[g].size;
-  auto text = std::make_shared<std::string>();
-  text->reserve(bytes);
-  for (uint32_t g = 0; g < tab.n_groups; ++g)
-    if (listed[g].load(std::memory_order_relaxed)) text->append(keys.key(g));
+  const KeyText text(keys, tab.n_groups, [&](uint32_t g) { return listed[g].load(std::memory_order_relaxed) != 0; });
   t.rows.resize(n_rows);
   each_month([&](uint32_t mi) {
     const MonthRows& m = months[mi];
@@ -254,11 +271,10 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
     for (size_t i = 0; i < m.listed.size(); ++i) {
       const uint32_t g = m.listed[i];
-      t.rows[m.first_row + i] = {std::string_view(text->data() + place[g].offset, place[g].size), month, row[g],
-                                 share_ratio(row[g], m.total)};
+      t.rows[m.first_row + i] = {text.key(g), month, row[g], share_ratio(row[g], m.total)};
     }
   });
-  t.key_text = std::move(text);
+  t.key_text = text.text;
   return t;
 }
 

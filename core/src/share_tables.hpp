@@ -20,10 +20,11 @@ inline double share_ratio(uint64_t part, uint64_t whole) {
 // many rows are kept (--share-limit 0: millions of rows, most of them ties on small counts).
 bool worth_ranking(size_t limit, size_t n_groups);
 // The groups' keys in byte order: rank[g] is group g's place, by_rank[r] the group at place r.
+// Sorted on the pool's threads (null: this thread); the ranks do not depend on how many.
 struct KeyRanks {
   std::vector<uint32_t> rank, by_rank;
 };
-KeyRanks key_ranks(const GroupKeys& keys, uint32_t n_groups);
+KeyRanks key_ranks(const GroupKeys& keys, uint32_t n_groups, ThreadPool* pool);
 
 // Share rows sorted by downloads descending then key, truncated to `limit` (0 = all). Only
 // groups with a member unit exist (`exists`, GroupMapBuilder::has_member). The `unknown` group,
