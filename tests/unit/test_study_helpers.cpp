@@ -3,6 +3,7 @@
 // patterns, windows, calendar helpers and parameter validation.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -24,6 +25,36 @@ TEST_CASE("study: median is numpy's", "[study]") {
   CHECK(s.n == 3);
   CHECK(s.mean == 3);
   CHECK(s.median == 2);
+}
+
+TEST_CASE("study: the weighted median by selection equals the walk over a sort", "[study]") {
+  // The definition, as it was computed before: sort by (value, weight), walk to half the total.
+  auto by_sort = [](std::vector<std::pair<uint64_t, uint64_t>> vw) {
+    unsigned __int128 total = 0, cum = 0;
+    for (const auto& x : vw) total += x.second;
+    if (total == 0) return std::nan("");
+    std::sort(vw.begin(), vw.end());
+    for (const auto& [v, w] : vw) {
+      cum += w;
+      if (w > 0 && 2 * cum >= total) return static_cast<double>(v);
+    }
+    return std::nan("");
+  };
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  auto next = [&] { return x ^= x << 13, x ^= x >> 7, x ^= x << 17; };
+  for (int round = 0; round < 3000; ++round) {
+    std::vector<std::pair<uint64_t, uint64_t>> vw(next() % 60);
+    const uint64_t values = 1 + next() % 12, heavy = next() % 3;  // many ties; zero, small, huge weights
+    for (auto& p : vw) {
+      p.first = next() % values;
+      const uint64_t r = next();
+      p.second = r % 4 == 0 ? 0 : heavy == 2 ? r >> 2 : r % 5;
+    }
+    const double want = by_sort(vw), got = study::weighted_median(vw);
+    INFO("round " << round);
+    if (std::isnan(want)) CHECK(std::isnan(got));
+    else CHECK(got == want);
+  }
 }
 
 TEST_CASE("study: lower weighted median and exact weighted mean", "[study]") {

@@ -66,14 +66,21 @@ void compute_adoption(const Context& ctx, AdoptionStudy* out) {
   // Per class and age: the reference values v1 (median of the top k) and v2 (k-th largest).
   const uint32_t k = spec.adoption_top;
   std::vector<double> v1(size_t(n_classes) * A, kNaN), v2(size_t(n_classes) * A, kNaN);
+  // Each class's members (indices into pop, in pop order), so that a (class, age) pass reads
+  // its own members only instead of the whole population.
+  std::vector<std::vector<size_t>> members(n_classes);
+  for (size_t i = 0; i < pop.size(); ++i) {
+    const uint32_t cl = bucket_map.group_of_unit[pop[i]];
+    if (cl < n_classes) members[cl].push_back(i);
+  }
   for (uint32_t cl = 0; cl < n_classes; ++cl)
     for (size_t a = 0; a < A; ++a) {
       AdoptionClassAge row;
       row.size_class = bucket_keys.key(cl);
       row.age = ages[a];
       std::vector<std::pair<uint64_t, uint32_t>> vals;  // (C, unit)
-      for (size_t i = 0; i < pop.size(); ++i)
-        if (bucket_map.group_of_unit[pop[i]] == cl && reached[i * A + a]) vals.emplace_back(cum[i * A + a], pop[i]);
+      for (size_t i : members[cl])
+        if (reached[i * A + a]) vals.emplace_back(cum[i * A + a], pop[i]);
       row.eligible = vals.size();
       const size_t top = std::min<size_t>(k, vals.size());
       std::partial_sort(vals.begin(), vals.begin() + top, vals.end(), [&](const auto& x, const auto& y) {

@@ -105,14 +105,12 @@ void compute_lifetime(const Context& ctx, LifetimeStudy* out) {
     for (const auto& m : models) all.add(m);
     out->overall = all.result(0);
   }
-  // By release year, one year's values held at a time (summaries do not depend on the order).
-  std::stable_sort(models.begin(), models.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.release_year < b.release_year; });
-  for (size_t i = 0; i < models.size();) {
-    Acc year;
-    const int y = models[i].release_year;
-    for (; i < models.size() && models[i].release_year == y; ++i) year.add(models[i]);
-    out->by_release_year.push_back(year.result(y));
+  // By release year, in one pass (a stable sort of every candidate by year took about 100 ms
+  // of the 2x10^7 job; the summaries do not depend on the order).
+  {
+    std::map<int, Acc> by_year;
+    for (const auto& m : models) by_year[m.release_year].add(m);
+    for (const auto& [y, acc] : by_year) out->by_release_year.push_back(acc.result(y));
   }
 
   const size_t keep = spec.lifetime_limit ? std::min(models.size(), spec.lifetime_limit) : models.size();
