@@ -16,20 +16,23 @@ namespace {
 // The fixed text around a row's values. Each row is one line: it starts where dump(indent)
 // would start the array element (a new line indented `depth` levels) and is written compactly,
 // as dump(-1) writes the row object, so that the millions of rows of a long table cost about
-// 100 bytes each instead of 150 (docs/results-schema.md, "Layout").
+// 100 bytes each instead of 150 (docs/results-schema.md, "Layout"). The pieces between two
+// values are fused (a row's close with the next row's open and key label, a month's label with
+// the labels around it), so that a row is a few copies, not ten.
 struct RowPieces {
-  std::string first_open, next_open;  // before the '{' of the array's first / a later element
-  std::string key, month, downloads, share, close;
+  std::string first_open, next_open;  // up to the key's text: the array's first / a later row (closing the one before)
+  std::string downloads, share, close;
 
   RowPieces(int indent, size_t depth) {
-    first_open = (indent < 0 ? std::string() : "\n" + std::string(depth * size_t(indent), ' ')) + "{";
-    next_open = "," + first_open;
-    key = "\"key\":";
-    month = ",\"month\":";
+    const std::string open = (indent < 0 ? std::string() : "\n" + std::string(depth * size_t(indent), ' ')) + "{";
+    first_open = open + "\"key\":";
+    next_open = "}," + first_open;
     downloads = ",\"downloads\":";
     share = ",\"share\":";
     close = "}";
   }
+  // From after the key to the downloads value, for rows of `month`.
+  static std::string month_piece(Month month) { return ",\"month\":\"" + month_label(month) + "\",\"downloads\":"; }
 };
 
 // A growing text buffer written through a pointer (std::string's append re-checks and
@@ -45,8 +48,28 @@ class TextBuffer {
   }
   void put(std::string_view s) {
     reserve_more(s.size());
-    std::memcpy(&text_[used_], s.data(), s.size());
+    copy_small(&text_[used_], s.data(), s.size());
     used_ += s.size();
+  }
+  // n bytes from src to dst: fixed-size moves (a memcpy call each was most of a row's cost
+  // when rows are a dozen pieces of 1-30 bytes), memcpy past 32 bytes.
+  static void copy_small(char* dst, const char* src, size_t n) {
+    if (n > 32) {
+      std::memcpy(dst, src, n);
+    } else if (n >= 16) {
+      std::memcpy(dst, src, 16);
+      std::memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+      std::memcpy(dst, src, 8);
+      std::memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+      std::memcpy(dst, src, 4);
+      std::memcpy(dst + n - 4, src + n - 4, 4);
+    } else if (n > 0) {
+      dst[0] = src[0];
+      dst[n / 2] = src[n / 2];
+      dst[n - 1] = src[n - 1];
+    }
   }
   // Room for n bytes at cursor(), then advance_to the end of what was written there.
   char* cursor(size_t n) {
@@ -72,7 +95,7 @@ struct SliceText {
 void put_plain(TextBuffer& b, std::string_view s) {
   char* p = b.cursor(s.size() + 2);
   *p++ = '"';
-  std::memcpy(p, s.data(), s.size());
+  TextBuffer::copy_small(p, s.data(), s.size());
   p += s.size();
   *p++ = '"';
   b.advance_to(p);
@@ -146,30 +169,29 @@ void format_rows(SliceText& out, const RowPieces& p, const PlainKeys& plain, con
   for (size_t i = begin; i < end; ++i) {
     prefetch_key(t.rows, i + kKeyPrefetchRows, end);
     const ShareRow& row = t.rows[i];
-    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), plain.put(b, row.key);
+    b.put(i == 0 ? p.first_open : p.next_open), plain.put(b, row.key);
     b.put(p.downloads), downloads.put(b, row.downloads);
     b.put(p.share), share.put(b, row.share);
-    b.put(p.close);
   }
+  if (end == t.rows.size() && end > begin) b.put(p.close);  // the last row's; the others close at the next
 }
 
 void format_rows(SliceText& out, const RowPieces& p, const PlainKeys& plain, const ShareMonthTable& t, size_t begin,
                  size_t end) {
   TextBuffer b(out.text, out.used);
   Month last = 0;
-  std::string label;  // the month as a JSON string, made once per run of rows of one month
+  std::string month_piece;  // made once per run of rows of one month
   RepeatedNumber<uint64_t> downloads;
   RepeatedNumber<double> share;
   for (size_t i = begin; i < end; ++i) {
     prefetch_key(t.rows, i + kKeyPrefetchRows, end);
     const ShareMonthRow& row = t.rows[i];
-    if (label.empty() || row.month != last) label = "\"" + month_label(row.month) + "\"", last = row.month;
-    b.put(i == 0 ? p.first_open : p.next_open), b.put(p.key), plain.put(b, row.key);
-    b.put(p.month), b.put(label);
-    b.put(p.downloads), downloads.put(b, row.downloads);
+    if (month_piece.empty() || row.month != last) month_piece = RowPieces::month_piece(row.month), last = row.month;
+    b.put(i == 0 ? p.first_open : p.next_open), plain.put(b, row.key);
+    b.put(month_piece), downloads.put(b, row.downloads);
     b.put(p.share), share.put(b, row.share);
-    b.put(p.close);
   }
+  if (end == t.rows.size() && end > begin) b.put(p.close);  // the last row's; the others close at the next
 }
 
 template <class Table>
