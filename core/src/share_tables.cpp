@@ -5,6 +5,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace ecostat::detail {
 namespace {
@@ -262,8 +263,21 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
   each_month([&](uint32_t mi) {
     for (uint32_t g : months[mi].listed) listed[g].store(1, std::memory_order_relaxed);
   });
-  const KeyText text(keys, tab.n_groups, [&](uint32_t g) { return listed[g].load(std::memory_order_relaxed) != 0; });
-  t.rows.resize(n_rows);
+  // The rows' memory is made (zero-filled and faulted in: 116 ms for the 5 million rows of the
+  // 2x10^7 job) while the key text is laid out, on two of the pool's threads.
+  std::optional<KeyText> text;
+  auto make = [&](size_t task, unsigned) {
+    if (task == 0)
+      t.rows.resize(n_rows);
+    else
+      text.emplace(keys, tab.n_groups, [&](uint32_t g) { return listed[g].load(std::memory_order_relaxed) != 0; });
+  };
+  if (pool) {
+    pool->run(2, make);
+  } else {
+    make(0, 0);
+    make(1, 0);
+  }
   each_month([&](uint32_t mi) {
     const MonthRows& m = months[mi];
     if (m.total == 0) return;
@@ -271,10 +285,10 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
     for (size_t i = 0; i < m.listed.size(); ++i) {
       const uint32_t g = m.listed[i];
-      t.rows[m.first_row + i] = {text.key(g), month, row[g], share_ratio(row[g], m.total)};
+      t.rows[m.first_row + i] = {text->key(g), month, row[g], share_ratio(row[g], m.total)};
     }
   });
-  t.key_text = text.text;
+  t.key_text = text->text;
   return t;
 }
 
