@@ -82,6 +82,19 @@ int slot_of(std::string_view key) {
   return kUnused;
 }
 
+// A key as written, when it holds no escape (then it is the key itself): no copy into
+// simdjson's string buffer, which unescaped_key() makes of every key. A key with an escape is
+// false: the DOM path decides. The line is NUL-free and its padding zeros, and stage 1 checked
+// that the key's string ends, so the scan for its closing quote stops within the line; an
+// escaped quote comes after a backslash, which the check finds.
+bool plain_key(const od::field& field, std::string_view* key) {
+  const char* const p = field.key().raw();
+  const char* const q = std::strchr(p, '"');
+  if (q == nullptr) return false;
+  *key = std::string_view(p, size_t(q - p));
+  return std::memchr(p, '\\', key->size()) == nullptr;
+}
+
 // Walks a value the reader does not use, checking it is valid JSON (the DOM path parses it too).
 bool skip_checked(od::value v, int depth) {
   if (depth > kMaxDepth) return false;
@@ -94,7 +107,7 @@ bool skip_checked(od::value v, int depth) {
       for (auto f : obj) {
         od::field field;
         std::string_view key;
-        if (std::move(f).get(field) || field.unescaped_key().get(key)) return false;
+        if (std::move(f).get(field) || !plain_key(field, &key)) return false;
         if (!skip_checked(field.value(), depth + 1)) return false;
       }
       return true;
@@ -173,7 +186,7 @@ bool read_safetensors(od::value& v, Fields* f) {
   for (auto r : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(r).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(r).get(field) || !plain_key(field, &key)) return false;
     od::value value = field.value();
     if (key != "total") {
       if (!skip_checked(value, 2)) return false;
@@ -217,7 +230,7 @@ bool read_base_model_object(od::value& v, std::vector<ListedParent>* out) {
   for (auto r : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(r).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(r).get(field) || !plain_key(field, &key)) return false;
     od::value value = field.value();
     if (key == "relation") {
       if (relation_seen) return false;
@@ -251,7 +264,7 @@ bool read_base_model_object(od::value& v, std::vector<ListedParent>* out) {
           for (auto er : entry) {
             od::field ef;
             std::string_view ekey;
-            if (std::move(er).get(ef) || ef.unescaped_key().get(ekey)) return false;
+            if (std::move(er).get(ef) || !plain_key(ef, &ekey)) return false;
             od::value ev = ef.value();
             if (ekey == "id") {
               if (id_seen || !read_text(ev, &id)) return false;
@@ -299,7 +312,7 @@ bool read_card(od::value& v, Fields* f) {
   for (auto r : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(r).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(r).get(field) || !plain_key(field, &key)) return false;
     od::value value = field.value();
     od::json_type type;
     if (key == "base_model") {
@@ -449,7 +462,7 @@ bool parse_repo_json_fast(std::string_view text, const Window& window, RepoRecor
   for (auto r : obj) {
     od::field field;
     std::string_view key;
-    if (std::move(r).get(field) || field.unescaped_key().get(key)) return false;
+    if (std::move(r).get(field) || !plain_key(field, &key)) return false;
     od::value value = field.value();
     const int slot = slot_of(key);
     if (slot == kUnused) {
