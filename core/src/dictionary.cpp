@@ -57,10 +57,23 @@ uint64_t Dictionary::hash(std::string_view s) {
 }
 static uint32_t tag_of(uint64_t h) { return static_cast<uint32_t>(h >> 32); }
 
+// Words of 8 bytes, the last one overlapping the one before (dictionary.hpp says why).
+bool Dictionary::same_bytes(const char* a, const char* b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8)
+      if (load64(a + i) != load64(b + i)) return false;
+    return load64(a + n - 8) == load64(b + n - 8);
+  }
+  if (n >= 4) return load32(a) == load32(b) && load32(a + n - 4) == load32(b + n - 4);
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 bool Dictionary::arena_equals(uint64_t offset, std::string_view s) const {
   uint32_t len;
   std::memcpy(&len, arena_.data() + offset, sizeof len);
-  return len == s.size() && std::memcmp(arena_.data() + offset + sizeof len, s.data(), len) == 0;
+  return len == s.size() && same_bytes(arena_.data() + offset + sizeof len, s.data(), len);
 }
 
 size_t Dictionary::slot_of(std::string_view s, uint64_t h) const {

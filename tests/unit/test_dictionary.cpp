@@ -33,6 +33,33 @@ TEST_CASE("dictionary: find_many agrees with find", "[dictionary]") {
   CHECK(out[1] == ecostat::kNone);
 }
 
+TEST_CASE("dictionary: ids are compared byte for byte at every length and place", "[dictionary]") {
+  std::string a, b;
+  for (size_t n = 0; n <= 70; ++n) {
+    a.assign(n, 'x');
+    for (size_t i = 0; i < n; ++i) a[i] = char('a' + (i * 7) % 26);
+    CHECK(Dictionary::same_bytes(a.data(), a.data(), n));
+    b = a;
+    CHECK(Dictionary::same_bytes(a.data(), b.data(), n));
+    for (size_t i = 0; i < n; ++i) {  // one byte differs, at every place
+      b = a;
+      b[i] = char(b[i] ^ 0x20);
+      INFO("length " << n << ", byte " << i);
+      CHECK_FALSE(Dictionary::same_bytes(a.data(), b.data(), n));
+    }
+  }
+  // Through the dictionary: ids of every length are found, and ids that differ in one byte are not the same id.
+  Dictionary d;
+  std::vector<std::string> ids;
+  for (size_t n = 1; n <= 70; ++n) {
+    ids.push_back(std::string(n, 'q'));
+    ids.push_back(std::string(n - 1, 'q') + "r");
+  }
+  for (const auto& s : ids) d.intern(s);
+  for (size_t i = 0; i < ids.size(); ++i) CHECK(d.find(ids[i]) == i);
+  CHECK(d.size() == ids.size());
+}
+
 // The repository readers hash ids on their parsing threads and reserve room from the input's
 // size: ids must not change with either, and reserving must keep what was interned before.
 TEST_CASE("dictionary: precomputed hashes and reserve keep the same ids", "[dictionary]") {

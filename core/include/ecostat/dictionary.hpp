@@ -1,5 +1,6 @@
 // Dictionary encoding: strings to dense u32 ids in order of first appearance.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -34,6 +35,9 @@ class Dictionary {
   const std::string& at(uint32_t id) const { return strings_[id]; }
   uint32_t size() const { return static_cast<uint32_t>(strings_.size()); }
   const std::vector<std::string>& strings() const { return strings_; }
+  // a[0, n) == b[0, n) without a library call, as lookups compare ids: ids are some 10-100
+  // bytes, and a memcmp call per lookup was 6% of a downloads parser thread's time.
+  static bool same_bytes(const char* a, const char* b, std::size_t n);
 
  private:
   // Open addressing (C++17 has no heterogeneous unordered_map lookup, and a lookup must not
