@@ -90,24 +90,26 @@ void order_groups(std::vector<uint32_t>& groups, size_t keep, const uint64_t* su
 // The listed groups' keys, each once, in one block of text the table keeps (key_text), laid
 // out in group order: one pass over the groups' strings in memory order, where a layout in row
 // order read a string at random per row (the model table, every row kept: 111 ms -> see
-// docs/benchmarks.md). `listed(g)`: whether group g has a row.
+// docs/benchmarks.md). `listed(i)`: whether entry i has a row.
 struct KeyText {
   struct Place {
     size_t offset = 0, size = 0;
   };
   std::shared_ptr<std::string> text = std::make_shared<std::string>();
-  std::vector<Place> place;  // by group; the rows read these, not the key strings again
+  std::vector<Place> place;  // by entry; the rows read these, not the key strings again
 
+  // Entry i is group group_of[i] (null: group i).
   template <class Listed>
-  KeyText(const GroupKeys& keys, size_t n_groups, Listed listed) : place(n_groups) {
+  KeyText(const GroupKeys& keys, size_t n, Listed listed, const std::vector<uint32_t>* group_of = nullptr) : place(n) {
+    auto key = [&](uint32_t i) -> const std::string& { return keys.key(group_of ? (*group_of)[i] : i); };
     size_t bytes = 0;
-    for (uint32_t g = 0; g < n_groups; ++g)
-      if (listed(g)) place[g] = {bytes, keys.key(g).size()}, bytes += place[g].size;
+    for (uint32_t i = 0; i < n; ++i)
+      if (listed(i)) place[i] = {bytes, key(i).size()}, bytes += place[i].size;
     text->reserve(bytes);
-    for (uint32_t g = 0; g < n_groups; ++g)
-      if (listed(g)) text->append(keys.key(g));
+    for (uint32_t i = 0; i < n; ++i)
+      if (listed(i)) text->append(key(i));
   }
-  std::string_view key(uint32_t g) const { return std::string_view(text->data() + place[g].offset, place[g].size); }
+  std::string_view key(uint32_t i) const { return std::string_view(text->data() + place[i].offset, place[i].size); }
 };
 
 // std::sort on the pool's threads: a part per thread sorted at once, then the parts merged
@@ -201,10 +203,22 @@ ShareTable make_share_table(const std::string& name, const GroupKeys& keys, cons
     t.rows.push_back({{}, sums[unknown], share_ratio(sums[unknown], t.total)});
     order.push_back(unknown);
   }
-  std::vector<uint8_t> listed(sums.size(), 0);
-  for (uint32_t g : order) listed[g] = 1;
-  const KeyText text(keys, sums.size(), [&](uint32_t g) { return listed[g] != 0; });
-  for (size_t i = 0; i < t.rows.size(); ++i) t.rows[i].key = text.key(order[i]);
+  if (order.size() * 16 >= sums.size()) {  // many of the groups listed: flags over all of them
+    std::vector<uint8_t> listed(sums.size(), 0);
+    for (uint32_t g : order) listed[g] = 1;
+    const KeyText text(keys, sums.size(), [&](uint32_t g) { return listed[g] != 0; });
+    for (size_t i = 0; i < t.rows.size(); ++i) t.rows[i].key = text.key(order[i]);
+    t.key_text = text.text;
+    return t;
+  }
+  // A few rows of many groups (a share limit): only the listed groups are visited, sorted into
+  // the same group order, each row's found by binary search.
+  std::vector<uint32_t> groups(order);
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  const KeyText text(keys, groups.size(), [](uint32_t) { return true; }, &groups);
+  for (size_t i = 0; i < t.rows.size(); ++i)
+    t.rows[i].key = text.key(uint32_t(std::lower_bound(groups.begin(), groups.end(), order[i]) - groups.begin()));
   t.key_text = text.text;
   return t;
 }
