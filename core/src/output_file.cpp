@@ -24,8 +24,8 @@ constexpr size_t kFlushAt = 1 << 20;
 constexpr size_t kWriteDirectlyAt = 1 << 17;
 // A file replaced on commit is made durable (fsync) before the rename. Writeback of what has
 // been written is started every this many bytes, so that the disk writes while the rest is
-// produced and the final fsync waits only for the last of it (a 500 MB results document:
-// fsync 0.28 s after the write -> measured in docs/benchmarks.md).
+// produced and the final fsync waits only for the last of it (a 500 MB results document: the
+// fsync took 0.25-0.28 s after the write, 3 ms with this; docs/benchmarks.md).
 constexpr uint64_t kStartWritebackEvery = uint64_t{8} << 20;
 
 std::string os_reason(int err) { return std::strerror(err); }
