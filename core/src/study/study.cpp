@@ -80,22 +80,19 @@ static void prepare_group_maps(const Context& ctx) {
 // The parts are independent (each fills its own result): they run at once on the job's threads.
 void run(const Context& ctx, StudyResults* out) {
   const StudySpec& s = ctx.spec.study;
+  for (const char* name : {"size", "adoption", "lifetime", "growth", "attribution"})  // the results' order
+    if (s.enabled(name)) out->parts.push_back(name);
   std::vector<std::function<void()>> parts;
-  std::vector<std::string> names;
   auto part = [&](const char* name, std::function<void()> compute) {
-    if (!s.enabled(name)) return;
-    names.push_back(name);
-    parts.push_back(std::move(compute));
+    if (s.enabled(name)) parts.push_back(std::move(compute));
   };
   // Started longest first (lifetime, then adoption: measured at 2x10^7), so that two threads end
-  // together instead of one running the longest part last; listed in the results' usual order.
+  // together instead of one running the longest part last.
   part("lifetime", [&] { compute_lifetime(ctx, &out->lifetime); });
   part("adoption", [&] { compute_adoption(ctx, &out->adoption); });
   part("size", [&] { compute_size(ctx, &out->size); });
   part("growth", [&] { compute_growth(ctx, &out->growth); });
   part("attribution", [&] { compute_attribution_time(ctx, &out->attribution); });
-  for (const char* name : {"size", "adoption", "lifetime", "growth", "attribution"})
-    if (std::find(names.begin(), names.end(), name) != names.end()) out->parts.push_back(name);
   prepare_group_maps(ctx);
   const unsigned threads = ctx.spec.threads ? ctx.spec.threads : std::max(1u, std::thread::hardware_concurrency());
   detail::ThreadPool pool(std::min<unsigned>(threads, static_cast<unsigned>(parts.size())));
