@@ -2,18 +2,19 @@
 // (AccumulatorPlan::direct_maps, month_tables = false): each event goes straight into its
 // (group, month) cell of every such map during the pass, the table numpy.bincount keeps for
 // group * n_months + month, instead of into a unit x month table rolled up at finish
-// (cpu_accumulator.cpp). Unit totals are kept by the totals-only accumulator
-// (cpu_totals_accumulator.cpp), which also checks every event against its batch's bounds before
-// anything here reads it.
+// (cpu_accumulator.cpp). Unit totals (UnitTotals, as the totals-only accumulator keeps them) are
+// added in the same pass as the small maps' cells, which also checks every event against its
+// batch's bounds before anything is added for it: a batch is read once for all of them.
 //
 // Two kinds of table, by the map's size:
-//  - small maps (organisation, country, ...): each thread adds a contiguous slice of a batch
-//    into a group-major table of its own that stays in the caches; finish() sums them.
+//  - small maps (organisation, country, ...): each thread has a group-major table of its own
+//    that stays in the caches, and adds to it the events of the units whose totals it owns (one
+//    thread: every event); finish() sums them.
 //  - large maps (family: about as many groups as units): one month-major table, the layout
-//    finish() returns, whose 64-byte lines are owned by threads (a hash of cell / 8). Each
-//    event's cell is worked out once per batch, by slices; then every thread reads all the cells
-//    and adds those on its lines. The table is made once, filled where it lies and handed over
-//    without a copy.
+//    finish() returns. With one thread, the events go into it in the same pass. With more, its
+//    64-byte lines are owned by threads (a hash of cell / 8): each event's cell is worked out
+//    once per batch, by slices; then every thread reads all the cells and adds those on its
+//    lines. The table is made once, filled where it lies and handed over without a copy.
 //
 // Units a map does not cover (ids from its group_of_unit.size() on: repositories first seen
 // after the accumulator was made) cannot be put in a group yet: their events go, rebased to the
@@ -48,7 +49,7 @@ struct DirectTable {
 class CpuDirectAccumulator final : public EventAccumulator {
  public:
   CpuDirectAccumulator(std::shared_ptr<ThreadPool> pool, std::vector<GroupMap> maps)
-      : pool_(std::move(pool)), totals_(make_totals_accumulator(pool_)), maps_(std::move(maps)) {
+      : pool_(std::move(pool)), maps_(std::move(maps)) {
     cover_ = UINT32_MAX;
     for (const GroupMap& m : maps_) {
       if (m.group_of_unit.empty())
@@ -70,30 +71,29 @@ class CpuDirectAccumulator final : public EventAccumulator {
 
   void add(const EventBatch& b) override {
     if (finished_) throw Error("cpu backend: add() after finish() (which may have handed its tables over)");
-    totals_->add(b);  // checks every event against the batch's bounds first
+    uint64_t* S = totals_.prepare(b);
     const size_t n = b.size();
     if (n == 0) return;
     widen_months(b.month_min, b.month_max);
-    if (b.unit_bound > cover_) add_uncovered(b);
+    // One pass checks every event against the batch's bounds (before it is added) and adds it to
+    // its unit's total and to the small maps' tables, so the batch is read once for all of them.
+    // The large maps' tables then get their own pass, as do units past cover_.
     const unsigned T = n < kDirectBelow ? 1u : pool_->size();
-    for (size_t k = 0; k < maps_.size(); ++k)
-      if (tables_[k].shared) add_shared(b, T, maps_[k], tables_[k].cells.data());
-    pool_->run(T, [&](size_t t, unsigned) {
-      const size_t lo = n * t / T, hi = n * (t + 1) / T;
-      for (size_t k = 0; k < maps_.size(); ++k) {
-        DirectTable& d = tables_[k];
-        if (d.shared) continue;
-        std::vector<uint64_t>& own = d.own[t];
-        if (own.empty()) own.assign(size_t(maps_[k].n_groups) * span_, 0);
-        add_slice(b, lo, hi, maps_[k].group_of_unit.data(), own.data(), span_, 1);
-      }
-    });
+    if (T == 1) {
+      add_one_thread(b, S);
+    } else {
+      add_owned(b, T, S);
+      for (size_t k = 0; k < maps_.size(); ++k)
+        if (tables_[k].shared) add_shared(b, T, maps_[k], tables_[k].cells.data());
+    }
+    if (b.unit_bound > cover_) add_uncovered(b);
+    totals_.applied(b);
   }
 
   EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override {
     if (finished_) throw Error("cpu backend: finish() called twice (the first may have handed its tables over)");
     finished_ = true;
-    EventTotals out = totals_->finish(n_units, {});  // also throws when an event names a unit >= n_units
+    EventTotals out = totals_.finish(n_units);  // also throws when an event names a unit >= n_units
     std::vector<size_t> planned(maps.size());
     std::vector<size_t> asked(maps_.size(), 0);  // how many of the maps given use each planned table
     for (size_t i = 0; i < maps.size(); ++i) ++asked[planned[i] = planned_index(maps[i], n_units)];
@@ -163,28 +163,88 @@ class CpuDirectAccumulator final : public EventAccumulator {
     return k;
   }
 
-  // Events [lo, hi) of the batch into one map's table, cell (g, month) at
-  // g * g_stride + (month - month_base_) * m_stride; units past cover_ are skipped.
-  void add_slice(const EventBatch& b, size_t lo, size_t hi, const uint32_t* group, uint64_t* table, size_t g_stride,
-                 size_t m_stride) const {
+  // Where one map's cells lie: cell (g, month) at g * g_stride + (month - month_base_) * m_stride.
+  struct Target {
+    const uint32_t* group;
+    uint64_t* table;
+    size_t g_stride, m_stride;
+    bool large;  // a shared table, larger than the caches
+  };
+  std::vector<Target> targets(bool shared_too, size_t t) {
+    std::vector<Target> out;
+    for (size_t k = 0; k < maps_.size(); ++k) {
+      DirectTable& d = tables_[k];
+      const uint32_t G = maps_[k].n_groups;
+      if (d.shared) {
+        if (shared_too) out.push_back({maps_[k].group_of_unit.data(), d.cells.data(), 1, G, true});
+        continue;
+      }
+      std::vector<uint64_t>& own = d.own[t];
+      if (own.empty()) own.assign(size_t(G) * span_, 0);
+      out.push_back({maps_[k].group_of_unit.data(), own.data(), span_, 1, false});
+    }
+    return out;
+  }
+
+  // One thread: every event checked, then added to its unit's total and every map's table
+  // (thread 0's own small tables, and the shared ones). The group maps, the totals and the large
+  // tables are larger than the caches: the unit total and groups of the event kAhead on are
+  // fetched, and the large tables' cells of the one kAhead/2 on (its groups are cached by then).
+  void add_one_thread(const EventBatch& b, uint64_t* S) {
+    const std::vector<Target> to = targets(true, 0);
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
     const uint32_t cover = cover_;
     const Month base = month_base_;
     auto covered = [cover](uint32_t u) { return u < cover ? u : 0; };  // 0: a safe address to prefetch
-    for (size_t i = lo; i < hi; ++i) {
-      // The group map and the table are larger than the caches: the group of the event kAhead
-      // on is fetched, and the cell of the one kAhead/2 on (its group is in the cache by then).
-      if (i + kAhead < hi) prefetch_for_read(group + covered(U[i + kAhead]));
-      if (i + kAhead / 2 < hi) {
-        const size_t j = i + kAhead / 2;
-        prefetch_for_read(table + size_t(group[covered(U[j])]) * g_stride + (M[j] - base) * m_stride);
+    const size_t n = b.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) {
+        const uint32_t ahead = U[i + kAhead];
+        __builtin_prefetch(S + ahead, 1);
+        for (const Target& x : to) prefetch_for_read(x.group + covered(ahead));
       }
+      if (i + kAhead / 2 < n) {
+        const size_t j = i + kAhead / 2;
+        for (const Target& x : to)
+          if (x.large) prefetch_for_read(x.table + x.group[covered(U[j])] + (M[j] - base) * x.m_stride);
+      }
+      if (UnitTotals::outside(b, i)) throw_bad_event(b, i);
       const uint32_t u = U[i];
+      S[u] += C[i];
       if (u >= cover) continue;
-      table[size_t(group[u]) * g_stride + (M[i] - base) * m_stride] += C[i];
+      for (const Target& x : to) x.table[size_t(x.group[u]) * x.g_stride + (M[i] - base) * x.m_stride] += C[i];
     }
+  }
+
+  // Threads owning units (their lines of the totals): each reads the whole batch, checks it, and
+  // adds its own units' events to their totals and to its own small tables.
+  void add_owned(const EventBatch& b, unsigned T, uint64_t* S) {
+    const uint32_t* U = b.unit.data();
+    const Month* M = b.month.data();
+    const uint32_t* C = b.count.data();
+    const uint32_t cover = cover_;
+    const Month base = month_base_;
+    std::vector<std::vector<Target>> to(T);
+    for (unsigned t = 0; t < T; ++t) to[t] = targets(false, t);
+    pool_->run(T, [&](size_t t, unsigned) {
+      const std::vector<Target>& mine = to[t];
+      for_owned_events(b, t, [T](uint32_t u) { return line_owner(u, T); }, [&](size_t first, const uint32_t* idx, size_t k) {
+        for (size_t j = 0; j < k; ++j) {
+          if (j + kAhead < k) {
+            const uint32_t ahead = U[first + idx[j + kAhead]];
+            __builtin_prefetch(S + ahead, 1);
+            for (const Target& x : mine) prefetch_for_read(x.group + (ahead < cover ? ahead : 0));
+          }
+          const size_t i = first + idx[j];
+          const uint32_t u = U[i];
+          S[u] += C[i];
+          if (u >= cover) continue;
+          for (const Target& x : mine) x.table[size_t(x.group[u]) * x.g_stride + (M[i] - base) * x.m_stride] += C[i];
+        }
+      });
+    });
   }
 
   // A large map's events into its shared month-major table: each event's cell (kNoCell for a unit
@@ -195,10 +255,6 @@ class CpuDirectAccumulator final : public EventAccumulator {
     const size_t n = b.size();
     const uint32_t G = map.n_groups;
     const uint32_t* group = map.group_of_unit.data();
-    if (T == 1) {
-      add_slice(b, 0, n, group, table, 1, G);
-      return;
-    }
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
@@ -280,7 +336,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
   }
 
   std::shared_ptr<ThreadPool> pool_;
-  std::unique_ptr<EventAccumulator> totals_;  // unit totals, month range, event count, bound checks
+  UnitTotals totals_;  // unit totals, month range, event count
   std::vector<GroupMap> maps_;
   uint32_t cover_ = 0;  // units [0, cover_) are in every map
   Month month_base_ = 0;

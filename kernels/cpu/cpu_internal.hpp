@@ -48,6 +48,32 @@ void for_owned_events(const EventBatch& b, size_t t, Owner owner, Apply apply) {
   }
 }
 
+// The unit totals, month range and event count of an accumulator without a unit x month table
+// (cpu_totals_accumulator.cpp, cpu_direct_accumulator.cpp), which add events in passes of their
+// own: prepare() before a batch's pass, applied() after it.
+class UnitTotals {
+ public:
+  // Checks the batch's columns and month range and makes room for its units: the table to add to.
+  uint64_t* prepare(const EventBatch& b);
+  void applied(const EventBatch& b);  // the batch's months and events, once its pass is done
+  // Throws when an event named a unit >= n_units.
+  EventTotals finish(uint32_t n_units) const;
+  // An event outside its batch's bounds (the one-thread passes check each event).
+  static bool outside(const EventBatch& b, size_t i) {
+    return b.unit[i] >= b.unit_bound || uint32_t(b.month[i]) - b.month_min > uint32_t(b.month_max) - b.month_min;
+  }
+
+ private:
+  Cells table_;
+  bool any_ = false;
+  Month mmin_ = 0, mmax_ = 0;
+  uint64_t events_ = 0;
+};
+
+// The thread owning a unit's 64-byte line of a u64 table (units u and u ^ 7 share one), for the
+// passes where threads own units: a multiplicative hash of unit / 8.
+inline size_t line_owner(uint32_t u, unsigned threads) { return size_t((uint64_t((u >> 3) * 2654435761u) * threads) >> 32); }
+
 // cpu_accumulator.cpp: the unit x month table (every month table can be asked at finish).
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);
 // cpu_totals_accumulator.cpp: unit totals only (AccumulatorPlan::month_tables = false).

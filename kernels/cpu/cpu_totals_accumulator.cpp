@@ -23,73 +23,43 @@ class CpuTotalsAccumulator final : public EventAccumulator {
   explicit CpuTotalsAccumulator(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {}
 
   void add(const EventBatch& b) override {
-    const size_t n = b.size();
-    if (b.month.size() != n || b.count.size() != n) throw Error("cpu backend: EventBatch columns have different lengths");
-    if (n == 0) return;
-    if (b.month_min > b.month_max)
-      throw Error("cpu backend: non-empty EventBatch with an empty month range (month_min > month_max)");
-    reserve(b.unit_bound);
-    if (pool_->size() == 1 || n < kDirectBelow)
-      apply_direct(b);
+    if (finished_) throw Error("cpu backend: add() after finish()");
+    uint64_t* S = totals_.prepare(b);
+    if (b.size() == 0) return;
+    if (pool_->size() == 1 || b.size() < kDirectBelow)
+      apply_direct(b, S);
     else
-      apply_filtered(b);
-    mmin_ = any_ ? std::min(mmin_, b.month_min) : b.month_min;
-    mmax_ = any_ ? std::max(mmax_, b.month_max) : b.month_max;
-    any_ = true;
-    events_ += n;
+      apply_filtered(b, S);
+    totals_.applied(b);
   }
 
   EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override {
+    if (finished_) throw Error("cpu backend: finish() called twice");
+    finished_ = true;
     if (!maps.empty())
       throw UsageError("cpu backend: finish() asked for " + std::to_string(maps.size()) +
                        " month table(s) from an accumulator planned without them (AccumulatorPlan::month_tables)");
-    for (size_t u = n_units; u < table_.size(); ++u)
-      if (table_[u] != 0)
-        throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
-    EventTotals out;
-    out.events = events_;
-    out.unit_total.assign(n_units, 0);
-    std::copy(table_.data(), table_.data() + std::min<size_t>(n_units, table_.size()), out.unit_total.begin());
-    if (any_) {
-      out.month_first = mmin_;
-      out.n_months = uint32_t(mmax_) - mmin_ + 1;
-    }
-    return out;
+    return totals_.finish(n_units);
   }
 
  private:
-  void reserve(uint32_t unit_bound) {
-    const size_t held = table_.size();
-    if (unit_bound <= held) return;
-    // Whole cache lines, and geometric growth (amortised over batches naming larger units);
-    // a large table grows in place (Cells::extend), without a copy.
-    table_.extend(std::min<size_t>((std::max<size_t>(unit_bound, held + held / 2) + 7) & ~size_t(7), size_t(1) << 32));
-  }
-
-  static bool outside(const EventBatch& b, size_t i) {
-    return b.unit[i] >= b.unit_bound || uint32_t(b.month[i]) - b.month_min > uint32_t(b.month_max) - b.month_min;
-  }
-
-  void apply_direct(const EventBatch& b) {
+  static void apply_direct(const EventBatch& b, uint64_t* S) {
     const uint32_t* U = b.unit.data();
     const uint32_t* C = b.count.data();
-    uint64_t* S = table_.data();
     const size_t n = b.size();
     for (size_t i = 0; i < n; ++i) {
       if (i + kPrefetch < n) __builtin_prefetch(S + U[i + kPrefetch], 1);
-      if (outside(b, i)) throw_bad_event(b, i);
+      if (UnitTotals::outside(b, i)) throw_bad_event(b, i);
       S[U[i]] += C[i];
     }
   }
 
-  void apply_filtered(const EventBatch& b) {
+  void apply_filtered(const EventBatch& b, uint64_t* S) {
     const unsigned T = pool_->size();
     const uint32_t* U = b.unit.data();
     const uint32_t* C = b.count.data();
-    uint64_t* S = table_.data();
-    auto owner = [T](uint32_t u) { return size_t((uint64_t((u >> 3) * 2654435761u) * T) >> 32); };  // cache lines
     pool_->run(T, [&](size_t t, unsigned) {
-      for_owned_events(b, t, owner, [&](size_t base, const uint32_t* idx, size_t k) {
+      for_owned_events(b, t, [T](uint32_t u) { return line_owner(u, T); }, [&](size_t base, const uint32_t* idx, size_t k) {
         for (size_t j = 0; j < k; ++j) {
           if (j + kPrefetch < k) __builtin_prefetch(S + U[base + idx[j + kPrefetch]], 1);
           const size_t i = base + idx[j];
@@ -100,13 +70,48 @@ class CpuTotalsAccumulator final : public EventAccumulator {
   }
 
   std::shared_ptr<ThreadPool> pool_;
-  Cells table_;
-  bool any_ = false;
-  Month mmin_ = 0, mmax_ = 0;
-  uint64_t events_ = 0;
+  UnitTotals totals_;
+  bool finished_ = false;  // finish() ended the stream, as the month-table accumulators refuse more
 };
 
 }  // namespace
+
+uint64_t* UnitTotals::prepare(const EventBatch& b) {
+  const size_t n = b.size();
+  if (b.month.size() != n || b.count.size() != n) throw Error("cpu backend: EventBatch columns have different lengths");
+  if (n > 0 && b.month_min > b.month_max)
+    throw Error("cpu backend: non-empty EventBatch with an empty month range (month_min > month_max)");
+  const size_t held = table_.size();
+  if (n > 0 && b.unit_bound > held) {
+    // Whole cache lines, and geometric growth (amortised over batches naming larger units);
+    // a large table grows in place (Cells::extend), without a copy.
+    table_.extend(std::min<size_t>((std::max<size_t>(b.unit_bound, held + held / 2) + 7) & ~size_t(7), size_t(1) << 32));
+  }
+  return table_.data();
+}
+
+void UnitTotals::applied(const EventBatch& b) {
+  if (b.size() == 0) return;
+  mmin_ = any_ ? std::min(mmin_, b.month_min) : b.month_min;
+  mmax_ = any_ ? std::max(mmax_, b.month_max) : b.month_max;
+  any_ = true;
+  events_ += b.size();
+}
+
+EventTotals UnitTotals::finish(uint32_t n_units) const {
+  for (size_t u = n_units; u < table_.size(); ++u)
+    if (table_[u] != 0)
+      throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
+  EventTotals out;
+  out.events = events_;
+  out.unit_total.assign(n_units, 0);
+  std::copy(table_.data(), table_.data() + std::min<size_t>(n_units, table_.size()), out.unit_total.begin());
+  if (any_) {
+    out.month_first = mmin_;
+    out.n_months = uint32_t(mmax_) - mmin_ + 1;
+  }
+  return out;
+}
 
 std::unique_ptr<EventAccumulator> make_totals_accumulator(std::shared_ptr<ThreadPool> pool) {
   return std::make_unique<CpuTotalsAccumulator>(std::move(pool));

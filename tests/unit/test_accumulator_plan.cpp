@@ -91,6 +91,13 @@ TEST_CASE("accumulator plan: totals-only refuses month tables and keeps the boun
   far.push(9, 600, 1);
   past->add(far);
   CHECK_THROWS_WITH(past->finish(5, {}), Catch::Contains("events name unit 9"));
+
+  // The stream ends at finish(), as for the month-table accumulators.
+  auto ended = backend->make_accumulator(totals_only());
+  ended->add(b);
+  CHECK(ended->finish(4, {}).unit_total == std::vector<uint64_t>{0, 0, 0, 5});
+  CHECK_THROWS_WITH(ended->finish(4, {}), Catch::Contains("finish() called twice"));
+  CHECK_THROWS_WITH(ended->add(b), Catch::Contains("add() after finish()"));
 }
 
 TEST_CASE("accumulator plan: a finish-only session without month tables gives the same results", "[cpu][plan]") {

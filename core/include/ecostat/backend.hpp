@@ -46,8 +46,8 @@ class EventAccumulator {
   // A hint: batches will name units below n (more are still accepted). A unit x month table can
   // be laid out for them from the start, and handed over by finish() without a copy.
   virtual void expect_units(uint32_t n) { (void)n; }
-  // Ends the stream: call it once. The CPU backend's month-table accumulators (unit x month and
-  // direct) refuse add() or finish() after it, since they may have handed their tables over.
+  // Ends the stream: call it once. The CPU backend's accumulators refuse add() or finish() after
+  // it (the month-table ones may have handed their tables over).
   // n_units >= every unit id seen; the maps cover n_units units.
   virtual EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) = 0;
 };
