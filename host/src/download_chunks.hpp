@@ -33,8 +33,11 @@ struct ChunkRows {
   };
   static constexpr size_t kMaxChunkBytes = size_t{1} << 30;
   std::vector<Item> items;
-  std::vector<std::string_view> repos;  // of the accepted rows, for the lookup
-  std::vector<uint32_t> units;          // of the accepted rows
+  // The accepted rows' repo views, for the lookup, and their units: [0, n_repos) is this chunk's.
+  // Buffers that only grow: cleared by n_repos = 0, since a resize per chunk would fill them.
+  std::vector<std::string_view> repos;
+  std::vector<uint32_t> units;
+  size_t n_repos = 0;
   std::vector<DownloadRowParser::Problem> problems;
   std::deque<std::string> scratch;   // unescaped cells of quoted records (a deque: views stay valid)
   uint64_t lines = 0;                // physical lines in the chunk
@@ -43,8 +46,7 @@ struct ChunkRows {
 
   void clear() {
     items.clear();
-    repos.clear();
-    units.clear();
+    n_repos = 0;
     problems.clear();
     scratch.clear();
     lines = 0;

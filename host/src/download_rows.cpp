@@ -9,11 +9,23 @@
 
 namespace ecostat::host::detail {
 
-std::string_view trim_blanks(std::string_view s) {
-  if (!s.empty() && (s.front() == ' ' || s.back() == ' ' || s.front() == '\t' || s.back() == '\t'))
-    return trim(s);
-  return s;
+namespace {
+
+// A count of 1-19 digits and nothing else (below 2^64), the form nearly every record has, read
+// here; parse_count takes every other form (blanks, "12.0", signs) and says what is wrong.
+inline bool plain_count(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (const char c : s) {
+    const unsigned d = unsigned(c) - unsigned('0');
+    if (d > 9) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
 }
+
+}  // namespace
 
 DownloadLayout download_layout(const std::vector<std::string_view>& cells, DownloadFormat format,
                                const std::string& file, uint64_t line) {
@@ -135,7 +147,7 @@ bool DownloadRowParser::parse(const std::string_view* cells, size_t n_cells, Row
     return false;
   }
   uint64_t value = 0;
-  const NumStatus ns = parse_count(cells[layout_.count], &value);
+  const NumStatus ns = plain_count(cells[layout_.count], &value) ? NumStatus::ok : parse_count(cells[layout_.count], &value);
   if (ns != NumStatus::ok) {
     if (rejected_for_repo()) return false;
     problem->field = &layout_.header[layout_.count];
