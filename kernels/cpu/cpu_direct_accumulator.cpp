@@ -4,7 +4,10 @@
 // group * n_months + month, instead of into a unit x month table rolled up at finish
 // (cpu_accumulator.cpp). Unit totals (UnitTotals, as the totals-only accumulator keeps them) are
 // added in the same pass as the small maps' cells, which also checks every event against its
-// batch's bounds before anything is added for it: a batch is read once for all of them.
+// batch's bounds before anything is added for it: a batch is read once for all of them. Each
+// unit has one record, its total then its group in each map (copied from the maps when the
+// accumulator is made), so that an event reads one line of unit data, as numpy.bincount's
+// gather of the group does, instead of one line of totals and one of each map.
 //
 // Two kinds of table, by the map's size:
 //  - small maps (organisation, country, ...): each thread has a group-major table of its own
@@ -49,7 +52,7 @@ struct DirectTable {
 class CpuDirectAccumulator final : public EventAccumulator {
  public:
   CpuDirectAccumulator(std::shared_ptr<ThreadPool> pool, std::vector<GroupMap> maps)
-      : pool_(std::move(pool)), maps_(std::move(maps)) {
+      : pool_(std::move(pool)), totals_(record_words(maps.size())), maps_(std::move(maps)) {
     cover_ = UINT32_MAX;
     for (const GroupMap& m : maps_) {
       if (m.group_of_unit.empty())
@@ -62,6 +65,11 @@ class CpuDirectAccumulator final : public EventAccumulator {
       cover_ = uint32_t(std::min<size_t>(cover_, m.group_of_unit.size()));
     }
     if (maps_.empty()) cover_ = 0;
+    // Each covered unit's groups go into its record, beside its total.
+    const size_t W = totals_.stride();
+    uint64_t* R = totals_.reserve_units(cover_);
+    for (size_t k = 0; k < maps_.size(); ++k)
+      for (uint32_t u = 0; u < cover_; ++u) R[u * W + 1 + k] = maps_[k].group_of_unit[u];
     tables_.resize(maps_.size());
     for (size_t k = 0; k < maps_.size(); ++k) {
       tables_[k].shared = maps_[k].n_groups >= kSharedFrom;
@@ -71,7 +79,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
 
   void add(const EventBatch& b) override {
     if (finished_) throw Error("cpu backend: add() after finish() (which may have handed its tables over)");
-    uint64_t* S = totals_.prepare(b);
+    uint64_t* R = totals_.prepare(b);  // the unit records
     const size_t n = b.size();
     if (n == 0) return;
     widen_months(b.month_min, b.month_max);
@@ -80,9 +88,9 @@ class CpuDirectAccumulator final : public EventAccumulator {
     // The large maps' tables then get their own pass, as do units past cover_.
     const unsigned T = n < kDirectBelow ? 1u : pool_->size();
     if (T == 1) {
-      add_one_thread(b, S);
+      add_one_thread(b, R);
     } else {
-      add_owned(b, T, S);
+      add_owned(b, T, R);
       for (size_t k = 0; k < maps_.size(); ++k)
         if (tables_[k].shared) add_shared(b, T, maps_[k], tables_[k].cells.data());
     }
@@ -163,9 +171,24 @@ class CpuDirectAccumulator final : public EventAccumulator {
     return k;
   }
 
-  // Where one map's cells lie: cell (g, month) at g * g_stride + (month - month_base_) * m_stride.
+  // Words per unit record: its total, then its group in each map; a power of two, so that
+  // records never straddle a cache line when they fit in one.
+  static unsigned record_words(size_t maps) {
+    unsigned w = 1;
+    while (w < 1 + maps) w *= 2;
+    return w;
+  }
+  // log2 of the records in a 64-byte line: threads that own units own whole lines.
+  unsigned units_per_line_log2() const {
+    unsigned per_line = 8 / std::min(8u, totals_.stride()), log2 = 0;
+    while ((1u << log2) < per_line) ++log2;
+    return log2;
+  }
+
+  // Where one map's cells lie: the group of unit u is word `word` of its record, and cell
+  // (g, month) is at g * g_stride + (month - month_base_) * m_stride.
   struct Target {
-    const uint32_t* group;
+    size_t word;
     uint64_t* table;
     size_t g_stride, m_stride;
     bool large;  // a shared table, larger than the caches
@@ -176,51 +199,50 @@ class CpuDirectAccumulator final : public EventAccumulator {
       DirectTable& d = tables_[k];
       const uint32_t G = maps_[k].n_groups;
       if (d.shared) {
-        if (shared_too) out.push_back({maps_[k].group_of_unit.data(), d.cells.data(), 1, G, true});
+        if (shared_too) out.push_back({1 + k, d.cells.data(), 1, G, true});
         continue;
       }
       std::vector<uint64_t>& own = d.own[t];
       if (own.empty()) own.assign(size_t(G) * span_, 0);
-      out.push_back({maps_[k].group_of_unit.data(), own.data(), span_, 1, false});
+      out.push_back({1 + k, own.data(), span_, 1, false});
     }
     return out;
   }
 
   // One thread: every event checked, then added to its unit's total and every map's table
-  // (thread 0's own small tables, and the shared ones). The group maps, the totals and the large
-  // tables are larger than the caches: the unit total and groups of the event kAhead on are
-  // fetched, and the large tables' cells of the one kAhead/2 on (its groups are cached by then).
-  void add_one_thread(const EventBatch& b, uint64_t* S) {
+  // (thread 0's own small tables, and the shared ones). The unit records (total and groups) and
+  // the large tables are larger than the caches: the record of the event kAhead on is fetched,
+  // and the large tables' cells of the one kAhead/2 on (its record is cached by then).
+  void add_one_thread(const EventBatch& b, uint64_t* R) {
     const std::vector<Target> to = targets(true, 0);
+    const size_t W = totals_.stride();
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
     const uint32_t cover = cover_;
     const Month base = month_base_;
-    auto covered = [cover](uint32_t u) { return u < cover ? u : 0; };  // 0: a safe address to prefetch
     const size_t n = b.size();
     for (size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) {
-        const uint32_t ahead = U[i + kAhead];
-        __builtin_prefetch(S + ahead, 1);
-        for (const Target& x : to) prefetch_for_read(x.group + covered(ahead));
-      }
+      if (i + kAhead < n) __builtin_prefetch(R + U[i + kAhead] * W, 1);
       if (i + kAhead / 2 < n) {
         const size_t j = i + kAhead / 2;
-        for (const Target& x : to)
-          if (x.large) prefetch_for_read(x.table + x.group[covered(U[j])] + (M[j] - base) * x.m_stride);
+        if (U[j] < cover)
+          for (const Target& x : to)
+            if (x.large) prefetch_for_read(x.table + R[U[j] * W + x.word] + (M[j] - base) * x.m_stride);
       }
       if (UnitTotals::outside(b, i)) throw_bad_event(b, i);
-      const uint32_t u = U[i];
-      S[u] += C[i];
-      if (u >= cover) continue;
-      for (const Target& x : to) x.table[size_t(x.group[u]) * x.g_stride + (M[i] - base) * x.m_stride] += C[i];
+      uint64_t* rec = R + U[i] * W;
+      rec[0] += C[i];
+      if (U[i] >= cover) continue;
+      for (const Target& x : to) x.table[rec[x.word] * x.g_stride + (M[i] - base) * x.m_stride] += C[i];
     }
   }
 
-  // Threads owning units (their lines of the totals): each reads the whole batch, checks it, and
+  // Threads owning units (the lines of their records): each reads the whole batch, checks it, and
   // adds its own units' events to their totals and to its own small tables.
-  void add_owned(const EventBatch& b, unsigned T, uint64_t* S) {
+  void add_owned(const EventBatch& b, unsigned T, uint64_t* R) {
+    const size_t W = totals_.stride();
+    const unsigned shift = units_per_line_log2();
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
@@ -228,20 +250,17 @@ class CpuDirectAccumulator final : public EventAccumulator {
     const Month base = month_base_;
     std::vector<std::vector<Target>> to(T);
     for (unsigned t = 0; t < T; ++t) to[t] = targets(false, t);
+    auto owner = [T, shift](uint32_t u) { return size_t((uint64_t((u >> shift) * 2654435761u) * T) >> 32); };
     pool_->run(T, [&](size_t t, unsigned) {
       const std::vector<Target>& mine = to[t];
-      for_owned_events(b, t, [T](uint32_t u) { return line_owner(u, T); }, [&](size_t first, const uint32_t* idx, size_t k) {
+      for_owned_events(b, t, owner, [&](size_t first, const uint32_t* idx, size_t k) {
         for (size_t j = 0; j < k; ++j) {
-          if (j + kAhead < k) {
-            const uint32_t ahead = U[first + idx[j + kAhead]];
-            __builtin_prefetch(S + ahead, 1);
-            for (const Target& x : mine) prefetch_for_read(x.group + (ahead < cover ? ahead : 0));
-          }
+          if (j + kAhead < k) __builtin_prefetch(R + U[first + idx[j + kAhead]] * W, 1);
           const size_t i = first + idx[j];
-          const uint32_t u = U[i];
-          S[u] += C[i];
-          if (u >= cover) continue;
-          for (const Target& x : mine) x.table[size_t(x.group[u]) * x.g_stride + (M[i] - base) * x.m_stride] += C[i];
+          uint64_t* rec = R + U[i] * W;
+          rec[0] += C[i];
+          if (U[i] >= cover) continue;
+          for (const Target& x : mine) x.table[rec[x.word] * x.g_stride + (M[i] - base) * x.m_stride] += C[i];
         }
       });
     });

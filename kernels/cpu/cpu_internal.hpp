@@ -50,9 +50,15 @@ void for_owned_events(const EventBatch& b, size_t t, Owner owner, Apply apply) {
 
 // The unit totals, month range and event count of an accumulator without a unit x month table
 // (cpu_totals_accumulator.cpp, cpu_direct_accumulator.cpp), which add events in passes of their
-// own: prepare() before a batch's pass, applied() after it.
+// own: prepare() before a batch's pass, applied() after it. A unit's total is word
+// unit * stride of the table; the other words of its record are the caller's (the direct
+// accumulator keeps the unit's groups there, so that one cache line serves an event).
 class UnitTotals {
  public:
+  explicit UnitTotals(unsigned stride = 1) : stride_(stride) {}
+  unsigned stride() const { return stride_; }
+  // Room for `units` units' records (new ones zero, old ones kept): the table.
+  uint64_t* reserve_units(size_t units);
   // Checks the batch's columns and month range and makes room for its units: the table to add to.
   uint64_t* prepare(const EventBatch& b);
   void applied(const EventBatch& b);  // the batch's months and events, once its pass is done
@@ -64,6 +70,7 @@ class UnitTotals {
   }
 
  private:
+  const unsigned stride_;
   Cells table_;
   bool any_ = false;
   Month mmin_ = 0, mmax_ = 0;

@@ -81,12 +81,18 @@ uint64_t* UnitTotals::prepare(const EventBatch& b) {
   if (b.month.size() != n || b.count.size() != n) throw Error("cpu backend: EventBatch columns have different lengths");
   if (n > 0 && b.month_min > b.month_max)
     throw Error("cpu backend: non-empty EventBatch with an empty month range (month_min > month_max)");
-  const size_t held = table_.size();
-  if (n > 0 && b.unit_bound > held) {
-    // Whole cache lines, and geometric growth (amortised over batches naming larger units);
-    // a large table grows in place (Cells::extend), without a copy.
-    table_.extend(std::min<size_t>((std::max<size_t>(b.unit_bound, held + held / 2) + 7) & ~size_t(7), size_t(1) << 32));
+  if (n > 0 && size_t(b.unit_bound) * stride_ > table_.size()) {
+    // Geometric growth, amortised over batches naming larger units.
+    const size_t held = table_.size() / stride_;
+    reserve_units(std::min<size_t>(std::max<size_t>(b.unit_bound, held + held / 2), size_t(1) << 32));
   }
+  return table_.data();
+}
+
+uint64_t* UnitTotals::reserve_units(size_t units) {
+  // Whole cache lines; a large table grows in place (Cells::extend), without a copy.
+  const size_t words = (units * stride_ + 7) & ~size_t(7);
+  if (words > table_.size()) table_.extend(words);
   return table_.data();
 }
 
@@ -99,13 +105,14 @@ void UnitTotals::applied(const EventBatch& b) {
 }
 
 EventTotals UnitTotals::finish(uint32_t n_units) const {
-  for (size_t u = n_units; u < table_.size(); ++u)
-    if (table_[u] != 0)
+  const size_t held = table_.size() / stride_;
+  for (size_t u = n_units; u < held; ++u)
+    if (table_[u * stride_] != 0)
       throw Error("cpu backend: finish(" + std::to_string(n_units) + ") but events name unit " + std::to_string(u));
   EventTotals out;
   out.events = events_;
   out.unit_total.assign(n_units, 0);
-  std::copy(table_.data(), table_.data() + std::min<size_t>(n_units, table_.size()), out.unit_total.begin());
+  for (size_t u = 0, e = std::min<size_t>(n_units, held); u < e; ++u) out.unit_total[u] = table_[u * stride_];
   if (any_) {
     out.month_first = mmin_;
     out.n_months = uint32_t(mmax_) - mmin_ + 1;

@@ -177,13 +177,20 @@ TEST_CASE("accumulator plan: direct group x month tables equal the unit x month 
     batches.push_back(later);
     // Covered: the first 30000 units; the rest appear "later" (placeholders). Family has as many
     // groups as a large map (one shared month-major table filled by owner threads).
+    // Three maps (unit records of 4 words), one (2 words) and nine (16 words: a record per line).
+    for (size_t set : {3, 1, 9})
     for (uint32_t covered : {units, 30000u, 1u}) {
-      const std::vector<GroupMap> plan_maps{scatter_map("organisation", covered, 1500), scatter_map("country", covered, 7),
-                                            scatter_map("family", covered, (1u << 18) + 5)};
-      const std::vector<GroupMap> final_maps{extended(plan_maps[0], units + 3, 11), extended(plan_maps[1], units + 3, 2),
-                                             extended(plan_maps[2], units + 3, 3)};
+      std::vector<GroupMap> plan_maps{scatter_map("organisation", covered, 1500), scatter_map("country", covered, 7),
+                                      scatter_map("family", covered, (1u << 18) + 5)};
+      if (set == 1) plan_maps = {plan_maps[1]};
+      for (size_t k = 3; k < set; ++k) plan_maps.push_back(scatter_map("small" + std::to_string(k), covered, uint32_t(3 + k)));
+      std::vector<GroupMap> final_maps;
+      for (size_t k = 0; k < plan_maps.size(); ++k)
+        final_maps.push_back(extended(plan_maps[k], units + 3, k == 1 ? 2 : k == 2 ? 3 : 11));
+      if (set == 1) final_maps = {extended(plan_maps[0], units + 3, 2)};
+      const size_t country = set == 1 ? 0 : 1;
       for (unsigned threads : {1u, 2u, 7u}) {
-        INFO(threads << " threads, batches of " << per_batch << ", " << covered << " units covered");
+        INFO(threads << " threads, batches of " << per_batch << ", " << covered << " units covered, " << set << " maps");
         auto backend = make_cpu_backend(threads);
         auto full = backend->make_accumulator();
         AccumulatorPlan plan;
@@ -200,16 +207,17 @@ TEST_CASE("accumulator plan: direct group x month tables equal the unit x month 
         CHECK(got.events == want.events);
         CHECK(got.month_first == want.month_first);
         CHECK(got.n_months == want.n_months);
-        REQUIRE(got.group_month.size() == 3);
-        for (size_t k = 0; k < 3; ++k) {
+        REQUIRE(got.group_month.size() == set);
+        for (size_t k = 0; k < set; ++k) {
           CHECK(got.group_month[k].n_groups == want.group_month[k].n_groups);
           CHECK(got.group_month[k].month_first == want.group_month[k].month_first);
           CHECK(got.group_month[k].n_months == want.group_month[k].n_months);
           CHECK(got.group_month[k].sums == want.group_month[k].sums);
         }
         uint64_t late = 0;  // the uncovered units' events do reach the tables
-        for (uint32_t g = plan_maps[1].n_groups; g < final_maps[1].n_groups; ++g)
-          for (uint32_t m = 0; m < got.n_months; ++m) late += got.group_month[1].sums[size_t(m) * final_maps[1].n_groups + g];
+        for (uint32_t g = plan_maps[country].n_groups; g < final_maps[country].n_groups; ++g)
+          for (uint32_t m = 0; m < got.n_months; ++m)
+            late += got.group_month[country].sums[size_t(m) * final_maps[country].n_groups + g];
         CHECK((late > 0) == (covered < units));
       }
     }
