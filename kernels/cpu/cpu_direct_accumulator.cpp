@@ -70,6 +70,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
     uint64_t* R = totals_.reserve_units(cover_);
     for (size_t k = 0; k < maps_.size(); ++k)
       for (uint32_t u = 0; u < cover_; ++u) R[u * W + 1 + k] = maps_[k].group_of_unit[u];
+    for (GroupMap& m : maps_) std::vector<uint32_t>().swap(m.group_of_unit);  // the records hold them now
     tables_.resize(maps_.size());
     for (size_t k = 0; k < maps_.size(); ++k) {
       tables_[k].shared = maps_[k].n_groups >= kSharedFrom;
@@ -92,7 +93,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
     } else {
       add_owned(b, T, R);
       for (size_t k = 0; k < maps_.size(); ++k)
-        if (tables_[k].shared) add_shared(b, T, maps_[k], tables_[k].cells.data());
+        if (tables_[k].shared) add_shared(b, T, k, R, tables_[k].cells.data());
     }
     if (b.unit_bound > cover_) add_uncovered(b);
     totals_.applied(b);
@@ -162,12 +163,13 @@ class CpuDirectAccumulator final : public EventAccumulator {
       throw UsageError("cpu backend: group map '" + m.name + "' given to finish() covers " +
                        std::to_string(m.group_of_unit.size()) + " of " + std::to_string(n_units) + " units and " +
                        std::to_string(m.n_groups) + " groups; the plan had " + std::to_string(p.n_groups) + " groups");
-    const size_t same = std::min<size_t>(cover_, n_units);
+    const size_t same = std::min<size_t>(cover_, n_units), W = totals_.stride();
+    const uint64_t* R = totals_.records();
     for (size_t u = 0; u < same; ++u)
-      if (m.group_of_unit[u] != p.group_of_unit[u])
+      if (m.group_of_unit[u] != R[u * W + 1 + k])
         throw UsageError("cpu backend: group map '" + m.name + "' given to finish() puts unit " + std::to_string(u) +
                          " in group " + std::to_string(m.group_of_unit[u]) + ", the plan in " +
-                         std::to_string(p.group_of_unit[u]));
+                         std::to_string(R[u * W + 1 + k]));
     return k;
   }
 
@@ -268,12 +270,12 @@ class CpuDirectAccumulator final : public EventAccumulator {
 
   // A large map's events into its shared month-major table: each event's cell (kNoCell for a unit
   // past cover_, which add_uncovered takes) worked out once, by slices in parallel, with the
-  // group map read ahead; then each thread adds the cells whose 64-byte line it owns (a hash of
+  // unit records read ahead; then each thread adds the cells whose 64-byte line it owns (a hash of
   // cell / 8), picked out branch-free in blocks that stay in L1, reading the cells in order.
-  void add_shared(const EventBatch& b, unsigned T, const GroupMap& map, uint64_t* table) {
+  void add_shared(const EventBatch& b, unsigned T, size_t k, const uint64_t* R, uint64_t* table) {
     const size_t n = b.size();
-    const uint32_t G = map.n_groups;
-    const uint32_t* group = map.group_of_unit.data();
+    const uint32_t G = maps_[k].n_groups;
+    const size_t W = totals_.stride(), word = 1 + k;
     const uint32_t* U = b.unit.data();
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
@@ -284,9 +286,9 @@ class CpuDirectAccumulator final : public EventAccumulator {
     pool_->run(T, [&](size_t t, unsigned) {
       const size_t lo = n * t / T, hi = n * (t + 1) / T;
       for (size_t i = lo; i < hi; ++i) {
-        if (i + kAhead < hi) prefetch_for_read(group + (U[i + kAhead] < cover ? U[i + kAhead] : 0));
+        if (i + kAhead < hi) prefetch_for_read(R + size_t(U[i + kAhead] < cover ? U[i + kAhead] : 0) * W);
         const uint32_t u = U[i];
-        cell[i] = u < cover ? size_t(M[i] - base) * G + group[u] : kNoCell;
+        cell[i] = u < cover ? size_t(M[i] - base) * G + R[u * W + word] : kNoCell;
       }
     });
     pool_->run(T, [&](size_t t, unsigned) {
@@ -356,7 +358,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
 
   std::shared_ptr<ThreadPool> pool_;
   UnitTotals totals_;  // unit totals, month range, event count
-  std::vector<GroupMap> maps_;
+  std::vector<GroupMap> maps_;  // names and group counts (the groups are in the unit records)
   uint32_t cover_ = 0;  // units [0, cover_) are in every map
   Month month_base_ = 0;
   uint32_t span_ = 0;   // months [month_base_, month_base_ + span_) in every table; 0 before any event

@@ -59,6 +59,7 @@ class UnitTotals {
   unsigned stride() const { return stride_; }
   // Room for `units` units' records (new ones zero, old ones kept): the table.
   uint64_t* reserve_units(size_t units);
+  const uint64_t* records() const { return table_.data(); }
   // Checks the batch's columns and month range and makes room for its units: the table to add to.
   uint64_t* prepare(const EventBatch& b);
   void applied(const EventBatch& b);  // the batch's months and events, once its pass is done
