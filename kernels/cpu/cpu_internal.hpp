@@ -60,9 +60,11 @@ class UnitTotals {
   // Room for `units` units' records (new ones zero, old ones kept): the table.
   uint64_t* reserve_units(size_t units);
   const uint64_t* records() const { return table_.data(); }
-  // Checks the batch's columns and month range and makes room for its units: the table to add to.
+  // Checks the batch's columns and month range, makes room for its units and adds its months to
+  // the range (a batch then refused for a bad event still widens it, as the unit x month
+  // accumulator's does): the table to add to.
   uint64_t* prepare(const EventBatch& b);
-  void applied(const EventBatch& b);  // the batch's months and events, once its pass is done
+  void applied(const EventBatch& b);  // the batch's events, once its pass is done
   // Throws when an event named a unit >= n_units.
   EventTotals finish(uint32_t n_units) const;
   // An event outside its batch's bounds (the one-thread passes check each event).

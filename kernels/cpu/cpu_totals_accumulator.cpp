@@ -86,6 +86,14 @@ uint64_t* UnitTotals::prepare(const EventBatch& b) {
     const size_t held = table_.size() / stride_;
     reserve_units(std::min<size_t>(std::max<size_t>(b.unit_bound, held + held / 2), size_t(1) << 32));
   }
+  // The batch's months join the range now, before any pass: month tables laid out for them
+  // (the direct accumulator's) then always lie within the range finish() reports, even when a
+  // pass refuses the batch for a bad event.
+  if (n > 0) {
+    mmin_ = any_ ? std::min(mmin_, b.month_min) : b.month_min;
+    mmax_ = any_ ? std::max(mmax_, b.month_max) : b.month_max;
+    any_ = true;
+  }
   return table_.data();
 }
 
@@ -96,13 +104,7 @@ uint64_t* UnitTotals::reserve_units(size_t units) {
   return table_.data();
 }
 
-void UnitTotals::applied(const EventBatch& b) {
-  if (b.size() == 0) return;
-  mmin_ = any_ ? std::min(mmin_, b.month_min) : b.month_min;
-  mmax_ = any_ ? std::max(mmax_, b.month_max) : b.month_max;
-  any_ = true;
-  events_ += b.size();
-}
+void UnitTotals::applied(const EventBatch& b) { events_ += b.size(); }
 
 EventTotals UnitTotals::finish(uint32_t n_units) const {
   const size_t held = table_.size() / stride_;

@@ -251,13 +251,51 @@ TEST_CASE("accumulator plan: direct tables refuse maps they were not planned wit
   CHECK_THROWS_AS(backend->make_accumulator(plan), UsageError);
   plan.direct_maps = {GroupMap{"country", {0, 2}, 2}};
   CHECK_THROWS_WITH(backend->make_accumulator(plan), Catch::Contains("puts unit 1 in group 2 of 2"));
-  // Events outside their batch's bounds are refused before any table is touched.
+  // An event outside its batch's bounds is refused before it is added anywhere.
   plan.direct_maps = {GroupMap{"country", {0, 1, 0, 1}, 2}};
   auto bad = backend->make_accumulator(plan);
   EventBatch out_of_bounds;
   out_of_bounds.push(1, 600, 1);
   out_of_bounds.unit_bound = 1;
   CHECK_THROWS_WITH(bad->add(out_of_bounds), Catch::Contains("lies outside its batch's bounds"));
+}
+
+TEST_CASE("accumulator plan: a batch refused for a bad event leaves the direct tables whole", "[cpu][plan]") {
+  // The refused batch's months (590-600) come before every later batch's: the tables laid out
+  // for them must lie within the month range finish() reports, or its copy would index outside.
+  const GroupMap country{"country", {0, 1, 0, 1}, 2};
+  const GroupMap family{"family", {0, 1, 2, 3}, (1u << 18) + 1};
+  for (unsigned threads : {1u, 2u}) {
+    for (size_t per_batch : {size_t(1), size_t(1) << 17}) {  // the one-thread pass, and owner threads
+      INFO(threads << " threads, batches of " << per_batch);
+      AccumulatorPlan plan;
+      plan.month_tables = false;
+      plan.direct_maps = {country, family};
+      auto acc = make_cpu_backend(threads)->make_accumulator(plan);
+      EventBatch bad;
+      for (size_t i = 0; i < per_batch; ++i) bad.push(1, 590, 4);
+      bad.push(2, 600, 1);
+      bad.unit_bound = 2;  // names unit 2
+      CHECK_THROWS_WITH(acc->add(bad), Catch::Contains("lies outside its batch's bounds"));
+      EventBatch good;
+      for (size_t i = 0; i < per_batch; ++i) {
+        good.push(3, 620, 5);
+        good.push(0, 621, 7);
+      }
+      acc->add(good);
+      const EventTotals t = acc->finish(4, {country, family});
+      CHECK(t.month_first == 590);  // the refused batch's months are in the range
+      CHECK(t.n_months == 32);
+      CHECK(t.unit_total[3] == 5 * per_batch);
+      CHECK(t.unit_total[0] == 7 * per_batch);
+      REQUIRE(t.group_month.size() == 2);
+      CHECK(t.group_month[0].at(1, 620) == 5 * per_batch);
+      CHECK(t.group_month[0].at(0, 621) == 7 * per_batch);
+      CHECK(t.group_month[1].at(3, 620) == 5 * per_batch);
+      CHECK(t.group_month[1].at(0, 621) == 7 * per_batch);
+      CHECK(t.group_month[1].at(2, 600) == 0);  // the bad event itself was never added
+    }
+  }
 }
 
 namespace {
