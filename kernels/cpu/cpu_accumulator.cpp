@@ -46,9 +46,6 @@ struct Rec {
   uint32_t month;  // absolute month
 };
 
-// The owner of a unit's line: units u and u ^ 7 share a 64-byte line of every row.
-inline uint32_t line_hash(uint32_t u) { return (u >> 3) * 2654435761u; }
-
 class CpuAccumulator final : public EventAccumulator {
  public:
   explicit CpuAccumulator(std::shared_ptr<ThreadPool> pool) : pool_(std::move(pool)) {
@@ -153,7 +150,7 @@ class CpuAccumulator final : public EventAccumulator {
     const Month* M = b.month.data();
     const uint32_t* C = b.count.data();
     uint64_t* const* mb = rows_of(b);
-    auto owner = [T](uint32_t u) { return size_t((uint64_t(line_hash(u)) * T) >> 32); };
+    auto owner = [T](uint32_t u) { return line_owner(u >> 3, T); };  // units u and u ^ 7 share a line
     pool_->run(T, [&](size_t t, unsigned) {
       for_owned_events(b, t, owner, [&](size_t base, const uint32_t* idx, size_t k) {
         for (size_t j = 0; j < k; ++j) {
@@ -189,7 +186,7 @@ class CpuAccumulator final : public EventAccumulator {
       for (size_t i = begin; i < end; ++i) {
         const uint32_t u = U[i], m = M[i];
         if (u >= bound || m - lo > span) bad_event(b, i);
-        bufs[line_hash(u) >> shift].push_back(Rec{u, C[i], m});
+        bufs[line_hash(u >> 3) >> shift].push_back(Rec{u, C[i], m});
       }
     });
     // Pass 2: each partition applied by one thread.

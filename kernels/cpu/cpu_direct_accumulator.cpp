@@ -252,7 +252,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
     const Month base = month_base_;
     std::vector<std::vector<Target>> to(T);
     for (unsigned t = 0; t < T; ++t) to[t] = targets(false, t);
-    auto owner = [T, shift](uint32_t u) { return size_t((uint64_t((u >> shift) * 2654435761u) * T) >> 32); };
+    auto owner = [T, shift](uint32_t u) { return line_owner(u >> shift, T); };
     pool_->run(T, [&](size_t t, unsigned) {
       const std::vector<Target>& mine = to[t];
       for_owned_events(b, t, owner, [&](size_t first, const uint32_t* idx, size_t k) {
@@ -300,7 +300,7 @@ class CpuDirectAccumulator final : public EventAccumulator {
         for (size_t i = first; i < e; ++i) {
           const uint64_t c = cell[i];
           idx[k] = uint32_t(i - first);
-          k += (c != kNoCell) & (((uint64_t(uint32_t(c >> 3) * 2654435761u) * T) >> 32) == t);
+          k += (c != kNoCell) & (line_owner(uint32_t(c >> 3), T) == t);
         }
         for (size_t j = 0; j < k; ++j) {
           if (j + kAhead < k) __builtin_prefetch(table + cell[first + idx[j + kAhead]], 1);

@@ -80,9 +80,11 @@ class UnitTotals {
   uint64_t events_ = 0;
 };
 
-// The thread owning a unit's 64-byte line of a u64 table (units u and u ^ 7 share one), for the
-// passes where threads own units: a multiplicative hash of unit / 8.
-inline size_t line_owner(uint32_t u, unsigned threads) { return size_t((uint64_t((u >> 3) * 2654435761u) * threads) >> 32); }
+// The passes where threads own a table's 64-byte lines (so that no two write one line): the
+// owner of line `line` (index / 8 for u64 cells) among `threads`, by a multiplicative hash, so
+// that the lines of neighbouring hot units spread over the threads.
+inline uint32_t line_hash(uint32_t line) { return line * 2654435761u; }
+inline size_t line_owner(uint32_t line, unsigned threads) { return size_t((uint64_t(line_hash(line)) * threads) >> 32); }
 
 // cpu_accumulator.cpp: the unit x month table (every month table can be asked at finish).
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);

@@ -59,7 +59,7 @@ class CpuTotalsAccumulator final : public EventAccumulator {
     const uint32_t* U = b.unit.data();
     const uint32_t* C = b.count.data();
     pool_->run(T, [&](size_t t, unsigned) {
-      for_owned_events(b, t, [T](uint32_t u) { return line_owner(u, T); }, [&](size_t base, const uint32_t* idx, size_t k) {
+      for_owned_events(b, t, [T](uint32_t u) { return line_owner(u >> 3, T); }, [&](size_t base, const uint32_t* idx, size_t k) {
         for (size_t j = 0; j < k; ++j) {
           if (j + kPrefetch < k) __builtin_prefetch(S + U[base + idx[j + kPrefetch]], 1);
           const size_t i = base + idx[j];
