@@ -174,7 +174,9 @@ class CpuDirectAccumulator final : public EventAccumulator {
   }
 
   // Words per unit record: its total, then its group in each map; a power of two, so that
-  // records never straddle a cache line when they fit in one.
+  // records do not straddle a cache line when they fit in one (in a table of 1 MiB or more,
+  // which Cells maps page-aligned; a smaller one is calloc'd, and a line two owner threads share
+  // costs only false sharing: they write different words).
   static unsigned record_words(size_t maps) {
     unsigned w = 1;
     while (w < 1 + maps) w *= 2;
