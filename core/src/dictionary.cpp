@@ -111,10 +111,11 @@ void Dictionary::reserve(size_t n) {
   if (n > strings_.size()) arena_.reserve(arena_.size() + (n - strings_.size()) * 40);
 }
 
-uint32_t Dictionary::intern(std::string_view s, uint64_t h) {
+uint32_t Dictionary::intern(std::string_view s, uint64_t h, bool* added) {
   if ((strings_.size() + 1) * 2 > slots_.size()) grow();  // load factor <= 1/2
   const size_t i = slot_of(s, h);
-  if (slots_[i].id != kNone) return slots_[i].id;
+  *added = slots_[i].id == kNone;
+  if (!*added) return slots_[i].id;
   if (strings_.size() >= kNone) throw Error("dictionary overflow: more than 2^32-1 distinct ids");
   if (s.size() > UINT32_MAX) throw Error("dictionary: id longer than 4 GiB");
   const uint32_t id = static_cast<uint32_t>(strings_.size());

@@ -18,10 +18,27 @@ void RepoTable::push_defaults() {
   in_downloads_only.push_back(0);
 }
 
-uint32_t RepoTable::ensure(std::string_view id, bool from_downloads) {
-  const uint32_t before = ids.size();
-  const uint32_t u = ids.intern(id);
-  if (u == before) {  // new: a placeholder row, author from the id's prefix
+void RepoTable::reserve(size_t n) {
+  ids.reserve(n);
+  author.reserve(n);
+  kind.reserve(n);
+  created_day.reserve(n);
+  likes.reserve(n);
+  downloads_30d.reserve(n);
+  downloads_all_time.reserve(n);
+  has_all_time.reserve(n);
+  parameters.reserve(n);
+  pipeline_tag.reserve(n);
+  library.reserve(n);
+  tag_offsets.reserve(n + 1);
+  placeholder.reserve(n);
+  in_downloads_only.reserve(n);
+}
+
+uint32_t RepoTable::ensure(std::string_view id, uint64_t h, bool from_downloads) {
+  bool added = false;
+  const uint32_t u = ids.intern(id, h, &added);
+  if (added) {  // new: a placeholder row, author from the id's prefix
     push_defaults();
     placeholder[u] = 1;
     in_downloads_only[u] = from_downloads ? 1 : 0;

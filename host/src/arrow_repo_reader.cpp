@@ -335,14 +335,16 @@ ReadStats read_repositories_arrow(ArrowArrayStream* stream, const std::string& n
                                   RejectLog& rejects, const ReadOptions& options) {
   std::optional<detail::RepoTableWriter> writer;
   auto start = [&](const ArrowSchema&, ReadStats& stats) { writer.emplace(repos, rejects, stats, options); };
+  RepoRecord rec;  // parsed into row after row, its storage kept
   auto batch = [&](const detail::ArrowBatch& b, ReadStats&) {
     RepoBatch rows(b);
     for (int64_t r = 0; r < b.view.num_rows(); ++r) {
-      RepoRecord rec;
+      rec.clear();
       if (auto f = rows.read(r, writer->window(), &rec)) {
         writer->reject(b.line(r), f->field, f->reason);
         continue;
       }
+      detail::hash_fields(&rec);
       writer->add(rec, b.line(r));
     }
   };

@@ -28,12 +28,14 @@ class OrderedChunks {
   // chunk (to reuse its memory), which parse must replace. It runs on the parsing threads only.
   using ParseFn = std::function<void(size_t first, size_t last, Result* out)>;
 
+  // threads 0: no parsing threads; next() parses each chunk on the calling thread (one thread
+  // then reads the text in the same chunks, with the same per-chunk work around them).
   OrderedChunks(const char* text, size_t begin, size_t end, size_t chunk, unsigned threads, ParseFn parse)
       : text_(text), end_(end), chunk_(chunk), next_begin_(begin), parse_(std::move(parse)),
-        slots_(2 * size_t(std::max(1u, threads)) + 2) {
+        slots_(threads == 0 ? 1 : 2 * size_t(threads) + 2), inline_(threads == 0) {
     for (int i = int(slots_.size()) - 1; i >= 0; --i) free_.push_back(i);
     try {
-      for (unsigned t = 0; t < std::max(1u, threads); ++t) threads_.emplace_back([this] { parser_loop(); });
+      for (unsigned t = 0; t < threads; ++t) threads_.emplace_back([this] { parser_loop(); });
     } catch (...) {  // a thread that could not start: stop those that did
       stop();
       throw;
@@ -47,6 +49,7 @@ class OrderedChunks {
   // The next chunk in text order once it is parsed: its range and result, valid until the next
   // call. False when the text is done. A parse that threw rethrows here, in its chunk's turn.
   bool next(size_t* first, size_t* last, Result** result) {
+    if (inline_) return next_inline(first, last, result);
     std::unique_lock<std::mutex> lock(mutex_);
     if (held_ >= 0) {  // the chunk handed out last time is done with: its slot is free again
       free_.push_back(held_);
@@ -73,6 +76,18 @@ class OrderedChunks {
     bool ready = false;
     std::exception_ptr error;
   };
+
+  // next() without parsing threads: the one slot, cut and parsed here (a throw reaches the caller).
+  bool next_inline(size_t* first, size_t* last, Result** result) {
+    if (next_begin_ >= end_) return false;
+    Slot& slot = slots_[0];
+    slot.first = next_begin_;
+    slot.last = chunk_end(text_, end_, next_begin_, chunk_);
+    next_begin_ = slot.last;
+    parse_(slot.first, slot.last, &slot.result);
+    *first = slot.first, *last = slot.last, *result = &slot.result;
+    return true;
+  }
 
   void parser_loop() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -120,6 +135,7 @@ class OrderedChunks {
   std::vector<int> free_;     // slots to cut into
   int held_ = -1;             // the slot handed out by the last next()
   bool stopping_ = false, failed_ = false;
+  const bool inline_;  // no parsing threads: next() parses
   std::vector<std::thread> threads_;
   std::mutex mutex_;
   std::condition_variable changed_;

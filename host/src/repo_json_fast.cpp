@@ -6,7 +6,9 @@
 // would see the first) and every field rule passes. Anything else returns false and the DOM path
 // decides, so each reject is written by one code path only. Built with ECOSTAT_SIMDJSON
 // (cmake/EcostatSimdjson.cmake); without it the fast path declines every record.
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <utility>
 #include <string>
 #include <string_view>
@@ -142,16 +144,28 @@ bool skip_checked(od::value v, int depth) {
 }
 
 // What the record's fields hold, as read; applied through the field rules once the object ends.
+// A list of tags is read straight into the record's own list (whose storage the caller keeps).
+// One per thread, cleared per record: its lists keep their storage too.
 struct Fields {
-  bool seen[kSlots] = {};
-  bool present[kSlots] = {};  // seen and not null
+  bool seen[kSlots];
+  bool present[kSlots];  // seen and not null
   std::string_view text[kSlots];
-  uint64_t count[kSlots] = {};
-  bool created_is_number[kSlots] = {};
-  std::vector<std::string> tags;
-  bool tags_are_text = false;
-  uint64_t parameters = 0;
+  uint64_t count[kSlots];
+  bool created_is_number[kSlots];
+  bool tags_are_text;
+  uint64_t parameters;
   std::vector<ListedParent> base_models, card;
+
+  void clear() {
+    std::fill(std::begin(seen), std::end(seen), false);
+    std::fill(std::begin(present), std::end(present), false);
+    std::fill(std::begin(count), std::end(count), uint64_t{0});
+    std::fill(std::begin(created_is_number), std::end(created_is_number), false);
+    tags_are_text = false;
+    parameters = 0;
+    base_models.clear();
+    card.clear();
+  }
 };
 
 // A value that may be null: true (and the value consumed) when it is.
@@ -201,7 +215,7 @@ bool read_safetensors(od::value& v, Fields* f) {
   return true;
 }
 
-bool read_tags(od::value& v, Fields* f) {
+bool read_tags(od::value& v, Fields* f, std::vector<std::string>* tags) {
   od::json_type type;
   if (v.type().get(type)) return false;
   if (type == od::json_type::string) {
@@ -215,7 +229,7 @@ bool read_tags(od::value& v, Fields* f) {
     od::value element;
     std::string_view s;
     if (std::move(e).get(element) || !read_text(element, &s)) return false;
-    f->tags.emplace_back(s);
+    tags->emplace_back(s);
   }
   return true;
 }
@@ -358,8 +372,9 @@ bool read_card(od::value& v, Fields* f) {
   return true;
 }
 
-// One used top-level field's value into *f; false: the DOM path decides.
-bool read_slot(int slot, od::value& v, Fields* f) {
+// One used top-level field's value into *f (a list of tags into rec->tags); false: the DOM
+// path decides.
+bool read_slot(int slot, od::value& v, Fields* f, RepoRecord* rec) {
   switch (slot) {
     case kLikes: case kDownloads: case kAllTime: case kAllTimeSnake:
       return read_count(v, &f->count[slot]);
@@ -371,7 +386,7 @@ bool read_slot(int slot, od::value& v, Fields* f) {
       return read_count(v, &f->count[slot]);
     }
     case kSafetensors: return read_safetensors(v, f);
-    case kTags: return read_tags(v, f);
+    case kTags: return read_tags(v, f, &rec->tags);
     case kBaseModels: case kBaseModelsSnake: return read_base_models(v, f);
     case kCardData: case kCardDataSnake: {
       od::json_type type;
@@ -423,7 +438,7 @@ bool apply(Fields& f, const Window& window, RepoRecord* rec) {
     return false;
   if (f.present[kSafetensors]) rec->parameters = f.parameters;
   if (f.present[kTags]) {
-    if (f.tags_are_text ? !ok(set_tags_text(f.text[kTags], "tags", rec)) : !ok(set_tags(std::move(f.tags), "tags", rec)))
+    if (f.tags_are_text ? !ok(set_tags_text(f.text[kTags], "tags", rec)) : !ok(check_tags("tags", rec)))
       return false;
   }
   return ok(set_parents_listed(f.base_models, f.card, rec));
@@ -458,7 +473,9 @@ bool parse_repo_json_fast(std::string_view text, const Window& window, RepoRecor
   if (parser.iterate(data, text.size(), capacity).get(doc)) return false;
   od::object obj;
   if (doc.get_object().get(obj)) return false;
-  Fields f;
+  thread_local Fields f;
+  f.clear();
+  rec->tags.clear();  // read_slot appends a list of tags here
   for (auto r : obj) {
     od::field field;
     std::string_view key;
@@ -475,7 +492,7 @@ bool parse_repo_json_fast(std::string_view text, const Window& window, RepoRecor
     if (!take_null(value, &null)) return false;
     if (null) continue;
     f.present[slot] = true;
-    if (!read_slot(slot, value, &f)) return false;
+    if (!read_slot(slot, value, &f, rec)) return false;
   }
   // Nothing after the object (the iterator is at the end of the line, and alive).
   const char* after = nullptr;

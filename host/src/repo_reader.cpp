@@ -306,7 +306,6 @@ std::optional<Fail> set_repo_id(std::string_view id, const char* name, RepoRecor
   if (id.empty()) return Fail{name, "empty id"};
   if (const char* why = repo_id_problem(id)) return Fail{name, std::string("invalid id: ") + why};
   rec->id.assign(id.data(), id.size());
-  rec->id_hash = Dictionary::hash(id);
   return std::nullopt;
 }
 
@@ -348,17 +347,21 @@ std::optional<Fail> set_created_day(int32_t day, const char* name, const Window&
   return std::nullopt;
 }
 
-std::optional<Fail> set_optional_text(std::string_view text, const char* name, std::optional<std::string>* out) {
+std::optional<Fail> set_optional_text(std::string_view text, const char* name, std::string* out) {
   if (text.empty()) return std::nullopt;
   if (auto f = text_field(name, text)) return f;
-  *out = std::string(text);
+  out->assign(text.data(), text.size());
   return std::nullopt;
 }
 
 std::optional<Fail> set_tags(std::vector<std::string> tags, const char* name, RepoRecord* rec) {
-  for (const auto& t : tags)
-    if (auto f = text_field(name, t)) return f;
   rec->tags = std::move(tags);
+  return check_tags(name, rec);
+}
+
+std::optional<Fail> check_tags(const char* name, RepoRecord* rec) {
+  for (const auto& t : rec->tags)
+    if (auto f = text_field(name, t)) return f;
   dedup_tags(&rec->tags);  // a tag listed twice counts once
   return std::nullopt;
 }
@@ -562,18 +565,19 @@ class RepoReader {
   }
 
   void record(std::string_view text, uint64_t line) {
-    RepoRecord rec;
-    if (auto f = detail::parse_repo_json(text, writer_.window(), &rec)) {
+    rec_.clear();
+    if (auto f = detail::parse_repo_json(text, writer_.window(), &rec_)) {
       reject(line, f->field, f->reason);
       return;
     }
-    writer_.add(rec, line);
+    writer_.add(rec_, line);
   }
 
   void finish() { writer_.finish(); }
 
  private:
   detail::RepoTableWriter writer_;
+  RepoRecord rec_;  // one record parsed into over and over (its storage kept)
 };
 
 }  // namespace
@@ -581,9 +585,24 @@ class RepoReader {
 namespace detail {
 
 std::optional<Fail> parse_repo_json(std::string_view text, const Window& window, RepoRecord* rec) {
-  if (parse_repo_json_fast(text, window, rec)) return std::nullopt;
-  *rec = RepoRecord{};  // whatever the fast path filled before it gave up
-  return parse_repo_json_dom(text, window, rec);
+  if (!parse_repo_json_fast(text, window, rec)) {
+    *rec = RepoRecord{};  // whatever the fast path filled before it gave up
+    if (auto fail = parse_repo_json_dom(text, window, rec)) return fail;
+  }
+  hash_fields(rec);
+  return std::nullopt;
+}
+
+void hash_fields(RepoRecord* rec) {
+  auto hash = [](std::string_view s) { return s.empty() ? 0 : Dictionary::hash(s); };
+  rec->id_hash = Dictionary::hash(rec->id);
+  rec->author_hash = hash(author_of(*rec));
+  rec->pipeline_hash = hash(rec->pipeline_tag);
+  rec->library_hash = hash(rec->library);
+  rec->tag_hashes.clear();
+  for (const auto& tag : rec->tags) rec->tag_hashes.push_back(Dictionary::hash(tag));
+  for (auto& p : rec->parents) p.id_hash = Dictionary::hash(p.id);
+  rec->hashed = true;
 }
 
 std::optional<Fail> parse_repo_json_dom(std::string_view text, const Window& window, RepoRecord* rec) {
@@ -636,20 +655,43 @@ void RepoTableWriter::reject(uint64_t line, const std::string& field, const std:
   rejects_.add(stats_.file, line, field, reason);
 }
 
-void RepoTableWriter::prefetch(const RepoRecord& rec) const { repos_.ids.prefetch(rec.id_hash); }
+void RepoTableWriter::prefetch(const RepoRecord& rec) const {
+  repos_.ids.prefetch(rec.id_hash);
+  if (rec.author_hash != 0) repos_.authors.prefetch(rec.author_hash);
+}
 
-void RepoTableWriter::expect(size_t n) { repos_.ids.reserve(size_t(repos_.ids.size()) + n); }
+void RepoTableWriter::expect(size_t n) { repos_.reserve(size_t(repos_.size()) + n); }
 
 void RepoTableWriter::add(const RepoRecord& rec, uint64_t line) {
-  const uint32_t existing = repos_.ids.find(rec.id, rec.id_hash);
-  if (existing != kNone && !repos_.placeholder[existing]) {
-    reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
-    return;
+  if (!rec.hashed) {  // a producer that did not hash on its own thread (none of ours)
+    RepoRecord hashed = rec;
+    hash_fields(&hashed);
+    return add(hashed, line);
   }
-  add_to_sum(&sum_30d_, rec.downloads, line, "downloads");
-  add_to_sum(&sum_all_time_, rec.all_time, line, "downloads_all_time");
-  commit(rec, existing);
+  RepoTable& t = repos_;
+  if (rec.downloads > ~uint64_t{0} - sum_30d_ || rec.all_time > ~uint64_t{0} - sum_all_time_) {
+    // A sum would pass 2^64-1: a duplicate is still only a reject, anything else ends the input.
+    const uint32_t existing = t.ids.find(rec.id, rec.id_hash);
+    if (existing != kNone && !t.placeholder[existing]) return reject_duplicate(rec, line);
+    add_to_sum(&sum_30d_, rec.downloads, line, "downloads");  // one of the two throws
+    add_to_sum(&sum_all_time_, rec.all_time, line, "downloads_all_time");
+  }
+  // One probe finds the id or adds it (the sums cannot fail past this point).
+  bool added = false;
+  const uint32_t u = t.ids.intern(rec.id, rec.id_hash, &added);
+  if (added) {
+    t.push_defaults();
+  } else if (!t.placeholder[u]) {
+    return reject_duplicate(rec, line);
+  }
+  sum_30d_ += rec.downloads;
+  sum_all_time_ += rec.all_time;
+  commit(rec, u, !added);
   ++stats_.accepted;
+}
+
+void RepoTableWriter::reject_duplicate(const RepoRecord& rec, uint64_t line) {
+  reject(line, "id", "duplicate id: '" + rec.id + "' (the first record is kept)");
 }
 
 void RepoTableWriter::finish() {
@@ -680,25 +722,13 @@ void RepoTableWriter::add_to_sum(uint64_t* sum, uint64_t value, uint64_t line, c
   *sum += value;
 }
 
-void RepoTableWriter::commit(const RepoRecord& rec, uint32_t existing) {
+// late: u is a placeholder (named before as a parent or by downloads) that gets its record now.
+void RepoTableWriter::commit(const RepoRecord& rec, uint32_t u, bool late) {
   RepoTable& t = repos_;
-  uint32_t u;
-  bool late = false;
-  if (existing == kNone) {
-    u = t.ids.intern(rec.id, rec.id_hash);
-    t.push_defaults();
-  } else {
-    u = existing;  // a placeholder (named before as a parent or by downloads) gets its record
-    late = true;
-  }
   t.placeholder[u] = 0;
   t.in_downloads_only[u] = 0;
-  if (!rec.author.empty()) {
-    t.author[u] = t.authors.intern(rec.author);
-  } else {
-    const size_t slash = rec.id.find('/');
-    t.author[u] = (slash != std::string::npos && slash > 0) ? t.authors.intern(std::string_view(rec.id).substr(0, slash)) : kNone;
-  }
+  const std::string_view author = author_of(rec);
+  t.author[u] = author.empty() ? kNone : t.authors.intern(author, rec.author_hash);
   t.kind[u] = rec.kind;
   t.created_day[u] = rec.created_day;
   t.likes[u] = rec.likes;
@@ -706,22 +736,22 @@ void RepoTableWriter::commit(const RepoRecord& rec, uint32_t existing) {
   t.downloads_all_time[u] = rec.all_time;
   t.has_all_time[u] = rec.has_all_time ? 1 : 0;
   t.parameters[u] = rec.parameters;
-  t.pipeline_tag[u] = rec.pipeline_tag ? t.pipeline_tags.intern(*rec.pipeline_tag) : kNone;
-  t.library[u] = rec.library ? t.libraries.intern(*rec.library) : kNone;
+  t.pipeline_tag[u] = rec.pipeline_tag.empty() ? kNone : t.pipeline_tags.intern(rec.pipeline_tag, rec.pipeline_hash);
+  t.library[u] = rec.library.empty() ? kNone : t.libraries.intern(rec.library, rec.library_hash);
   if (!late) {
     // u is the last row: its tags go at the end of the CSR.
-    for (const auto& tag : rec.tags) t.tag_ids.push_back(t.tags.intern(tag));
+    for (size_t i = 0; i < rec.tags.size(); ++i) t.tag_ids.push_back(t.tags.intern(rec.tags[i], rec.tag_hashes[i]));
     t.tag_offsets[u + 1] = static_cast<uint32_t>(t.tag_ids.size());
   } else if (!rec.tags.empty()) {
     std::vector<uint32_t> ids;
     ids.reserve(rec.tags.size());
-    for (const auto& tag : rec.tags) ids.push_back(t.tags.intern(tag));
+    for (size_t i = 0; i < rec.tags.size(); ++i) ids.push_back(t.tags.intern(rec.tags[i], rec.tag_hashes[i]));
     late_count_ += ids.size();
     insert_late(u, std::move(ids));
   }
   // Parents after the row's tags: a new placeholder row appends after u.
   for (size_t i = 0; i < rec.parents.size(); ++i) {
-    const uint32_t p = t.ensure(rec.parents[i].id, false);
+    const uint32_t p = t.ensure(rec.parents[i].id, rec.parents[i].id_hash, false);
     t.edges.push_back(BaseEdge{u, p, rec.parents[i].relation, static_cast<uint16_t>(i)});
   }
 }

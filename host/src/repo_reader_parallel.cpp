@@ -1,8 +1,11 @@
 // Repository records in JSON Lines with every thread: a plain file is mapped, cut into chunks at
 // line boundaries, and `threads` threads parse the chunks (JSON, field rules: parse_repo_json,
 // which touches no shared state). Meanwhile the calling thread adds the parsed records, in file
-// order, through the same RepoTableWriter as one thread (duplicate ids, exact sums,
+// order, through the same RepoTableWriter as the stream reader (duplicate ids, exact sums,
 // placeholders, tags), so unit ids, results and rejects are identical for any thread count.
+// With one thread the calling thread parses each chunk itself, then adds its records: the
+// table is sized from the first chunk and each record's lookups are prefetched a few records
+// ahead, which the stream reader, adding each record as it is parsed, cannot do.
 
 #include <algorithm>
 #include <cstring>
@@ -27,9 +30,20 @@ struct LineResult {
   Fail fail;
 };
 
+// A chunk's lines are lines[0, count): the entries past count are kept from earlier chunks
+// with their records' storage, so that parsing the next chunk into them allocates nothing for
+// the usual record.
 struct ChunkResults {
   std::vector<LineResult> lines;
+  size_t count = 0;
   uint64_t physical_lines = 0;
+
+  LineResult& next(uint64_t line) {
+    if (count == lines.size()) lines.emplace_back();
+    LineResult& r = lines[count++];
+    r.line = line;
+    return r;
+  }
 };
 
 
@@ -41,37 +55,32 @@ std::string_view physical_line(const char* data, size_t start, size_t end) {
   return std::string_view(data + start, len);
 }
 
-// Bytes per line assumed when reserving a chunk's results (Hub records are a few hundred bytes;
-// a low guess only means the vector grows once more).
-constexpr size_t kReserveBytesPerLine = 256;
-
 // The most text in one chunk.
 constexpr size_t kChunkBytes = size_t{1} << 20;
 
-// *out (a chunk parsed before, its vectors kept for their capacity) <- data[begin, end).
+// *out (a chunk parsed before, its records kept for their storage) <- data[begin, end).
 void parse_chunk(const char* data, size_t begin, size_t end, const Window& window, size_t max_line,
                  ChunkResults* out) {
-  out->lines.clear();
+  out->count = 0;
   out->physical_lines = 0;
-  out->lines.reserve((end - begin) / kReserveBytesPerLine + 1);
   for (size_t p = begin; p < end;) {
     const size_t e = line_end_after(data, end, p);
     std::string_view line = physical_line(data, p, e);
     p = e;
     const uint64_t n = ++out->physical_lines;
     if (line.size() > max_line) {
-      out->lines.push_back({n, LineResult::too_long, {}, {}});
+      out->next(n).kind = LineResult::too_long;
       continue;
     }
     line = trim(line);
     if (line.empty()) continue;
-    LineResult r{n, LineResult::record, {}, {}};
+    LineResult& r = out->next(n);
+    r.kind = LineResult::record;
+    r.rec.clear();
     if (auto f = parse_repo_json(line, window, &r.rec)) {
       r.kind = LineResult::rejected;
       r.fail = std::move(*f);
-      r.rec = RepoRecord{};
     }
-    out->lines.push_back(std::move(r));
   }
 }
 
@@ -81,7 +90,7 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
                                 const ProgressFn& progress, const ReadOptions& options, unsigned threads,
                                 ReadStats* stats_out) {
   MappedFile file;
-  if (threads < 2 || !file.open_plain_text(path, options.parallel_min_bytes)) return false;
+  if (!file.open_plain_text(path, options.parallel_min_bytes)) return false;
   const char* const data = file.data();
   const size_t size = file.size();
 
@@ -123,7 +132,7 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
   // Records are parsed into objects about twice the size of their text: chunks smaller than
   // the downloads reader's keep the records parsed ahead (2 x threads + 2 chunks) small.
   const size_t chunk = std::min(options.parallel_chunk_bytes, kChunkBytes);
-  OrderedChunks<ChunkResults> chunks(data, data_begin, size, chunk, threads,
+  OrderedChunks<ChunkResults> chunks(data, data_begin, size, chunk, threads <= 1 ? 0 : threads,
                                      [&](size_t first, size_t last, ChunkResults* out) {
                                        parse_chunk(data, first, last, window, options.max_line, out);
                                      });
@@ -131,16 +140,17 @@ bool read_repositories_parallel(const std::string& path, RepoTable& repos, Rejec
   size_t first = 0, last = 0;
   ChunkResults* parsed = nullptr;
   while (chunks.next(&first, &last, &parsed)) {
-    const std::vector<LineResult>& lines = parsed->lines;
-    if (first_chunk) {  // room in the id dictionary for the whole file, at this chunk's bytes per record
+    const LineResult* const lines = parsed->lines.data();
+    const size_t n_lines = parsed->count;
+    if (first_chunk) {  // room in the table for the whole file, at this chunk's bytes per record
       first_chunk = false;
-      if (!lines.empty()) writer.expect(size_t(double(size - first) / double(last - first) * double(lines.size())) + 1);
+      if (n_lines > 0) writer.expect(size_t(double(size - first) / double(last - first) * double(n_lines)) + 1);
     }
     constexpr size_t kAhead = 8;  // records between a slot's prefetch and its lookup
-    for (size_t i = 0; i < std::min(kAhead, lines.size()); ++i) writer.prefetch(lines[i].rec);
-    for (size_t i = 0; i < lines.size(); ++i) {  // in file order, as one thread would
+    for (size_t i = 0; i < std::min(kAhead, n_lines); ++i) writer.prefetch(lines[i].rec);
+    for (size_t i = 0; i < n_lines; ++i) {  // in file order, as one thread would
       const LineResult& r = lines[i];
-      if (i + kAhead < lines.size()) writer.prefetch(lines[i + kAhead].rec);
+      if (i + kAhead < n_lines) writer.prefetch(lines[i + kAhead].rec);
       ++stats.read;
       const uint64_t at = line_base + r.line;
       if (r.kind == LineResult::too_long)

@@ -25,21 +25,58 @@ struct Fail {
 struct ParentRef {
   std::string id;
   Relation relation;
+  uint64_t id_hash = 0;  // Dictionary::hash(id), set by hash_fields
 };
 
 // One validated record, not yet in the table.
 struct RepoRecord {
   std::string id;
-  uint64_t id_hash = 0;  // Dictionary::hash(id): set with id by set_repo_id, on the parsing thread
+  uint64_t id_hash = 0;  // Dictionary::hash(id): set by hash_fields, with the hashes below
   std::string author;  // empty: from the id prefix
   RepoKind kind = RepoKind::model;
   int32_t created_day = kNoDay;
   uint64_t likes = 0, downloads = 0, all_time = 0, parameters = 0;
   bool has_all_time = false;
-  std::optional<std::string> pipeline_tag, library;
+  std::string pipeline_tag, library;  // empty: absent (empty text is never a value)
   std::vector<std::string> tags;
   std::vector<ParentRef> parents;
+  // Dictionary::hash of the author_of, pipeline_tag, library and each tag (0 for an absent
+  // one), and of each parent's id: set by hash_fields on the parsing thread, so that the one
+  // thread that adds records to the table only probes.
+  uint64_t author_hash = 0, pipeline_hash = 0, library_hash = 0;
+  std::vector<uint64_t> tag_hashes;
+  bool hashed = false;
+
+  // Back to a default record, keeping the strings' and lists' storage: a reader that parses
+  // into the same records over and over allocates nothing for the usual record.
+  void clear() {
+    id.clear();
+    id_hash = 0;
+    author.clear();
+    kind = RepoKind::model;
+    created_day = kNoDay;
+    likes = downloads = all_time = parameters = 0;
+    has_all_time = false;
+    pipeline_tag.clear();
+    library.clear();
+    tags.clear();
+    parents.clear();
+    author_hash = pipeline_hash = library_hash = 0;
+    tag_hashes.clear();
+    hashed = false;
+  }
 };
+
+// The record's author: its own, else its id's prefix before '/'; empty when it has neither.
+inline std::string_view author_of(const RepoRecord& rec) {
+  if (!rec.author.empty()) return rec.author;
+  const size_t slash = rec.id.find('/');
+  return slash != std::string::npos && slash > 0 ? std::string_view(rec.id).substr(0, slash) : std::string_view();
+}
+
+// Sets the record's hashes (RepoRecord::hashed); a validated record's last step on its parsing
+// thread (parse_repo_json does it).
+void hash_fields(RepoRecord* rec);
 
 // The plausible-date window a creation date must fall in (ReadOptions::min_day, max_day).
 struct Window {
@@ -58,12 +95,14 @@ std::optional<Fail> set_created_epoch_ms(int64_t ms, std::string_view text, cons
                                          RepoRecord* rec);
 // createdAt as a day already (an Arrow date or timestamp): only the window applies.
 std::optional<Fail> set_created_day(int32_t day, const char* name, const Window& w, RepoRecord* rec);
-// pipeline_tag / library_name: empty text leaves the field absent.
-std::optional<Fail> set_optional_text(std::string_view text, const char* name, std::optional<std::string>* out);
+// pipeline_tag / library_name: empty text leaves the field absent (*out empty).
+std::optional<Fail> set_optional_text(std::string_view text, const char* name, std::string* out);
 // tags as one string: a Python-repr or JSON list, or a single tag.
 std::optional<Fail> set_tags_text(std::string_view text, const char* name, RepoRecord* rec);
 // tags as a list (each checked as text; repeated and empty tags dropped).
 std::optional<Fail> set_tags(std::vector<std::string> tags, const char* name, RepoRecord* rec);
+// The same for a list a reader put in rec->tags itself (no list moved in).
+std::optional<Fail> check_tags(const char* name, RepoRecord* rec);
 // safetensors: an object {total}, or the object as JSON text.
 std::optional<Fail> set_safetensors(const nlohmann::json& v, const char* name, RepoRecord* rec);
 // The parents from baseModels (may be null), the record's base_model: tags (set_tags first)
@@ -113,8 +152,8 @@ class RepoTableWriter {
   // A validated record: rejected as a duplicate id, or added (counted accepted). The sums of
   // downloads and of downloads_all_time over the table stay within 2^64-1 (InputError else).
   void add(const RepoRecord& rec, uint64_t line);
-  // Fetches the id's slot of the repository dictionary into the cache: a reader calls it a few
-  // records before add(rec), so that the lookup does not wait on memory.
+  // Fetches the id's and the author's slots of their dictionaries into the cache: a reader
+  // calls it a few records before add(rec), so that the lookups do not wait on memory.
   void prefetch(const RepoRecord& rec) const;
   // Room for about n more repositories (a reader's estimate from the input's size).
   void expect(size_t n);
@@ -123,7 +162,9 @@ class RepoTableWriter {
 
  private:
   void add_to_sum(uint64_t* sum, uint64_t value, uint64_t line, const char* field);
-  void commit(const RepoRecord& rec, uint32_t existing);
+  void reject_duplicate(const RepoRecord& rec, uint64_t line);
+  // The record's fields into row u (new: pushed with defaults already; late: a placeholder's).
+  void commit(const RepoRecord& rec, uint32_t u, bool late);
   void insert_late(uint32_t u, std::vector<uint32_t> ids);
 
   RepoTable& repos_;

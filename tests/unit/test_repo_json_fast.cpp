@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ecostat/dictionary.hpp"
 #include "repo_record.hpp"
 #include "text.hpp"
 
@@ -23,8 +24,8 @@ std::string describe(const RepoRecord& r) {
   std::ostringstream o;
   o << "id=" << r.id << " author=" << r.author << " kind=" << int(r.kind) << " day=" << r.created_day
     << " likes=" << r.likes << " dl=" << r.downloads << " all=" << r.all_time << " has_all=" << r.has_all_time
-    << " params=" << r.parameters << " pipe=" << (r.pipeline_tag ? *r.pipeline_tag : "<none>")
-    << " lib=" << (r.library ? *r.library : "<none>") << " tags=[";
+    << " params=" << r.parameters << " pipe=" << (r.pipeline_tag.empty() ? "<none>" : r.pipeline_tag)
+    << " lib=" << (r.library.empty() ? "<none>" : r.library) << " tags=[";
   for (const auto& t : r.tags) o << t << ",";
   o << "] parents=[";
   for (const auto& p : r.parents) o << p.id << ":" << int(p.relation) << ",";
@@ -37,6 +38,30 @@ std::string describe(const std::optional<Fail>& f, const RepoRecord& r) {
 }
 
 const Window kWindow{ecostat::host::kFirstDay, ecostat::host::kLastDay};
+
+// A record with every field set, long texts included: parsed into a record before each line's,
+// to show that a cleared record (readers reuse theirs for its storage) keeps nothing of it.
+const char* const kEveryField =
+    R"({"id":"some-organisation/some-model-name-0","author":"some-organisation","kind":"model",)"
+    R"("createdAt":"2024-01-02T00:00:00.000Z","likes":3,"downloads":7,"downloadsAllTime":9,)"
+    R"("pipeline_tag":"automatic-speech-recognition","library_name":"sentence-transformers",)"
+    R"("tags":["a-long-tag-of-thirty-bytes-xyz","base_model:finetune:org/root-model-long-name"],)"
+    R"("safetensors":{"total":100},"baseModels":{"relation":"adapter","models":[{"id":"org/other-base-model"},"org/second-base-model-name","org/root-model-long-name"]},)"
+    R"("cardData":{"base_model":"org/card-base-model-name"}})";
+
+// The hashes hash_fields sets, as the table's dictionaries would compute them.
+void check_hashes(const RepoRecord& r) {
+  using ecostat::Dictionary;
+  auto hash = [](std::string_view s) { return s.empty() ? 0 : Dictionary::hash(s); };
+  CHECK(r.hashed);
+  CHECK(r.id_hash == Dictionary::hash(r.id));
+  CHECK(r.author_hash == hash(ecostat::host::detail::author_of(r)));
+  CHECK(r.pipeline_hash == hash(r.pipeline_tag));
+  CHECK(r.library_hash == hash(r.library));
+  REQUIRE(r.tag_hashes.size() == r.tags.size());
+  for (size_t i = 0; i < r.tags.size(); ++i) CHECK(r.tag_hashes[i] == Dictionary::hash(r.tags[i]));
+  for (const auto& p : r.parents) CHECK(p.id_hash == Dictionary::hash(p.id));
+}
 
 struct Tally {
   size_t lines = 0, fast = 0;
@@ -52,6 +77,14 @@ void check_line(const std::string& line, Tally* tally) {
   const auto combined = ecostat::host::detail::parse_repo_json(text, kWindow, &rec);
   INFO("line: " << line.substr(0, 400));
   CHECK(describe(combined, rec) == describe(dom, dom_rec));
+  if (!combined) check_hashes(rec);
+  RepoRecord reused;
+  REQUIRE_FALSE(ecostat::host::detail::parse_repo_json(kEveryField, kWindow, &reused));
+  REQUIRE(reused.parents.size() == 3);  // baseModels' three; the tag's and the card's add relations only
+  REQUIRE(reused.tags.size() == 2);
+  reused.clear();
+  const auto again = ecostat::host::detail::parse_repo_json(text, kWindow, &reused);
+  CHECK(describe(again, reused) == describe(dom, dom_rec));
   if (ecostat::host::detail::parse_repo_json_fast(text, kWindow, &fast_rec)) {
     ++tally->fast;
     CHECK(describe(std::nullopt, fast_rec) == describe(dom, dom_rec));

@@ -97,7 +97,7 @@ TEST_CASE("parallel repositories: same as read_repositories for any threads and 
   const Outcome expected = read(path, 0, 0);
   REQUIRE(expected.stats.read > 100);
   REQUIRE(expected.stats.rejected >= 4);
-  for (unsigned threads : {2u, 3u, 8u})
+  for (unsigned threads : {1u, 2u, 3u, 7u})
     for (size_t chunk : {size_t(1), size_t(100), size_t(4096), size_t(1) << 20}) {
       INFO(threads << " threads, chunks of " << chunk << " bytes");
       same(read(path, threads, chunk), expected);
@@ -109,12 +109,14 @@ TEST_CASE("parallel repositories: other forms are left to read_repositories", "[
   test::write_file(dir + "/array.json", "[{\"id\":\"a/b\"}]\n");
   test::write_file(dir + "/meta.csv", ",model_id,metadata\n0,a/b,\"{\"\"id\"\": \"\"a/b\"\"}\"\n");
   test::write_file(dir + "/blank.jsonl", "\n\n");
-  for (const char* name : {"array.json", "meta.csv", "blank.jsonl"}) {
-    bool taken = true;
-    const Outcome o = read(dir + "/" + name, 2, 64, &taken);
-    CHECK_FALSE(taken);
-    CHECK(o.table.size() == 1);  // untouched: only the placeholder
-  }
+  for (unsigned threads : {1u, 2u})
+    for (const char* name : {"array.json", "meta.csv", "blank.jsonl"}) {
+      INFO(name << ", " << threads << " threads");
+      bool taken = true;
+      const Outcome o = read(dir + "/" + name, threads, 64, &taken);
+      CHECK_FALSE(taken);
+      CHECK(o.table.size() == 1);  // untouched: only the placeholder
+    }
 }
 
 TEST_CASE("parallel repositories: a strict reader stops at the first reject, as one thread does", "[repos][parallel]") {
@@ -124,7 +126,7 @@ TEST_CASE("parallel repositories: a strict reader stops at the first reject, as 
   for (int i = 0; i < 3000; ++i) text += "{\"id\":\"org/n" + std::to_string(i) + "\",\"downloads\":1}\n";
   const std::string path = test::temp_dir("parallel-repos-strict") + "/repos.jsonl";
   test::write_file(path, text);
-  for (unsigned threads : {2u, 4u}) {
+  for (unsigned threads : {1u, 2u, 4u}) {
     INFO(threads << " threads");
     RepoTable table;
     RejectLog rejects(true);

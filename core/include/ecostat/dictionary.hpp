@@ -20,7 +20,12 @@ class Dictionary {
   // The same with h = hash(s) computed ahead (by a parsing thread, while one thread interns),
   // and the home slot of a hash fetched into the cache a few records before it is needed.
   static uint64_t hash(std::string_view s);
-  uint32_t intern(std::string_view s, uint64_t h);
+  uint32_t intern(std::string_view s, uint64_t h) {
+    bool added;
+    return intern(s, h, &added);
+  }
+  // intern that also says whether s was new: one probe where find-then-intern takes two.
+  uint32_t intern(std::string_view s, uint64_t h, bool* added);
   uint32_t find(std::string_view s, uint64_t h) const;
   void prefetch(uint64_t h) const {
     if (!slots_.empty()) prefetch_for_read(&slots_[h & (slots_.size() - 1)]);

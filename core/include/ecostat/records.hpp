@@ -46,9 +46,14 @@ struct RepoTable {
 
   uint32_t size() const { return ids.size(); }
   // Adds a placeholder row for id when unknown; returns the unit id either way.
-  uint32_t ensure(std::string_view id, bool from_downloads);
+  uint32_t ensure(std::string_view id, bool from_downloads) { return ensure(id, Dictionary::hash(id), from_downloads); }
+  // The same with h = Dictionary::hash(id) computed ahead.
+  uint32_t ensure(std::string_view id, uint64_t h, bool from_downloads);
   // Appends default column values for a new unit (used by ensure and by readers).
   void push_defaults();
+  // Room in every per-unit column for n units in all (a reader that can estimate its count:
+  // the columns then grow without copying themselves over and over).
+  void reserve(size_t n);
 };
 
 // Attribution: author handle -> parent organisation, country, region, org type.
