@@ -406,7 +406,7 @@ std::optional<Fail> merge_parents(std::vector<ParentRef> from_base_models, std::
   {
     ParentList list(&from_tags);
     for (const auto& t : rec->tags) {
-      if (t.compare(0, 11, "base_model:") != 0) continue;
+      if (t.size() < 11 || std::memcmp(t.data(), "base_model:", 11) != 0) continue;  // inlined, not a call
       std::string_view rest(t);
       rest.remove_prefix(11);
       const size_t colon = rest.find(':');
