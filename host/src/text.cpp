@@ -68,28 +68,41 @@ inline uint64_t unusual_id_bytes(uint64_t w) {
          any_zero(w ^ (kOnes * '"'));
 }
 
-// True when every byte is printable ASCII other than ',' and '"': the ids of nearly every
-// record, accepted without the per-character checks and the UTF-8 pass.
-bool plain_ascii_id(std::string_view s) {
-  uint64_t unusual = 0;
+// True when unusual(w) is zero for every eight bytes w of s, eight at a time. A tail shorter
+// than eight bytes is read as the last eight bytes, overlapping some already checked (one plain
+// load, where a short copy into a padded word would cost a call and a stalled load per text),
+// or, in a text shorter than eight bytes, padded with 'a', which every rule here takes.
+template <class Unusual>
+bool every_word_plain(std::string_view s, Unusual unusual) {
+  uint64_t found = 0;
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, s.data() + i, 8);
-    unusual |= unusual_id_bytes(w);
+    found |= unusual(w);
   }
   if (i < s.size()) {
-    uint64_t w = kOnes * 'a';  // padding that is itself plain
+    uint64_t w = kOnes * 'a';
     if (s.size() >= 8) {
-      // The last eight bytes, overlapping some already checked: one plain load, where a short
-      // copy into the padded word would cost a call and a stalled load per id.
       std::memcpy(&w, s.data() + s.size() - 8, 8);
     } else {
       std::memcpy(&w, s.data(), s.size());
     }
-    unusual |= unusual_id_bytes(w);
+    found |= unusual(w);
   }
-  return unusual == 0;
+  return found == 0;
+}
+
+// True when every byte is printable ASCII other than ',' and '"': the ids of nearly every
+// record, accepted without the per-character checks and the UTF-8 pass.
+bool plain_ascii_id(std::string_view s) {
+  return every_word_plain(s, [](uint64_t w) { return unusual_id_bytes(w); });  // a lambda: inlined
+}
+
+// True when every byte is ASCII other than NUL: the usual field text, accepted in one pass
+// instead of a NUL search and a UTF-8 pass.
+bool plain_ascii_text(std::string_view s) {
+  return every_word_plain(s, [](uint64_t w) { return (w & kHigh) | any_zero(w); });
 }
 
 }  // namespace
@@ -106,27 +119,6 @@ const char* repo_id_problem(std::string_view s) {
   if (!valid_utf8(s)) return "invalid UTF-8";
   return nullptr;
 }
-
-namespace {
-
-// True when every byte is ASCII other than NUL: the usual field text, accepted in one pass of
-// eight bytes at a time instead of a NUL search and a UTF-8 pass.
-bool plain_ascii_text(std::string_view s) {
-  uint64_t unusual = 0;
-  size_t i = 0;
-  for (; i + 8 <= s.size(); i += 8) {
-    uint64_t w;
-    std::memcpy(&w, s.data() + i, 8);
-    unusual |= (w & kHigh) | any_zero(w);
-  }
-  for (; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    unusual |= (c & 0x80) | (c == 0);
-  }
-  return unusual == 0;
-}
-
-}  // namespace
 
 const char* text_problem(std::string_view s) {
   if (plain_ascii_text(s)) return nullptr;
