@@ -121,7 +121,9 @@ std::optional<Fail> set_parents_listed(const std::vector<ListedParent>& base_mod
 
 // One repository record as JSON text (a line of JSON Lines, an array element, a metadata
 // cell) -> *rec, or why it is rejected. Touches no shared state: safe from many threads.
-// The fast path first; whatever it does not take, the DOM path.
+// The fast path first; whatever it does not take, the DOM path. *rec must be a default record
+// (new or cleared: the field rules set only the fields the text gives); an accepted record
+// leaves with its hashes set (hash_fields).
 std::optional<Fail> parse_repo_json(std::string_view text, const Window& window, RepoRecord* rec);
 // The reference path: nlohmann's DOM (only the keys the reader uses kept), then the field rules.
 // Every reject comes from here.
