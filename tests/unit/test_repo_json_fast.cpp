@@ -278,3 +278,42 @@ TEST_CASE("Repository JSON fast path takes a Hub record with base models", "[rep
   CHECK(rec.parents[0].id == "org/m");
   CHECK(rec.parents[0].relation == ecostat::Relation::adapter);
 }
+
+TEST_CASE("Repository table writer: a record without its hashes is added as one with them", "[repo]") {
+  using ecostat::RepoTable;
+  using ecostat::host::ReadOptions;
+  using ecostat::host::ReadStats;
+  using ecostat::host::RejectLog;
+  using ecostat::host::detail::RepoTableWriter;
+  RepoRecord hashed;
+  REQUIRE_FALSE(ecostat::host::detail::parse_repo_json(kEveryField, kWindow, &hashed));
+  REQUIRE(hashed.hashed);
+  RepoRecord bare = hashed;  // as a producer that did not call hash_fields would hand it over
+  bare.hashed = false;
+  bare.id_hash = bare.author_hash = bare.pipeline_hash = bare.library_hash = 0;
+  bare.tag_hashes.clear();
+  for (auto& p : bare.parents) p.id_hash = 0;
+  auto add = [](const RepoRecord& rec, RepoTable* table) {
+    RejectLog rejects;
+    ReadStats stats;
+    RepoTableWriter writer(*table, rejects, stats, ReadOptions{});
+    writer.add(rec, 1);
+    writer.finish();
+    CHECK(stats.accepted == 1);
+  };
+  RepoTable a, b;
+  add(hashed, &a);
+  add(bare, &b);
+  CHECK(b.ids.strings() == a.ids.strings());
+  CHECK(b.authors.strings() == a.authors.strings());
+  CHECK(b.tags.strings() == a.tags.strings());
+  CHECK(b.tag_ids == a.tag_ids);
+  CHECK(b.pipeline_tag == a.pipeline_tag);
+  CHECK(b.library == a.library);
+  REQUIRE(b.edges.size() == 3);
+  // Every string went in under its own hash: a lookup that hashes it again finds it.
+  for (uint32_t u = 0; u < b.size(); ++u) CHECK(b.ids.find(b.ids.at(u)) == u);
+  CHECK(b.authors.find("some-organisation") == b.author[0]);
+  CHECK(b.pipeline_tags.find("automatic-speech-recognition") == b.pipeline_tag[0]);
+  for (uint32_t t = 0; t < b.tags.size(); ++t) CHECK(b.tags.find(b.tags.at(t)) == t);
+}
