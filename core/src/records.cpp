@@ -42,8 +42,7 @@ uint32_t RepoTable::ensure(std::string_view id, uint64_t h, bool from_downloads)
     push_defaults();
     placeholder[u] = 1;
     in_downloads_only[u] = from_downloads ? 1 : 0;
-    const auto slash = id.find('/');
-    if (slash != std::string_view::npos && slash > 0) author[u] = authors.intern(id.substr(0, slash));
+    if (const std::string_view a = id_author(id); !a.empty()) author[u] = authors.intern(a);
   }
   return u;
 }

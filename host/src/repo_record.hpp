@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecostat/host/readers.hpp"
+#include "ecostat/records.hpp"
 
 namespace ecostat::host::detail {
 
@@ -67,11 +68,9 @@ struct RepoRecord {
   }
 };
 
-// The record's author: its own, else its id's prefix before '/'; empty when it has neither.
+// The record's author: its own, else the one its id names (id_author); empty when neither.
 inline std::string_view author_of(const RepoRecord& rec) {
-  if (!rec.author.empty()) return rec.author;
-  const size_t slash = rec.id.find('/');
-  return slash != std::string::npos && slash > 0 ? std::string_view(rec.id).substr(0, slash) : std::string_view();
+  return rec.author.empty() ? id_author(rec.id) : std::string_view(rec.author);
 }
 
 // Sets the record's hashes (RepoRecord::hashed); a validated record's last step on its parsing

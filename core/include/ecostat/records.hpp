@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ecostat/dictionary.hpp"
@@ -17,6 +18,13 @@ struct BaseEdge {
   Relation relation;
   uint16_t order;
 };
+
+// The author a repository id names: its prefix before the first '/' ("org/model" -> "org");
+// empty when it has none (no '/', or a leading one). A row without an author of its own gets it.
+inline std::string_view id_author(std::string_view id) {
+  const size_t slash = id.find('/');
+  return slash != std::string_view::npos && slash > 0 ? id.substr(0, slash) : std::string_view();
+}
 
 // Every repository the job knows about, one row per dense id (the "unit").
 // Rows come from repository records; a repo id named only by a download record or only as
