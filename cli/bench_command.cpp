@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_lookup.hpp"
 #include "commands.hpp"
 #include "ecostat/backend.hpp"
 #include "ecostat/detail/output_file.hpp"
@@ -325,7 +326,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--stages", o->stages,
                   "Stages to run (default all): groupby_model, groupby_model_month, groupby_organisation_month, "
                   "groupby_country_month, groupby_org_type_month, groupby_family_month, all_tables, group_sum, "
-                  "concentration, lineage, parse_repos, parse_downloads, csv_groupby_model, end_to_end")
+                  "concentration, lineage, dictionary_lookup, parse_repos, parse_downloads, csv_groupby_model, end_to_end")
       ->delimiter(',');
   cmd->add_option("--json", o->json_path, "Write the results (schema ecostat.bench/1) here; - for stdout");
   cmd->add_option("--dump", o->dump_dir, "Write the checked results (unit totals, month tables, concentration) here, "
@@ -635,6 +636,32 @@ std::function<int()> add_bench_command(CLI::App& app) {
         }
         results.push_back(std::move(r));
       }
+    }
+
+    // The repository-id lookup alone (host side, one thread), and the random-line rate of a
+    // table of the dictionary's size, measured in the same run: the floor under the lookup.
+    if (want("dictionary_lookup")) {
+      constexpr size_t kMaxLookups = 5000000;
+      cli::DictionaryLookupBench lookup(gen, batches, kMaxLookups);
+      const double line_ns = random_line_ns(lookup.table_bytes(), std::max<size_t>(lookup.lookups(), 1000000));
+      ceilings["cpu_random_line_1thread_bytes_per_s"] = 64e9 / line_ns;
+      StageResult r;
+      r.backend = "host";
+      r.device = "1 CPU thread";
+      r.stage = "dictionary_lookup";
+      r.item = "lookups";
+      r.items = lookup.lookups();
+      r.bytes = double(lookup.lookups()) * 2 * 64;  // about two random lines a lookup: its slot, the id's bytes
+      r.ceiling = "cpu_random_line_1thread_bytes_per_s";
+      r.samples_ms = timed(o->repeats, o->warmup, [&](bool) { lookup.run(); });
+      char note[256];
+      std::snprintf(note, sizeof note,
+                    "Dictionary::find_many of the first events' ids in event order, %u ids (~%zu MiB of slots and "
+                    "bytes); one random 64-byte line of a table that size: %.1f ns",
+                    M, lookup.table_bytes() >> 20, line_ns);
+      r.note = note;
+      if (verify) check(r, lookup.check());
+      results.push_back(std::move(r));
     }
 
     // 5. Parse and end to end, on the generated files.

@@ -25,10 +25,11 @@ check "bench on the files" 0 "end_to_end"        -- "$ecostat" bench --data "$d"
 check "bench json ok"      0 "\"ok\": true"      -- cat "$tmp/bench.json"
 check "bench json schema"  0 "ecostat.bench/1"   -- cat "$tmp/bench.json"
 for s in groupby_model groupby_model_month groupby_organisation_month groupby_country_month groupby_org_type_month \
-         groupby_family_month all_tables group_sum concentration lineage parse_repos parse_downloads csv_groupby_model end_to_end; do
+         groupby_family_month all_tables group_sum concentration lineage dictionary_lookup parse_repos parse_downloads csv_groupby_model end_to_end; do
   check "stage $s checked" 0 "" -- sh -c "grep -A40 '\"stage\": \"$s\"' '$tmp/bench.json' | grep -m1 '\"verified\"' | grep -q '\"ok\"'"
 done
 check "ceiling measured"   0 "cpu_memcpy_bytes_per_s\": [1-9]" -- cat "$tmp/bench.json"
+check "random-line ceiling" 0 "cpu_random_line_1thread_bytes_per_s\": [1-9]" -- cat "$tmp/bench.json"
 check "dump written"       0 "model_x_month.u64" -- ls "$tmp/dump"
 check "dump verified"      0 "\"verified\": true" -- cat "$tmp/dump/results.json"
 check "in-memory bench"    0 "groupby_model"     -- "$ecostat" bench --records 2e4 --models 500 --repeats 1 --warmup 0 --stages groupby_model,concentration --json -
