@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <memory>
 
 #include "ecostat/host/generator.hpp"
 #include "ecostat/huge_pages.hpp"
