@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 
 #include "ecostat/host/generator.hpp"
 #include "ecostat/huge_pages.hpp"
@@ -13,16 +12,6 @@ namespace ecostat::cli {
 
 namespace {
 
-// A mapped block, unmapped when it goes.
-struct MappedBlock {
-  explicit MappedBlock(size_t n) : bytes(n), p(static_cast<char*>(map_huge_pages(n))) {}
-  ~MappedBlock() { unmap_huge_pages(p, bytes); }
-  MappedBlock(const MappedBlock&) = delete;
-  MappedBlock& operator=(const MappedBlock&) = delete;
-  size_t bytes;
-  char* p;
-};
-
 // About as many 4 MiB-chunk rows as the chunk parser looks up at once (~40 bytes a row).
 constexpr size_t kBlockLookups = 100000;
 
@@ -30,8 +19,8 @@ constexpr size_t kBlockLookups = 100000;
 
 double random_line_ns(size_t bytes, size_t reads, unsigned rounds, size_t ahead) {
   const size_t lines = std::max<size_t>(1, bytes / 64);
-  MappedBlock table(lines * 64);
-  for (size_t i = 0; i < lines; ++i) std::memset(table.p + i * 64, int(i & 0x7f), 64);  // every page backed
+  // Allocated as the dictionary's tables are, and zero-filled: every page is backed before the timing.
+  std::vector<char, HugePageAllocator<char>> table(lines * 64);
   std::vector<uint32_t> at(reads);
   uint64_t x = 0x9e3779b97f4a7c15ull;
   for (auto& a : at) {  // xorshift64*: lines at random, repeats allowed
@@ -44,8 +33,8 @@ double random_line_ns(size_t bytes, size_t reads, unsigned rounds, size_t ahead)
     const auto t0 = std::chrono::steady_clock::now();
     uint64_t s = 0;
     for (size_t i = 0; i < reads; ++i) {
-      if (i + ahead < reads) prefetch_for_read(table.p + size_t(at[i + ahead]) * 64);
-      s += uint8_t(table.p[size_t(at[i]) * 64]);
+      if (i + ahead < reads) prefetch_for_read(table.data() + size_t(at[i + ahead]) * 64);
+      s += uint8_t(table[size_t(at[i]) * 64]);
     }
     const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     sink = sink + s;

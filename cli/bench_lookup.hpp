@@ -21,9 +21,9 @@ class Generator;
 
 namespace ecostat::cli {
 
-// Nanoseconds per random 64-byte line read by one thread from a table of `bytes` (mapped with
-// huge pages, as the dictionary's is), each read issued `ahead` reads after its prefetch: the
-// best of `rounds` passes of `reads` reads.
+// Nanoseconds per random 64-byte line read by one thread from a table of `bytes` (allocated as
+// the dictionary's tables are: HugePageAllocator), each read issued `ahead` reads after its
+// prefetch: the best of `rounds` passes of `reads` reads.
 double random_line_ns(size_t bytes, size_t reads, unsigned rounds = 3, size_t ahead = 16);
 
 class DictionaryLookupBench {
