@@ -6,7 +6,7 @@
 #
 #   scripts/gpu-check.sh [OUT_DIR]          (OUT_DIR defaults to $OUT, else out/gpu-check)
 #
-# Writes (5 files, plus gpu_peers.json, scaling.json, gpu_e2e.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
+# Writes (5 files, plus gpu_peers.json, unit_totals_hot_off.json, scaling.json, gpu_e2e.json and scale_out_{cpu,cuda}.json): gpu-check.log (every step's output), steps.jsonl (step, rc, seconds),
 # bench.jsonl (every JSON line of our bench, the anchors and the peers, tagged "source"),
 # summary.txt (the table printed at the end), env.txt (GPU, driver, toolchain).
 # Every step runs under `timeout`; a failing step is recorded and the next one runs. The
@@ -166,6 +166,12 @@ if ! skipped gpu_peers && [[ -x "$BUILD/cli/ecostat" ]]; then
   jstep gpu_peers gpu_peers 150 python3 "$ROOT/bench/peers_gpu.py" --ecostat "$BUILD/cli/ecostat" \
     --data "$BUILD/peers-data" --records "${GPU_PEERS_RECORDS:-5e7}" --models 2.2M --backend cuda \
     --json "$OUTDIR/gpu_peers.json"
+fi
+# The by-model stage (the accumulator's unit-totals mode, hot units in shared memory) with the
+# hot path off, on the same data: what the hot-key group-by gains on the engine's path.
+if ! skipped unit_totals_hot_off && [[ -x "$BUILD/cli/ecostat" && -d "$BUILD/peers-data" ]]; then
+  step unit_totals_hot_off 90 env ECOSTAT_DEVICE_HOT_KEYS=0 "$BUILD/cli/ecostat" bench --data "$BUILD/peers-data" \
+    --backend cuda --stages groupby_model --repeats 5 --json "$OUTDIR/unit_totals_hot_off.json"
 fi
 
 # ---- issue 11's scaling table on this host's cores: the readers with 1, 2, 4, 8, 16 threads ---------

@@ -92,6 +92,12 @@ class DenseGroupBy {
   void run(const uint32_t* keys, const uint32_t* counts, size_t n, uint32_t n_keys, uint64_t* out, stream_t s);
   std::string describe() const;  // variant, H, slots, grid, block, shared memory
   size_t smem_bytes() const { return smem_; }
+  // hot_hash: the hash table select_hot built (device, table_slots() u32 keys, kEmpty = free),
+  // for kernels that keep the hot keys' sums themselves (the accumulator's totals mode).
+  const uint32_t* hash_table() const { return table_.data(); }
+  uint32_t table_slots() const { return slots_; }
+  // Keys in the current hot set (waits for the selection; 0 before any). For tests and logs.
+  uint32_t hot_count();
 
  private:
   Context& ctx_;
@@ -127,13 +133,22 @@ struct DeviceTables {
   std::vector<uint32_t> n_groups;
 };
 
+// What the accumulator keeps (AccumulatorPlan):
+//   unit_by_month  the unit x month slabs; finish() answers any group maps (month_tables = true);
+//   unit_totals    one u64 per unit, no months (month_tables = false, no direct maps): finish()
+//                  takes no maps. The hot units (chosen on the device from the first chunks, as
+//                  DenseGroupBy's hot_hash does) are summed in shared memory per block; the rest
+//                  go to global atomics. ECOSTAT_DEVICE_HOT_KEYS overrides the policy's count
+//                  (0: global atomics only).
+enum class DeviceTable { unit_by_month, unit_totals };
+
 class DeviceAccumulator final : public EventAccumulator {
  public:
   static constexpr int kRing = 3;
   // The largest chunk (events); the policy's chunk_events is used, ECOSTAT_DEVICE_CHUNK_EVENTS overrides.
   static constexpr uint32_t kChunkEvents = 1u << 23;
 
-  explicit DeviceAccumulator(std::shared_ptr<Context> ctx);
+  explicit DeviceAccumulator(std::shared_ptr<Context> ctx, DeviceTable table = DeviceTable::unit_by_month);
   ~DeviceAccumulator() override;
   void add(const EventBatch& batch) override;
   EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override;
@@ -152,6 +167,10 @@ class DeviceAccumulator final : public EventAccumulator {
   void finish_device(uint32_t n_units, const std::vector<DeviceGroupMap>& maps, DeviceTables* out);
   size_t device_bytes() const;  // ring + slabs: the device memory this accumulator holds
   uint64_t events() const { return events_; }
+  DeviceTable table() const { return table_; }
+  // unit_totals: the units summed in shared memory (0 before the first chunk, with the hot path
+  // off, or after it was dropped because its selection did not fit the device). Waits for it.
+  uint32_t hot_units();
   // Partitioned mode (partitioned.inc): the unit x month table did not fit the device (an
   // allocation failed, or would pass ECOSTAT_DEVICE_MEMORY_LIMIT). What was accumulated is kept
   // on the host, later chunks are spooled in host memory (their wire bytes), and finish() runs
@@ -178,7 +197,12 @@ class DeviceAccumulator final : public EventAccumulator {
   void enqueue(const wire::Chunk& c, Slot& slot, bool copy);
   void release_after_use(Slot& slot);  // frees slot.dev once the compute stream is done with it
   void launch_accumulate(const wire::Chunk& c, const uint8_t* dev_data);
+  void select_hot_units(const wire::Chunk& c, const uint8_t* dev_data);  // unit_totals with the hot path
   void note_range(Month lo, Month hi, size_t n);
+  // The slabs that hold months smin_..smax_: unit_by_month one per month from first_slab();
+  // unit_totals the one slab (index 0) for all of them. Only once an event was seen (any_).
+  uint32_t table_months() const { return table_ == DeviceTable::unit_totals ? 1 : uint32_t(smax_) - smin_ + 1; }
+  uint32_t first_slab() const { return table_ == DeviceTable::unit_totals ? 0 : uint32_t(smin_) - mbase_; }
   void check_maps_and_units(uint32_t n_units);
   // The roll-ups of the units [u0, u1) (held by the slabs from unit u0 on) into out.
   void roll_up(uint32_t u0, uint32_t u1, const std::vector<GroupMap>& maps, EventTotals* out);
@@ -201,13 +225,19 @@ class DeviceAccumulator final : public EventAccumulator {
   void reserve_pass_ring();
 
   std::shared_ptr<Context> ctx_;
+  DeviceTable table_;
   uint32_t chunk_events_ = kChunkEvents;
   Stream copy_stream_, compute_stream_;
+  // unit_totals: the hot-unit selection (null with the hot path off), the events it was chosen
+  // from, and the totals kernel's launch shape. Declared after the streams: destroyed first.
+  std::unique_ptr<DenseGroupBy> hot_;
+  uint32_t hot_sampled_ = 0;
+  int hot_block_ = 0, hot_grid_ = 0;
   Slot ring_[kRing];
   int next_ = 0;
   uint32_t ucap_ = 0;                          // units per slab
   Month mbase_ = 0;                            // month of slabs_[0]
-  std::vector<DeviceArray<uint64_t>> slabs_;   // slabs_[m - mbase_][unit]
+  std::vector<DeviceArray<uint64_t>> slabs_;   // slabs_[m - mbase_][unit]; unit_totals: one, every month
   DeviceArray<uint64_t*> slab_ptrs_;
   std::vector<uint64_t*> host_ptrs_;
   bool any_ = false;

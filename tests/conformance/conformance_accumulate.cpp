@@ -84,7 +84,20 @@ std::vector<EventBatch> three_batches(size_t n, uint32_t m, bool skewed, uint64_
   return b;
 }
 
+// Without month tables (AccumulatorPlan::month_tables = false) an accumulator keeps unit totals
+// alone (the device backends: one u64 per unit, the hot units in shared memory). Checked against
+// the oracle on the same batches, so each case below runs both plans.
+void check_unit_totals_only(const std::vector<EventBatch>& batches, uint32_t n_units) {
+  INFO("unit totals only");
+  AccumulatorPlan plan;
+  plan.month_tables = false;
+  auto acc = backend().make_accumulator(plan);
+  for (const EventBatch& b : batches) acc->add(b);
+  check_totals(acc->finish(n_units, {}), batches, n_units, {});
+}
+
 EventTotals run_batches(const std::vector<EventBatch>& batches, uint32_t n_units, const std::vector<GroupMap>& maps) {
+  check_unit_totals_only(batches, n_units);
   auto acc = backend().make_accumulator();
   for (const EventBatch& b : batches) acc->add(b);
   return acc->finish(n_units, maps);

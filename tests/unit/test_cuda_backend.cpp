@@ -650,6 +650,135 @@ TEST_CASE("device accumulator: when not even the smallest pass fits finish throw
   same_totals(acc.finish(n_units, maps), run(cpu(), batches, n_units, maps));
 }
 
+// ---- unit totals alone (AccumulatorPlan::month_tables = false; issue 12: "the accumulator uses
+// the hot-key group-by") --------------------------------------------------------------------------
+namespace {
+
+struct HotKeysEnv {  // ECOSTAT_DEVICE_HOT_KEYS for one scope
+  explicit HotKeysEnv(const char* v) { setenv("ECOSTAT_DEVICE_HOT_KEYS", v, 1); }
+  ~HotKeysEnv() { unsetenv("ECOSTAT_DEVICE_HOT_KEYS"); }
+};
+
+// Skewed units over 24 months, counts past 16 bits now and then (wide chunks), and counts near
+// 2^32 on hot units, so that their shared-memory counters wrap.
+std::vector<EventBatch> skewed_month_batches(uint32_t units) {
+  std::mt19937_64 rng(41);
+  std::vector<EventBatch> out(4);
+  for (size_t k = 0; k < out.size(); ++k)
+    for (uint32_t i = 0; i < 12000; ++i) {
+      const double r = std::uniform_real_distribution<double>(0, 1)(rng);
+      const uint32_t u = std::min<uint32_t>(units - 1, static_cast<uint32_t>(units * r * r * r * r));
+      const uint32_t c = i % 997 == 0 ? 0xfffffff0u : i % 331 == 0 ? 70000u : static_cast<uint32_t>(rng() % 40);
+      out[k].push(u, Month(600 + (k * 7 + rng() % 12) % 24), c);
+    }
+  return out;
+}
+
+AccumulatorPlan unit_totals_plan() {
+  AccumulatorPlan p;
+  p.month_tables = false;
+  return p;
+}
+
+EventTotals totals_of(EventAccumulator& acc, const std::vector<EventBatch>& batches, uint32_t n_units) {
+  for (const auto& b : batches) acc.add(b);
+  return acc.finish(n_units, {});
+}
+
+}  // namespace
+
+TEST_CASE("device accumulator: unit totals keep one u64 per unit and sum the hot units in shared memory",
+          "[cuda][emulator]") {
+  ChunkEnv env("4096");
+  auto ctx = std::make_shared<Context>(0);
+  const uint32_t n_units = 50000;
+  const auto batches = skewed_month_batches(n_units);
+  const EventTotals want = totals_of(*cpu().make_accumulator(unit_totals_plan()), batches, n_units);
+  REQUIRE(want.n_months == 24);
+
+  // The Backend makes this mode from the plan; the month tables' plan keeps the slabs.
+  std::unique_ptr<Backend> be = make_cuda_backend(0);
+  auto from_plan = be->make_accumulator(unit_totals_plan());
+  REQUIRE(dynamic_cast<DeviceAccumulator*>(from_plan.get()));
+  CHECK(dynamic_cast<DeviceAccumulator*>(from_plan.get())->table() == DeviceTable::unit_totals);
+  CHECK(dynamic_cast<DeviceAccumulator*>(be->make_accumulator().get())->table() == DeviceTable::unit_by_month);
+  same_totals(totals_of(*from_plan, batches, n_units), want);
+
+  DeviceAccumulator by_month(ctx);
+  (void)totals_of(by_month, batches, n_units);
+  SECTION("the policy's hot units") {
+    DeviceAccumulator acc(ctx, DeviceTable::unit_totals);
+    same_totals(totals_of(acc, batches, n_units), want);
+    CHECK(acc.hot_units() > 100);  // the skew's head was found (about 2^12 samples per chunk)
+    CHECK(acc.device_bytes() * 4 < by_month.device_bytes());  // 24 months: one slab instead of 24
+  }
+  SECTION("a few hot units, the rest through global atomics") {
+    HotKeysEnv hot("16");
+    DeviceAccumulator acc(ctx, DeviceTable::unit_totals);
+    same_totals(totals_of(acc, batches, n_units), want);
+    CHECK(acc.hot_units() == 16);
+  }
+  SECTION("the hot path off") {
+    HotKeysEnv hot("0");
+    DeviceAccumulator acc(ctx, DeviceTable::unit_totals);
+    same_totals(totals_of(acc, batches, n_units), want);
+    CHECK(acc.hot_units() == 0);
+  }
+  SECTION("pre-packed chunks keep their declared bounds") {
+    DeviceAccumulator acc(ctx, DeviceTable::unit_totals);
+    PackedChunk past_hi({{1, 0, 3}, {2, 5, 4}}, 600, 600, 601, 100);
+    acc.add_wire(past_hi.chunk);
+    CHECK_THROWS_WITH(acc.finish(100, {}), Catch::Contains("month"));
+    DeviceAccumulator ok(ctx, DeviceTable::unit_totals);
+    PackedChunk inside({{1, 0, 3}, {2, 1, 4}, {1, 1, 5}}, 598, 598, 599, 10);
+    ok.add_wire(inside.chunk);
+    const EventTotals t = ok.finish(10, {});
+    CHECK(t.month_first == 598);
+    CHECK(t.n_months == 2);
+    CHECK(t.unit_total[1] == 8);
+    CHECK(t.unit_total[2] == 4);
+  }
+  SECTION("month tables are refused, as the CPU backend refuses them") {
+    DeviceAccumulator acc(ctx, DeviceTable::unit_totals);
+    acc.add(batches[0]);
+    CHECK_THROWS_AS(acc.finish(n_units, {{"unit", {}, n_units}}), UsageError);
+    DeviceTables t;
+    CHECK_THROWS_AS(acc.finish_device(n_units, {DeviceGroupMap{}}, &t), UsageError);
+  }
+}
+
+TEST_CASE("device accumulator: unit totals over the memory cap are summed in passes equal to the CPU", "[cuda][emulator]") {
+  ChunkEnv env("512");
+  auto ctx = std::make_shared<Context>(0);
+  auto batches = growing_batches();             // units up to 40000, months 600..602
+  batches.push_back(batch_of(2000, 30000, 590, 4, 77));  // after the switch: months before the first
+  const uint32_t n_units = 40000;
+  const EventTotals want = totals_of(*cpu().make_accumulator(unit_totals_plan()), batches, n_units);
+  DeviceAccumulator acc(ctx, DeviceTable::unit_totals);
+  SECTION("the hot units chosen before the cap, then passes") {
+    acc.add(batches[0]);  // 5000 units: on the device, the base table of the switch; the hot set chosen
+    // 40000 units x 8 B (x1.5 growth) do not fit 100 KB; a pass of a few thousand units does.
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + (100 << 10));
+    for (size_t i = 1; i < batches.size(); ++i) acc.add(batches[i]);
+    CHECK(acc.partitioned());
+    const EventTotals got = acc.finish(n_units, {});
+    INFO(acc.last_passes() << " passes");
+    CHECK(acc.last_passes() >= 3);
+    CHECK(acc.hot_units() > 0);
+    same_totals(got, want);
+  }
+  SECTION("no room for the hot set: global atomics, the same sums") {
+    // The hot set's arrays (a 64 KiB table, 32 KiB of keys, 4 B per unit) do not fit 50 KB.
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + (50 << 10));
+    for (const auto& b : batches) acc.add(b);
+    CHECK(acc.partitioned());
+    const EventTotals got = acc.finish(n_units, {});
+    CHECK(acc.last_passes() >= 3);
+    CHECK(acc.hot_units() == 0);
+    same_totals(got, want);
+  }
+}
+
 // ---- stream-ordered device memory (issue 12: "every free synchronises the whole device") ------
 namespace {
 // group_sum, concentration and lineage through the Backend at growing sizes, so that every

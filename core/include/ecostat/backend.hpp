@@ -59,7 +59,8 @@ class EventAccumulator {
 // month tables finish() will ask, summed per (group, month) during the pass; each map covers the
 // units it has entries for, and finish() must be given maps of the same names that put those
 // units in the same groups (units added later are placed then). A backend may keep more than the
-// plan asks (the device backends keep the unit x month table and ignore direct_maps).
+// plan asks (the device backends keep one total per unit without month tables, and the unit x
+// month table, rolled up at finish, for direct_maps).
 struct AccumulatorPlan {
   bool month_tables = true;
   std::vector<GroupMap> direct_maps;
