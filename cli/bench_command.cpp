@@ -656,8 +656,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
       r.samples_ms = timed(o->repeats, o->warmup, [&](bool) { lookup.run(); });
       char note[256];
       std::snprintf(note, sizeof note,
-                    "Dictionary::find_many of the first events' ids in event order, %u ids (~%zu MiB of slots and "
-                    "bytes); one random 64-byte line of a table that size: %.1f ns",
+                    "Dictionary::find_many of the first events' ids in event order, %u ids (%zu MiB of slots and "
+                    "arena); one random 64-byte line of a table that size: %.1f ns",
                     M, lookup.table_bytes() >> 20, line_ns);
       r.note = note;
       if (verify) check(r, lookup.check());

@@ -48,15 +48,7 @@ DictionaryLookupBench::DictionaryLookupBench(const host::Generator& gen, const s
                                              size_t max_lookups) {
   const uint32_t M = gen.models();
   ids_.reserve(M);
-  size_t id_bytes = 0;
-  for (uint32_t u = 0; u < M; ++u) {
-    const std::string id = gen.repo_id(u);
-    id_bytes += id.size();
-    ids_.intern(id);
-  }
-  size_t slots = 64;
-  while (slots < 2 * size_t(M)) slots *= 2;
-  table_bytes_ = slots * 16 + id_bytes + size_t(M) * 4;  // 16-byte slots; a u32 length per id
+  for (uint32_t u = 0; u < M; ++u) ids_.intern(gen.repo_id(u));
   for (const EventBatch& b : batches) {
     for (size_t i = 0; i < b.size() && want_.size() < max_lookups; ++i) want_.push_back(b.unit[i]);
     if (want_.size() >= max_lookups) break;

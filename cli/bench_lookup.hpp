@@ -36,15 +36,14 @@ class DictionaryLookupBench {
   // Empty when every lookup found the event's unit, else what differed.
   std::string check() const;
   size_t lookups() const { return views_.size(); }
-  // Bytes of the dictionary's slots and id bytes (about: its layout is private).
-  size_t table_bytes() const { return table_bytes_; }
+  // Bytes of the dictionary's slots and arena (Dictionary::lookup_bytes).
+  size_t table_bytes() const { return ids_.lookup_bytes(); }
 
  private:
   Dictionary ids_;
   std::string text_;                     // the looked-up ids, end to end
   std::vector<std::string_view> views_;  // into text_
   std::vector<uint32_t> want_, got_;
-  size_t table_bytes_ = 0;
 };
 
 }  // namespace ecostat::cli

@@ -153,3 +153,24 @@ TEST_CASE("HugePageAllocator: small and mapped blocks hold what is written", "[d
     CHECK(v == w);
   }
 }
+
+TEST_CASE("dictionary: lookup_bytes counts the slots and the arena a lookup reads", "[dictionary]") {
+  Dictionary d;
+  CHECK(d.lookup_bytes() == 0);
+  size_t text = 0;
+  const size_t n = 5000;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string id = "org" + std::to_string(i % 7) + "/m-" + std::to_string(i);
+    text += id.size();
+    d.intern(id);
+  }
+  // The arena holds a u32 length and the bytes of every id; the slots (16 bytes each, a power of
+  // two, at a load of at most one half) at least 2n of them, at most 8n.
+  const size_t arena = text + 4 * n;
+  CHECK(d.lookup_bytes() >= arena + 16 * 2 * n);
+  CHECK(d.lookup_bytes() <= arena + 16 * 8 * n);
+  const size_t before = d.lookup_bytes();
+  d.reserve(100000);  // more slots, the same arena
+  CHECK(d.lookup_bytes() >= arena + 16 * 2 * 100000);
+  CHECK(d.lookup_bytes() > before);
+}

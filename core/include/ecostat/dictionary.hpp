@@ -40,6 +40,9 @@ class Dictionary {
   const std::string& at(uint32_t id) const { return strings_[id]; }
   uint32_t size() const { return static_cast<uint32_t>(strings_.size()); }
   const std::vector<std::string>& strings() const { return strings_; }
+  // Bytes a lookup may read: the slot table and the arena (what the bench's memory floor is
+  // measured on). The std::string copies are not counted: lookups never read them.
+  size_t lookup_bytes() const { return slots_.size() * sizeof(Slot) + arena_.size(); }
   // a[0, n) == b[0, n) without a library call, as lookups compare ids: ids are some 10-100
   // bytes, and a memcmp call per lookup was 6% of a downloads parser thread's time.
   static bool same_bytes(const char* a, const char* b, std::size_t n);
