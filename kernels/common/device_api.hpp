@@ -181,6 +181,11 @@ class DeviceAccumulator final : public EventAccumulator {
   // The smallest pass: min(n_units, kMinPassUnits) units x the months, plus the ring; when not
   // even that fits, finish() throws DeviceError (asked and free, as every failed allocation).
   static constexpr uint32_t kMinPassUnits = 1024;
+  // When the ring's buffers do not fit the device, the chunk is halved down to this many events
+  // (a chunk set smaller by ECOSTAT_DEVICE_CHUNK_EVENTS is not halved); below it add() throws.
+  static constexpr uint32_t kMinChunkEvents = 1u << 16;
+  uint32_t chunk_events() const { return chunk_events_; }
+  uint32_t ring_shrinks() const { return ring_shrinks_; }  // times the chunk was halved to fit
 
  private:
   struct Slot {
@@ -193,6 +198,7 @@ class DeviceAccumulator final : public EventAccumulator {
   void add_months(uint32_t first, uint32_t end);
   void publish_slab_pointers();
   void reserve_ring(size_t chunks, size_t events);
+  void reserve_ring_or_shrink(size_t n);  // reserve_ring for a batch of n, halving the chunk when it does not fit
   wire::Chunk pack(const EventBatch& b, size_t off, size_t len, uint8_t* host);  // host: layout(wide, len) bytes
   void enqueue(const wire::Chunk& c, Slot& slot, bool copy);
   void release_after_use(Slot& slot);  // frees slot.dev once the compute stream is done with it
@@ -227,6 +233,7 @@ class DeviceAccumulator final : public EventAccumulator {
   std::shared_ptr<Context> ctx_;
   DeviceTable table_;
   uint32_t chunk_events_ = kChunkEvents;
+  uint32_t ring_shrinks_ = 0;
   Stream copy_stream_, compute_stream_;
   // unit_totals: the hot-unit selection (null with the hot path off), the events it was chosen
   // from, and the totals kernel's launch shape. Declared after the streams: destroyed first.

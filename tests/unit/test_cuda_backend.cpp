@@ -506,6 +506,38 @@ TEST_CASE("device accumulator: an allocation failure mid-batch adds nothing of t
   }
 }
 
+TEST_CASE("device accumulator: a ring that does not fit the device is sized again with smaller chunks",
+          "[cuda][emulator]") {
+  auto ctx = std::make_shared<Context>(0);  // the policy's chunk (2^23 events): no ChunkEnv
+  const EventBatch first = batch_of(1000, 1000, 600, 3, 8);
+  const EventBatch big = batch_of(300000, 1000, 600, 3, 9);
+  const std::vector<GroupMap> maps{{"unit", {}, 1000}};
+  DeviceAccumulator acc(ctx);
+  auto cpu_acc = cpu().make_accumulator();
+  acc.add(first);  // the table and a small ring buffer, before the cap
+  cpu_acc->add(first);
+  SECTION("halved until three ring buffers fit") {
+    {
+      // One 300,000-event chunk asks a 6 MB buffer (room for twice the chunk); with 4.5 MB left
+      // the chunk is halved until three buffers of 2^16 events (1.3 MB each) fit.
+      MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + (4500 << 10));
+      acc.add(big);
+    }
+    cpu_acc->add(big);
+    CHECK(acc.chunk_events() == DeviceAccumulator::kMinChunkEvents);
+    CHECK(acc.ring_shrinks() == 7);  // 2^23 -> 2^16
+    same_totals(acc.finish(1000, maps), cpu_acc->finish(1000, maps));
+  }
+  SECTION("not even the smallest chunk fits: an error, and nothing of the batch added") {
+    {
+      MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + (1 << 20));
+      CHECK_THROWS_AS(acc.add(big), DeviceOutOfMemoryError);
+    }
+    CHECK(acc.chunk_events() == DeviceAccumulator::kMinChunkEvents);
+    same_totals(acc.finish(1000, maps), cpu_acc->finish(1000, maps));  // the first batch alone
+  }
+}
+
 // ---- partitioned mode (issue 12: "when the unit x month table does not fit, partition by unit
 // range in several passes (results identical)") ------------------------------------------------
 namespace {
