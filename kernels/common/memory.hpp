@@ -300,20 +300,41 @@ class Staging {
       ECOSTAT_CHECK(stream_synchronize(s));
       return;
     }
+    download_all({Transfer{dst, src, bytes}}, s, w);
+  }
+  // Several downloads in one pipeline (a month table's months, a result's arrays): the DMA of
+  // the next piece, which may belong to the next transfer, overlaps the host copy of this one,
+  // where one download() per transfer would wait for each DMA in turn. Synchronous.
+  struct Transfer {
+    void* dst;
+    const void* src;
+    size_t bytes;
+  };
+  void download_all(const std::vector<Transfer>& transfers, stream_t s, HostWorkers& w) {
+    struct Piece {
+      char* dst;
+      const char* src;
+      size_t len;
+    };
+    std::vector<Piece> pieces;
+    for (const Transfer& t : transfers)
+      for (size_t off = 0; off < t.bytes; off += kPiece)
+        pieces.push_back({static_cast<char*>(t.dst) + off, static_cast<const char*>(t.src) + off,
+                          std::min(kPiece, t.bytes - off)});
+    if (pieces.empty()) return;
     ensure();
-    const size_t pieces = div_up(bytes, kPiece);
     auto enqueue = [&](size_t i) {
-      const size_t off = i * kPiece, len = std::min(kPiece, bytes - off), b = i & 1;
+      const size_t b = i & 1;
       ev_[b].sync();  // a previous upload may still read this buffer
-      ECOSTAT_CHECK(memcpy_d2h_async(buf_[b].data(), static_cast<const char*>(src) + off, len, s));
+      ECOSTAT_CHECK(memcpy_d2h_async(buf_[b].data(), pieces[i].src, pieces[i].len, s));
       ev_[b].record(s);
     };
     enqueue(0);
-    for (size_t i = 0; i < pieces; ++i) {
-      if (i + 1 < pieces) enqueue(i + 1);
-      const size_t off = i * kPiece, len = std::min(kPiece, bytes - off), b = i & 1;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      if (i + 1 < pieces.size()) enqueue(i + 1);
+      const size_t b = i & 1;
       ev_[b].sync();
-      w.copy(static_cast<char*>(dst) + off, buf_[b].data(), len);
+      w.copy(pieces[i].dst, buf_[b].data(), pieces[i].len);
     }
   }
 

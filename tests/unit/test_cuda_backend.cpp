@@ -538,6 +538,30 @@ TEST_CASE("device accumulator: a ring that does not fit the device is sized agai
   }
 }
 
+TEST_CASE("device staging: several downloads in one pipeline land where each asked", "[cuda][emulator]") {
+  Context ctx(0);
+  const stream_t s = ctx.stream();
+  // 70 MB (three 32 MB pieces), a tiny one, an empty one, 33 MB (two pieces): pieces of different
+  // transfers follow each other in the two pinned buffers.
+  const size_t sizes[] = {70u << 20, 100, 0, (33u << 20) + 5};
+  std::vector<std::vector<uint8_t>> want, got;
+  std::vector<DeviceArray<uint8_t>> dev;
+  std::vector<Staging::Transfer> list;
+  for (size_t k = 0; k < 4; ++k) {
+    want.emplace_back(sizes[k]);
+    for (size_t i = 0; i < sizes[k]; ++i) want[k][i] = static_cast<uint8_t>(i * 131 + k * 7 + (i >> 20));
+    dev.emplace_back(std::max<size_t>(sizes[k], 1), s);
+    ctx.staging().upload(dev[k].data(), want[k].data(), sizes[k], s, ctx.workers());
+    got.emplace_back(sizes[k], 0xee);
+  }
+  for (size_t k = 0; k < 4; ++k) list.push_back({got[k].data(), dev[k].data(), sizes[k]});
+  ctx.staging().download_all(list, s, ctx.workers());
+  for (size_t k = 0; k < 4; ++k) {
+    INFO("transfer " << k);
+    CHECK(got[k] == want[k]);
+  }
+}
+
 // ---- partitioned mode (issue 12: "when the unit x month table does not fit, partition by unit
 // range in several passes (results identical)") ------------------------------------------------
 namespace {
