@@ -76,7 +76,15 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   if (spec.inherit_attribution) groups.inherit_attribution(&graph);
   std::vector<GroupMap> month_maps;
   if (have_downloads)
-    for (const auto& g : spec.month_groups) month_maps.push_back(groups.map(g));
+    for (const auto& g : spec.month_groups) {
+      month_maps.push_back(groups.map(g));
+      // The share table reads each month's top share_limit rows (and the unknown group's): unless
+      // a study part reads the whole table, a GPU backend may return those alone (top_rows).
+      if (spec.share_limit > 0 && spec.share_limit <= UINT32_MAX && !study::reads_month_table(spec, g)) {
+        month_maps.back().top_rows = static_cast<uint32_t>(spec.share_limit);
+        month_maps.back().always_group = groups.keys(g).unknown_id();
+      }
+    }
   const size_t n_share_month = month_maps.size();
   std::vector<std::string> study_month_names;  // the study's extra tables follow the job's own
   if (have_downloads)
@@ -268,7 +276,8 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   {
     study::Context ctx{spec, repos, graph, groups, in.backend, totals, have_downloads, nullptr, {}, -1, {}};
     for (size_t i = 0; i < month_maps.size() && i < events.group_month.size(); ++i)
-      ctx.group_month[i < n_share_month ? spec.month_groups[i] : study_month_names[i - n_share_month]] = &events.group_month[i];
+      if (!events.group_month[i].top_only)  // top rows were asked only of tables no part reads
+        ctx.group_month[i < n_share_month ? spec.month_groups[i] : study_month_names[i - n_share_month]] = &events.group_month[i];
     auto it = ctx.group_month.find("model");
     if (it != ctx.group_month.end()) ctx.unit_month = it->second;
     if (events.n_months) ctx.events_last_month = events.month_first + int32_t(events.n_months) - 1;

@@ -2,6 +2,8 @@
 // reduces, to_partial() stops before the reduction (docs/library.md).
 #include "ecostat/session.hpp"
 
+#include <algorithm>
+
 #include "ecostat/errors.hpp"
 #include "engine_internal.hpp"
 #include "study/study_internal.hpp"
@@ -36,6 +38,14 @@ struct Session::State {
   }
   // The accumulator's tables for `maps`, with the wide events added exactly.
   EventTotals month_tables(uint32_t n_units, const std::vector<GroupMap>& maps) {
+    // Wide events are added to the tables after finish(): that needs every cell, not top rows
+    // (a wide event may lift a group into a month's top).
+    const bool top_rows_asked = std::any_of(maps.begin(), maps.end(), [](const GroupMap& m) { return m.top_rows > 0; });
+    if (!wide.empty() && top_rows_asked) {
+      std::vector<GroupMap> whole = maps;
+      for (GroupMap& m : whole) m.top_rows = 0;
+      return month_tables(n_units, whole);
+    }
     EventTotals totals = accumulator->finish(n_units, maps);
     accumulator.reset();  // its unit x month table is not needed again: free it before the share rows
     add_wide_events(totals, wide, maps, repos.ids, downloads_source);

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 
+#include "ecostat/errors.hpp"
+
 namespace ecostat::detail {
 namespace {
 
@@ -243,19 +245,56 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     else
       for (uint32_t mi = 0; mi < tab.n_months; ++mi) fn(mi);
   };
+  if (tab.top_only && (limit == 0 || tab.row_begin.size() != size_t(tab.n_months) + 1 ||
+                       tab.month_total.size() != tab.n_months || tab.month_nonzero.size() != tab.n_months))
+    throw Error("share table " + name + "_x_month: the backend returned top rows that do not fit the table (limit " +
+                std::to_string(limit) + ")");
+  for (uint32_t mi = 0; tab.top_only && mi < tab.n_months; ++mi)  // the top `limit` rows must all be there
+    if (tab.row_begin[mi + 1] - tab.row_begin[mi] < std::min<uint64_t>(limit, tab.month_nonzero[mi]))
+      throw Error("share table " + name + "_x_month: the backend returned " +
+                  std::to_string(tab.row_begin[mi + 1] - tab.row_begin[mi]) + " top rows for a month with " +
+                  std::to_string(tab.month_nonzero[mi]) + " groups with downloads, fewer than the limit " +
+                  std::to_string(limit));
+  // A month's sum of group g: the dense cell, or its top row (candidates are in group order;
+  // a group that is not one has a sum below every listed row's, or zero).
+  auto sum_of = [&](uint32_t mi, uint32_t g) -> uint64_t {
+    if (!tab.top_only) return tab.sums[size_t(mi) * tab.n_groups + g];
+    const auto b = tab.row_group.begin() + tab.row_begin[mi], e = tab.row_group.begin() + tab.row_begin[mi + 1];
+    const auto it = std::lower_bound(b, e, g);
+    return it != e && *it == g ? tab.row_sum[it - tab.row_group.begin()] : 0;
+  };
   each_month([&](uint32_t mi) {
     MonthRows& out = months[mi];
-    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
     std::vector<uint32_t>& order = out.listed;
-    for (uint32_t g = 0; g < tab.n_groups; ++g) {
-      out.total += row[g];
-      if (row[g] != 0) order.push_back(g);
+    if (tab.top_only) {  // the candidates are the groups that can rank; ordered by their sums alone
+      out.total = tab.month_total[mi];
+      const uint64_t nonzero = tab.month_nonzero[mi];
+      order.assign(tab.row_group.begin() + tab.row_begin[mi], tab.row_group.begin() + tab.row_begin[mi + 1]);
+      if (out.total == 0) return;
+      const size_t keep = std::min<size_t>(limit, order.size());
+      std::vector<uint64_t> sums(order.size());
+      for (size_t i = 0; i < order.size(); ++i) sums[i] = tab.row_sum[tab.row_begin[mi] + i];
+      std::vector<uint32_t> at(order.size());  // candidate indices, put in share order
+      for (uint32_t i = 0; i < at.size(); ++i) at[i] = i;
+      sort_first(at, keep, [&](uint32_t a, uint32_t b) {
+        if (sums[a] != sums[b]) return sums[a] > sums[b];
+        return rank ? rank->rank[order[a]] < rank->rank[order[b]] : keys.key(order[a]) < keys.key(order[b]);
+      });
+      for (size_t i = 0; i < keep; ++i) at[i] = order[at[i]];
+      order.assign(at.begin(), at.begin() + keep);
+      out.truncated = keep < nonzero;
+    } else {
+      const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
+      for (uint32_t g = 0; g < tab.n_groups; ++g) {
+        out.total += row[g];
+        if (row[g] != 0) order.push_back(g);
+      }
+      if (out.total == 0) return;
+      const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
+      order_groups(order, keep, row, keys, rank);
+      out.truncated = keep < order.size();
+      order.resize(keep);
     }
-    if (out.total == 0) return;
-    const size_t keep = (limit == 0 || limit >= order.size()) ? order.size() : limit;
-    order_groups(order, keep, row, keys, rank);
-    out.truncated = keep < order.size();
-    order.resize(keep);
     if (unknown_exists && std::find(order.begin(), order.end(), unknown) == order.end()) order.push_back(unknown);
     order.shrink_to_fit();
   });
@@ -296,10 +335,10 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
     const MonthRows& m = months[mi];
     if (m.total == 0) return;
     const Month month = static_cast<Month>(tab.month_first + mi);
-    const uint64_t* row = tab.sums.data() + size_t(mi) * tab.n_groups;
     for (size_t i = 0; i < m.listed.size(); ++i) {
       const uint32_t g = m.listed[i];
-      t.rows[m.first_row + i] = {text->key(g), month, row[g], share_ratio(row[g], m.total)};
+      const uint64_t v = sum_of(mi, g);
+      t.rows[m.first_row + i] = {text->key(g), month, v, share_ratio(v, m.total)};
     }
   });
   t.key_text = text->text;

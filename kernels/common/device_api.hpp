@@ -212,6 +212,11 @@ class DeviceAccumulator final : public EventAccumulator {
   void check_maps_and_units(uint32_t n_units);
   // The roll-ups of the units [u0, u1) (held by the slabs from unit u0 on) into out.
   void roll_up(uint32_t u0, uint32_t u1, const std::vector<GroupMap>& maps, EventTotals* out);
+  // GroupMap::top_rows: asked, and possible (the table is whole on the device, not in passes).
+  bool top_rows_asked(const GroupMap& m) const { return m.top_rows > 0 && !partitioned_; }
+  // The top rows of the month table whose month rows are rows[0..nm) (device pointers, width
+  // cells each) into t; false when the whole table is the better answer (t unchanged).
+  bool top_rows_of(const uint64_t* const* rows, uint32_t nm, uint32_t width, const GroupMap& m, GroupMonthTable* t);
   // Partitioned mode (partitioned.inc).
   struct SpooledChunk {
     struct alignas(16) Block {
@@ -254,6 +259,10 @@ class DeviceAccumulator final : public EventAccumulator {
   DeviceArray<uint64_t> scratch_u64_;
   DeviceArray<uint32_t> scratch_u32_;
   DeviceArray<uint64_t> group_table_;  // finish's group x month table (one map at a time)
+  // top_rows_of's scratch: month stats, thresholds and offsets; histograms and counts; the rows.
+  DeviceArray<uint64_t> top_u64_, top_sum_;
+  DeviceArray<uint32_t> top_u32_, top_cell_;
+  DeviceArray<uint64_t*> row_ptrs_;  // a group table's month rows
   // The accumulate kernel adds units [pass_u0_, pass_u0_ + pass_width_) at slab index u - pass_u0_
   // and skips the rest; a unit >= past_end_ with a count is an error (kErrUnitPastEnd).
   uint32_t pass_u0_ = 0, pass_width_ = 0xffffffffu, past_end_ = 0xffffffffu;

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "conformance/backend_under_test.hpp"
+#include "support/top_rows_check.hpp"
 
 using namespace ecostat;
 using namespace ecostat::conformance;
@@ -177,6 +178,36 @@ TEST_CASE("accumulate: zero counts, a loose unit_bound, no events", "[conformanc
     REQUIRE(t.group_month.size() == 1);
     CHECK(t.group_month[0].n_groups == 0);
   }
+}
+
+TEST_CASE("accumulate: maps asking top rows get them, or the whole table", "[conformance]") {
+  // Skewed units with ties (counts 1..3 and a few large ones), and a month with only two events.
+  const uint32_t n_units = 20000;
+  std::vector<EventBatch> batches = three_batches(1u << 18, n_units - 5, true, 77, 3);
+  batches[2].push(7, month_of(2019, 6), 5);
+  batches[2].push(9, month_of(2019, 6), 5);
+  for (uint32_t u = 0; u < 40; ++u) batches[1].push(u * 97, month_of(2020, 3), 100000 + u % 4);
+  std::vector<GroupMap> maps = test_maps(n_units);
+  const uint32_t ks[] = {3, 1, 2, 50};  // unit, mod7, all, third
+  for (size_t i = 0; i < maps.size(); ++i) maps[i].top_rows = ks[i];
+  maps[1].always_group = 8;   // an empty group: never a row
+  maps[3].always_group = 17;  // a small group of third: a row whenever it has downloads
+  GroupMap whole_units = maps[0];
+  whole_units.name = "unit (whole)";
+  whole_units.top_rows = 0;
+  maps.push_back(whole_units);  // the same map without top rows: always the whole table
+  auto acc = backend().make_accumulator();
+  for (const EventBatch& b : batches) acc->add(b);
+  const EventTotals got = acc->finish(n_units, maps);
+  const oracle::Totals o = oracle::accumulate(batches);
+  CHECK(got.events == o.events);
+  REQUIRE(got.group_month.size() == maps.size());
+  for (size_t i = 0; i < maps.size(); ++i) {
+    INFO("map " << maps[i].name);
+    test::check_top_rows(got.group_month[i], oracle::group_month(o, n_units, maps[i]), maps[i].top_rows,
+                         maps[i].always_group);
+  }
+  CHECK_FALSE(got.group_month.back().top_only);
 }
 
 TEST_CASE("group_sum: sizes, empty groups, identity", "[conformance]") {

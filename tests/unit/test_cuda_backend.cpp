@@ -15,6 +15,7 @@
 #include "ecostat/backend.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/lineage.hpp"
+#include "support/top_rows_check.hpp"
 
 #if defined(ECOSTAT_DEVICE_EMULATOR)
 #include "device_config.hpp"
@@ -832,6 +833,48 @@ TEST_CASE("device accumulator: unit totals over the memory cap are summed in pas
     CHECK(acc.last_passes() >= 3);
     CHECK(acc.hot_units() == 0);
     same_totals(got, want);
+  }
+}
+
+TEST_CASE("device accumulator: maps asking top rows get each month's candidates, not the table", "[cuda][emulator]") {
+  ChunkEnv env("4096");
+  auto ctx = std::make_shared<Context>(0);
+  const uint32_t n_units = 50000;
+  const auto batches = skewed_month_batches(n_units);  // 24 months, counts up to 2^32 - 16
+  std::mt19937_64 rng(5);
+  std::vector<GroupMap> maps = maps_for(n_units, rng);  // identity, 37 groups, 9000 groups
+  maps[0].top_rows = 100;
+  maps[1].top_rows = 5;
+  maps[1].always_group = 36;
+  maps[2].top_rows = 1;
+  maps[2].always_group = 4242;
+  const EventTotals want = run(cpu(), batches, n_units, maps);  // the CPU backend: whole tables
+  for (const auto& t : want.group_month) REQUIRE_FALSE(t.top_only);
+  DeviceAccumulator acc(ctx);
+  for (const auto& b : batches) acc.add(b);
+  const EventTotals got = acc.finish(n_units, maps);
+  CHECK(got.unit_total == want.unit_total);
+  REQUIRE(got.group_month.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    INFO("map " << maps[i].name);
+    test::check_top_rows(got.group_month[i], want.group_month[i], maps[i].top_rows, maps[i].always_group);
+  }
+  // The identity and the 9000-group tables come back as top rows: far fewer bytes than the
+  // table. (The 37-group one may or may not: its candidates are not much smaller than it.)
+  CHECK(got.group_month[0].top_only);
+  CHECK(got.group_month[0].row_group.size() < size_t(24) * 400);
+  CHECK(got.group_month[2].top_only);
+  SECTION("partitioned mode returns whole tables") {
+    DeviceAccumulator parted(ctx);
+    // The 9.6 MB unit x month table does not fit 3 MB; passes with the 1.7 MB 9000-group table do.
+    MemoryLimitEnv cap(DeviceMemoryBudget::held().load() + kRingAllowance + (3 << 20));
+    for (const auto& b : batches) parted.add(b);
+    REQUIRE(parted.partitioned());
+    const EventTotals p = parted.finish(n_units, maps);
+    for (size_t i = 0; i < 3; ++i) {
+      CHECK_FALSE(p.group_month[i].top_only);
+      CHECK(p.group_month[i].sums == want.group_month[i].sums);
+    }
   }
 }
 

@@ -14,19 +14,36 @@ namespace ecostat {
 
 // A map from unit id to group id; an empty group_of_unit means identity (group = unit).
 // Units mapped to kNone are a bug: the engine maps unattributed units to its `unknown` group.
+// top_rows > 0 tells finish() that only each month's top_rows largest group sums will be read
+// (plus always_group's, kNone: none): a backend may then return the month table as top rows
+// (GroupMonthTable::top_only) instead of every cell. The GPU backends do, so that a table of
+// millions of groups does not come back whole; the CPU backend's table is in host memory already.
 struct GroupMap {
   std::string name;
   std::vector<uint32_t> group_of_unit;
   uint32_t n_groups = 0;
+  uint32_t top_rows = 0;
+  uint32_t always_group = kNone;
 };
 
-// Dense month table for one group map: value(g, m) = sums[(m - month_first) * n_groups + g].
+// Month table for one group map. Dense: value(g, m) = sums[(m - month_first) * n_groups + g].
+// top_only (a map with top_rows, when the backend chose so): `sums` is empty; per month mi its
+// total over all groups, how many groups have a nonzero sum, and the candidate rows
+// [row_begin[mi], row_begin[mi + 1]) of row_group / row_sum, in group order: every group whose
+// sum reaches the month's threshold, a threshold at or below the top_rows-th largest sum (so the
+// top rows and every tie at the boundary are there), and always_group when its sum is nonzero.
+// Every candidate's sum is exact and nonzero.
 struct GroupMonthTable {
   uint32_t n_groups = 0;
   Month month_first = 0;
   uint32_t n_months = 0;
-  Cells sums;  // [(m - month_first) * n_groups + g]
-  uint64_t at(uint32_t g, Month m) const { return sums[size_t(m - month_first) * n_groups + g]; }
+  Cells sums;  // dense: [(m - month_first) * n_groups + g]
+  uint64_t at(uint32_t g, Month m) const { return sums[size_t(m - month_first) * n_groups + g]; }  // dense only
+  bool top_only = false;
+  std::vector<uint64_t> month_total, month_nonzero;  // top_only: per month
+  std::vector<uint64_t> row_begin;                   // top_only: n_months + 1 offsets
+  std::vector<uint32_t> row_group;
+  std::vector<uint64_t> row_sum;
 };
 
 struct EventTotals {

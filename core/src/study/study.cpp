@@ -58,6 +58,12 @@ std::vector<GroupMap> month_maps(const EngineOptions& spec, GroupMapBuilder& gro
   return maps;
 }
 
+bool reads_month_table(const EngineOptions& spec, const std::string& group) {
+  const StudySpec& s = spec.study;
+  if (group == "model" && (s.enabled("size") || s.enabled("adoption") || s.enabled("lifetime"))) return true;
+  return s.enabled("attribution") && std::find(s.year_groups.begin(), s.year_groups.end(), group) != s.year_groups.end();
+}
+
 bool needs_month_maps(const EngineOptions& spec) {
   const StudySpec& s = spec.study;
   return s.enabled("size") || s.enabled("adoption") || s.enabled("lifetime") ||

@@ -28,6 +28,8 @@ std::vector<GroupMap> month_maps(const EngineOptions& spec, GroupMapBuilder& gro
                                  std::vector<std::string>* names);
 // Whether month_maps can return any map for this spec (kept next to it: the same conditions).
 bool needs_month_maps(const EngineOptions& spec);
+// Whether a part reads the whole month table of `group` (so it must not come back as top rows).
+bool reads_month_table(const EngineOptions& spec, const std::string& group);
 
 struct Context {
   const EngineOptions& spec;
