@@ -255,8 +255,8 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
                   std::to_string(tab.row_begin[mi + 1] - tab.row_begin[mi]) + " top rows for a month with " +
                   std::to_string(tab.month_nonzero[mi]) + " groups with downloads, fewer than the limit " +
                   std::to_string(limit));
-  // A month's sum of group g: the dense cell, or its top row (candidates are in group order;
-  // a group that is not one has a sum below every listed row's, or zero).
+  // A month's sum of group g: the dense cell, or its top row (candidates are in group order).
+  // Only listed groups and the unknown group are asked: each is a candidate when its sum is not 0.
   auto sum_of = [&](uint32_t mi, uint32_t g) -> uint64_t {
     if (!tab.top_only) return tab.sums[size_t(mi) * tab.n_groups + g];
     const auto b = tab.row_group.begin() + tab.row_begin[mi], e = tab.row_group.begin() + tab.row_begin[mi + 1];
