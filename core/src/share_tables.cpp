@@ -272,8 +272,7 @@ ShareMonthTable make_share_month_table(const std::string& name, const GroupKeys&
       order.assign(tab.row_group.begin() + tab.row_begin[mi], tab.row_group.begin() + tab.row_begin[mi + 1]);
       if (out.total == 0) return;
       const size_t keep = std::min<size_t>(limit, order.size());
-      std::vector<uint64_t> sums(order.size());
-      for (size_t i = 0; i < order.size(); ++i) sums[i] = tab.row_sum[tab.row_begin[mi] + i];
+      const uint64_t* sums = tab.row_sum.data() + tab.row_begin[mi];  // the month's candidates' sums
       std::vector<uint32_t> at(order.size());  // candidate indices, put in share order
       for (uint32_t i = 0; i < at.size(); ++i) at[i] = i;
       sort_first(at, keep, [&](uint32_t a, uint32_t b) {
