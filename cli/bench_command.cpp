@@ -626,12 +626,20 @@ std::function<int()> add_bench_command(CLI::App& app) {
         r.bytes = double(graph.parents.size()) * 4 + double(graph.parent_offsets.size()) * 4;
         LineageRaw lin;
         r.samples_ms = timed(o->repeats, o->warmup, [&](bool) { lin = backend->lineage(graph); });
-        r.note = "roots, depth, children, exact DAG descendants and typed counts";
+        // The engine's call: the families output (roots, greatest depth, families), timed apart.
+        LineageRaw fam;
+        const std::vector<double> fam_ms =
+            timed(o->repeats, o->warmup, [&](bool) { fam = backend->lineage(graph, LineageOutput::families); });
+        r.parts_ms["families_output"] = std::accumulate(fam_ms.begin(), fam_ms.end(), 0.0) / double(fam_ms.size());
+        r.note = "roots, depth, children, exact DAG descendants and typed counts; families_output: the engine's call";
         if (verify) {
           std::string err;
           if (!cycles.removed_edges.empty()) err = "generated graph had cycles";
           for (uint32_t u = 0; u < M && err.empty(); ++u)
             if (lin.root[u] != gen.root_of(u)) err = "root of unit " + std::to_string(u);
+          if (err.empty() && (fam.root != lin.root || fam.family_root != lin.family_root ||
+                              fam.family_by_relation != lin.family_by_relation || fam.max_depth != lin.max_depth))
+            err = "the families output differs from the per-node output";
           check(r, err);
         }
         results.push_back(std::move(r));

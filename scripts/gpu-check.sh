@@ -279,6 +279,9 @@ for w in ("lineage_2M", "lineage_33M"):
     if r:
         print("  %-12s %8s ms (target 2M <= 1) rounds=%s multi=%s overflow=%s exact=%s" % (
             w, f(r.get("ms"), 3), r.get("rounds"), r.get("multi_parent_nodes"), r.get("walk_overflows"), r.get("exact")))
+        print("  %-12s through the Backend: every array %s ms, the engine's families %s ms -> %sx kernel alone "
+              "(target <= 1.5)" % ("", f(r.get("backend_ms")), f(r.get("backend_families_ms")),
+                                   f(ratio(r.get("backend_families_ms"), r.get("ms")))))
 e2e = [r for r in rows if r.get("source") == "gpu_e2e"]
 if e2e:
     print("  end to end, `ecostat run` on files (%s records; gpu_e2e.json: per-stage timings_ms):" % e2e[0].get("records"))

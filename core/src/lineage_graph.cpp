@@ -23,7 +23,32 @@ Relation LineageGraph::primary_relation(uint32_t v) const {
 
 bool LineageRaw::operator==(const LineageRaw& o) const {
   return root == o.root && depth == o.depth && children == o.children && descendants == o.descendants &&
-         descendants_by_relation == o.descendants_by_relation;
+         descendants_by_relation == o.descendants_by_relation && max_depth == o.max_depth &&
+         family_root == o.family_root && family_descendants == o.family_descendants &&
+         family_by_relation == o.family_by_relation;
+}
+
+void finish_lineage_output(LineageRaw* raw, LineageOutput output) {
+  const size_t n = raw->root.size();
+  if (raw->depth.size() != n || raw->descendants.size() != n || raw->descendants_by_relation.size() != n)
+    throw Error("finish_lineage_output: the per-node arrays have different lengths");
+  raw->max_depth = 0;
+  raw->family_root.clear();
+  raw->family_descendants.clear();
+  raw->family_by_relation.clear();
+  for (size_t v = 0; v < n; ++v) {
+    raw->max_depth = std::max(raw->max_depth, raw->depth[v]);
+    if (raw->root[v] != v || raw->descendants[v] == 0) continue;
+    raw->family_root.push_back(static_cast<uint32_t>(v));
+    raw->family_descendants.push_back(raw->descendants[v]);
+    raw->family_by_relation.push_back(raw->descendants_by_relation[v]);
+  }
+  if (output == LineageOutput::families) {  // freed, not only cleared: 56 bytes a node
+    std::vector<uint32_t>().swap(raw->depth);
+    std::vector<uint32_t>().swap(raw->children);
+    std::vector<uint64_t>().swap(raw->descendants);
+    std::vector<std::array<uint64_t, kRelationCount>>().swap(raw->descendants_by_relation);
+  }
 }
 
 namespace {

@@ -68,7 +68,9 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   const uint32_t n_units = repos.size();
   CycleReport cycles;
   LineageGraph graph = build_lineage_graph(n_units, repos.edges, &cycles);
-  LineageRaw lineage = in.backend.lineage(graph);
+  // The engine reads the roots, the greatest depth and the families only: a GPU backend copies
+  // back those, not the 60 bytes a node of the per-node arrays.
+  const LineageRaw lineage = in.backend.lineage(graph, LineageOutput::families);
   timer.mark("lineage");
 
   // 4. Group maps (unit -> group), then the month tables in one finish() of the accumulator.
@@ -192,9 +194,8 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     ++family_size[lineage.root[u]];
     family_downloads[lineage.root[u]] += totals[u];
     grand_total += totals[u];
-    L.max_depth = std::max<uint64_t>(L.max_depth, lineage.depth[u]);
   }
-  std::vector<uint32_t> roots;
+  L.max_depth = lineage.max_depth;
   std::set<uint32_t> referenced_parents(graph.parents.begin(), graph.parents.end());
   for (const auto& e : cycles.removed_edges) referenced_parents.insert(e.parent);
   std::vector<const std::string*> unresolved;
@@ -205,26 +206,24 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   std::partial_sort(unresolved.begin(), unresolved.begin() + sample_size, unresolved.end(),
                     [](const std::string* a, const std::string* b) { return *a < *b; });
   for (size_t i = 0; i < sample_size; ++i) L.unresolved_sample.push_back(*unresolved[i]);
-  for (uint32_t u = 0; u < n_units; ++u) {
-    if (lineage.root[u] != u) continue;
-    ++L.roots;
-    if (lineage.descendants[u] > 0) {
-      ++L.families_total;
-      roots.push_back(u);
-    }
-  }
-  std::sort(roots.begin(), roots.end(), [&](uint32_t a, uint32_t b) {
+  for (uint32_t u = 0; u < n_units; ++u) L.roots += lineage.root[u] == u;
+  L.families_total = lineage.family_root.size();
+  // The families, largest first: indices into lineage.family_*.
+  std::vector<uint32_t> family_order(lineage.family_root.size());
+  for (uint32_t i = 0; i < family_order.size(); ++i) family_order[i] = i;
+  std::sort(family_order.begin(), family_order.end(), [&](uint32_t i, uint32_t j) {
+    const uint32_t a = lineage.family_root[i], b = lineage.family_root[j];
     if (family_size[a] != family_size[b]) return family_size[a] > family_size[b];
     if (family_downloads[a] != family_downloads[b]) return family_downloads[a] > family_downloads[b];
     return repos.ids.at(a) < repos.ids.at(b);
   });
-  for (size_t i = 0; i < roots.size() && (spec.family_limit == 0 || i < spec.family_limit); ++i) {
-    const uint32_t r = roots[i];
+  for (size_t i = 0; i < family_order.size() && (spec.family_limit == 0 || i < spec.family_limit); ++i) {
+    const uint32_t fam = family_order[i], r = lineage.family_root[fam];
     FamilyRow f;
     f.root = repos.ids.at(r);
     f.size = family_size[r];
-    f.descendants = lineage.descendants[r];
-    f.by_relation = lineage.descendants_by_relation[r];
+    f.descendants = lineage.family_descendants[fam];
+    f.by_relation = lineage.family_by_relation[fam];
     f.downloads = family_downloads[r];
     f.share = share_ratio(f.downloads, grand_total);
     L.families.push_back(f);
@@ -234,11 +233,10 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
     const GroupMap& org = groups.map("organisation");
     const GroupKeys& keys = groups.keys("organisation");
     std::vector<DerivativeRow> rows(org.n_groups);
-    for (uint32_t u = 0; u < n_units; ++u) {
-      if (lineage.root[u] != u || lineage.descendants[u] == 0) continue;
-      DerivativeRow& row = rows[org.group_of_unit[u]];
+    for (size_t i = 0; i < lineage.family_root.size(); ++i) {
+      DerivativeRow& row = rows[org.group_of_unit[lineage.family_root[i]]];
       ++row.roots;
-      row.derivatives += lineage.descendants[u];
+      row.derivatives += lineage.family_descendants[i];
     }
     for (uint32_t g = 0; g < rows.size(); ++g)
       if (rows[g].roots) {

@@ -316,8 +316,10 @@ struct DeviceLineageGraph {  // device-resident CSR, as LineageGraph
 class LineageEngine {
  public:
   explicit LineageEngine(Context& ctx);  // its arrays live on ctx.stream()
-  void run(const DeviceLineageGraph& g);  // results stay on the device until download()
-  void download(LineageRaw* out);
+  // Results stay on the device until download(); run also compacts the families (roots with a
+  // descendant) and reads their count and the greatest depth (one synchronisation).
+  void run(const DeviceLineageGraph& g);
+  void download(LineageRaw* out, LineageOutput output = LineageOutput::per_node);
   // Device results of the last run (n_nodes entries each; by_relation 5 per node).
   const uint32_t* root() const { return root_.data(); }
   const uint32_t* depth() const { return depth_.data(); }
@@ -331,11 +333,11 @@ class LineageEngine {
 
  private:
   Context& ctx_;
-  uint32_t n_ = 0;
+  uint32_t n_ = 0, n_families_ = 0, max_depth_ = 0;
   Stats stats_;
-  DeviceArray<uint64_t> P_, F_, desc_, by_rel_;
+  DeviceArray<uint64_t> P_, F_, desc_, by_rel_, fam_desc_, fam_rel_;
   DeviceArray<uint32_t> fpar_, children_, sub_, multi_, W_, over_, fkey_, fval_, skey_, sval_, level_start_,
-      root_, depth_, small_, stamp_, queue_, pos_, tail_;
+      root_, depth_, small_, stamp_, queue_, pos_, tail_, fam_flag_, fam_pos_, fam_root_;
   DeviceArray<uint8_t> prel_;
 };
 

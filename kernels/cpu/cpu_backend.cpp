@@ -82,7 +82,11 @@ class CpuBackend final : public Backend {
     return cpu::concentration(*pool_, scratch_, values, segment_of, n_segments, spec);
   }
 
-  LineageRaw lineage(const LineageGraph& graph) override { return cpu::lineage(*pool_, graph); }
+  LineageRaw lineage(const LineageGraph& graph, LineageOutput output) override {
+    LineageRaw out = cpu::lineage(*pool_, graph);
+    finish_lineage_output(&out, output);
+    return out;
+  }
 
  private:
   std::shared_ptr<ThreadPool> pool_;

@@ -12,14 +12,19 @@ using namespace ecostat::conformance;
 
 namespace {
 
+// The first difference between got and want ("" if none): per node, then the greatest depth
+// and the families.
 std::string diff(const LineageRaw& got, const LineageRaw& want) {
   std::ostringstream s;
   const size_t n = want.root.size();
-  if (got.root.size() != n || got.depth.size() != n || got.children.size() != n || got.descendants.size() != n ||
-      got.descendants_by_relation.size() != n)
+  if (got.root.size() != n || got.depth.size() != want.depth.size() || got.children.size() != want.children.size() ||
+      got.descendants.size() != want.descendants.size() ||
+      got.descendants_by_relation.size() != want.descendants_by_relation.size())
     return "sizes differ";
   for (size_t v = 0; v < n; ++v) {
+    const bool per_node = v < want.depth.size();
     if (got.root[v] != want.root[v]) s << "root[" << v << "] " << got.root[v] << " != " << want.root[v];
+    else if (!per_node) continue;
     else if (got.depth[v] != want.depth[v]) s << "depth[" << v << "] " << got.depth[v] << " != " << want.depth[v];
     else if (got.children[v] != want.children[v]) s << "children[" << v << "] " << got.children[v] << " != " << want.children[v];
     else if (got.descendants[v] != want.descendants[v]) s << "descendants[" << v << "] " << got.descendants[v] << " != " << want.descendants[v];
@@ -27,6 +32,11 @@ std::string diff(const LineageRaw& got, const LineageRaw& want) {
     else continue;
     return s.str();
   }
+  if (got.max_depth != want.max_depth) return "max_depth " + std::to_string(got.max_depth) + " != " + std::to_string(want.max_depth);
+  if (got.family_root != want.family_root) return "family_root differs (" + std::to_string(got.family_root.size()) +
+                                                   " families, want " + std::to_string(want.family_root.size()) + ")";
+  if (got.family_descendants != want.family_descendants) return "family_descendants differ";
+  if (got.family_by_relation != want.family_by_relation) return "family_by_relation differs";
   return "";
 }
 
@@ -65,12 +75,18 @@ std::vector<BaseEdge> hub_edges(uint32_t n, uint64_t seed) {
   return edges;
 }
 
+// Both outputs: every per-node array, and the families alone (per-node arrays but root empty).
+void check_lineage_of(const LineageGraph& g) {
+  CHECK(diff(backend().lineage(g), oracle::lineage(g)) == "");
+  const LineageRaw families = backend().lineage(g, LineageOutput::families);
+  CHECK(diff(families, oracle::lineage(g, LineageOutput::families)) == "");
+  CHECK(families.depth.empty());
+  CHECK(families.descendants_by_relation.empty());
+}
+
 void check_lineage_of(uint32_t n, const std::vector<BaseEdge>& edges) {
   CycleReport rep;
-  const LineageGraph g = build_lineage_graph(n, edges, &rep);
-  const LineageRaw got = backend().lineage(g);
-  const LineageRaw want = oracle::lineage(g);
-  CHECK(diff(got, want) == "");
+  check_lineage_of(build_lineage_graph(n, edges, &rep));
 }
 
 }  // namespace
@@ -94,8 +110,8 @@ TEST_CASE("lineage: merges, diamonds, placeholders", "[conformance]") {
       edge(8, 3, Relation::merge, 1),
   };
   const LineageGraph g = build_lineage_graph(10, e, nullptr);
+  check_lineage_of(g);
   const LineageRaw got = backend().lineage(g);
-  CHECK(diff(got, oracle::lineage(g)) == "");
   // By hand: descendants of 0 are 1, 2, 3, 4, 5, 8 (each once).
   CHECK(got.descendants[0] == 6);
   CHECK(got.children[0] == 3);  // 1, 2, 5
@@ -103,6 +119,13 @@ TEST_CASE("lineage: merges, diamonds, placeholders", "[conformance]") {
   CHECK(got.root[8] == 6);
   CHECK(got.depth[5] == 4);
   CHECK(got.descendants_by_relation[0] == std::array<uint64_t, kRelationCount>{2, 1, 1, 2, 0});
+  // The families: the roots 0 and 6 (9 is a root without descendants); the deepest node is 5.
+  const LineageRaw fam = backend().lineage(g, LineageOutput::families);
+  CHECK(fam.max_depth == 4);
+  CHECK(fam.family_root == std::vector<uint32_t>{0, 6});
+  CHECK(fam.family_descendants == std::vector<uint64_t>{6, 2});
+  CHECK(fam.family_by_relation.at(0) == got.descendants_by_relation[0]);
+  CHECK(fam.root == got.root);
 }
 
 TEST_CASE("lineage: deep chains (1e5), below a merge diamond, ids both ways", "[conformance]") {
@@ -117,6 +140,10 @@ TEST_CASE("lineage: deep chains (1e5), below a merge diamond, ids both ways", "[
     for (uint32_t i = 4; i < n; ++i) e.push_back(edge(id(i), id(i - 1), i % 2 ? Relation::quantized : Relation::finetune, 0));
     const LineageGraph g = build_lineage_graph(n, e, nullptr);
     const LineageRaw got = backend().lineage(g);
+    const LineageRaw fam = backend().lineage(g, LineageOutput::families);
+    CHECK(fam.max_depth == n - 2);
+    CHECK(fam.family_root == std::vector<uint32_t>{id(0)});
+    CHECK(fam.family_descendants == std::vector<uint64_t>{L + 3});
     // Chain node i (i >= 4) has depth i - 1 (R, A, M, ...), L - (i - 4) - 1 descendants.
     CHECK(got.descendants[id(0)] == L + 3);
     CHECK(got.descendants[id(1)] == L + 1);
@@ -148,8 +175,6 @@ TEST_CASE("lineage: random graphs with cycles, self-loops and repeated edges", "
       e.push_back(edge(c, p, static_cast<Relation>(rng() % kRelationCount), static_cast<uint16_t>(rng() % 4)));
     }
     CycleReport rep;
-    const LineageGraph g = build_lineage_graph(n, e, &rep);
-    const LineageRaw got = backend().lineage(g);
-    CHECK(diff(got, oracle::lineage(g)) == "");
+    check_lineage_of(build_lineage_graph(n, e, &rep));
   }
 }

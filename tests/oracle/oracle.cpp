@@ -172,7 +172,7 @@ GroupMonthTable group_month(const Totals& t, uint32_t n_units, const GroupMap& m
   return g;
 }
 
-LineageRaw lineage(const LineageGraph& g) {
+LineageRaw lineage(const LineageGraph& g, LineageOutput output) {
   const uint32_t n = g.n_nodes;
   auto parents_of = [&](uint32_t v) {
     return std::vector<uint32_t>(g.parents.begin() + g.parent_offsets[v], g.parents.begin() + g.parent_offsets[v + 1]);
@@ -214,6 +214,20 @@ LineageRaw lineage(const LineageGraph& g) {
         ++r.descendants_by_relation[v][static_cast<int>(rel)];
       }
     }
+  }
+  // The families: nodes that are their own root and have a descendant, by node number.
+  if (n > 0) r.max_depth = *std::max_element(r.depth.begin(), r.depth.end());
+  for (uint32_t v = 0; v < n; ++v)
+    if (r.root[v] == v && r.descendants[v] != 0) {
+      r.family_root.push_back(v);
+      r.family_descendants.push_back(r.descendants[v]);
+      r.family_by_relation.push_back(r.descendants_by_relation[v]);
+    }
+  if (output == LineageOutput::families) {
+    r.depth.clear();
+    r.children.clear();
+    r.descendants.clear();
+    r.descendants_by_relation.clear();
   }
   return r;
 }

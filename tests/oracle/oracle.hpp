@@ -64,8 +64,8 @@ GroupMonthTable group_month(const Totals& t, uint32_t n_units, const GroupMap& m
 
 // ---- Lineage -----------------------------------------------------------------------------
 // Roots by walking primary parents, depth by counting hops, children as a set, descendants by
-// BFS from every node over a child adjacency list.
-LineageRaw lineage(const LineageGraph& g);
+// BFS from every node over a child adjacency list; the families from those, in node order.
+LineageRaw lineage(const LineageGraph& g, LineageOutput output = LineageOutput::per_node);
 
 // Cycle breaking by the documented rule, with components found by mutual reachability
 // (BFS from every node: O(n (n + E)), small graphs only).

@@ -223,6 +223,17 @@ TEST_CASE("cpu backend: lineage by hand and across thread counts", "[cpu]") {
   CHECK(r.descendants == std::vector<uint64_t>{5, 2, 2, 1, 0, 0, 0});  // 3 and 4 once under 0
   CHECK(r.descendants_by_relation[0] == std::array<uint64_t, kRelationCount>{2, 1, 1, 1, 0});
   CHECK(r.descendants_by_relation[1] == std::array<uint64_t, kRelationCount>{1, 0, 0, 1, 0});
+  // The families (roots with a descendant: 0 only) and the greatest depth, in either output.
+  CHECK(r.max_depth == 3);
+  CHECK(r.family_root == std::vector<uint32_t>{0});
+  CHECK(r.family_descendants == std::vector<uint64_t>{5});
+  CHECK(r.family_by_relation == std::vector<std::array<uint64_t, kRelationCount>>{{2, 1, 1, 1, 0}});
+  const LineageRaw f = make_cpu_backend(2)->lineage(g, LineageOutput::families);
+  CHECK(f.root == r.root);
+  CHECK(f.max_depth == 3);
+  CHECK(f.family_root == r.family_root);
+  CHECK(f.family_by_relation == r.family_by_relation);
+  CHECK((f.depth.empty() && f.children.empty() && f.descendants.empty() && f.descendants_by_relation.empty()));
 
   // Many merges (the parallel walk path), repeated parents in a list.
   std::mt19937_64 rng(3);

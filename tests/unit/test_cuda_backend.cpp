@@ -256,6 +256,7 @@ TEST_CASE("cuda backend: lineage, deep chains under a bushy top, large merge anc
     for (uint32_t i = bushy; i < n; i += 97) e.push_back(edge(i + 1 < n ? i + 1 : i, static_cast<uint32_t>(rng() % bushy), Relation::merge, 1));
     const LineageGraph g = graph_of(n, e);
     CHECK(be->lineage(g) == cpu().lineage(g));
+    CHECK(be->lineage(g, LineageOutput::families) == cpu().lineage(g, LineageOutput::families));
   }
   SECTION("merges of merges: ancestries beyond the per-thread walk") {
     const uint32_t n = 3000;
@@ -267,6 +268,7 @@ TEST_CASE("cuda backend: lineage, deep chains under a bushy top, large merge anc
     }
     const LineageGraph g = graph_of(n, e);
     CHECK(be->lineage(g) == cpu().lineage(g));
+    CHECK(be->lineage(g, LineageOutput::families) == cpu().lineage(g, LineageOutput::families));
   }
   SECTION("a malformed graph throws") {
     LineageGraph g;

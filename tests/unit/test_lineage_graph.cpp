@@ -160,4 +160,33 @@ TEST_CASE("LineageRaw equality", "[lineage]") {
   CHECK(a == b);
   b.descendants_by_relation[0][2] = 1;
   CHECK_FALSE(a == b);
+  b = a;
+  b.family_descendants = {1};
+  CHECK_FALSE(a == b);
+}
+
+TEST_CASE("finish_lineage_output: families from the per-node arrays, and the families output", "[lineage]") {
+  // 0 <- 1 <- 2, 3 alone, 4 <- 5: families 0 (2 descendants) and 4 (1).
+  LineageRaw r;
+  r.root = {0, 0, 0, 3, 4, 4};
+  r.depth = {0, 1, 2, 0, 0, 1};
+  r.children = {1, 1, 0, 0, 1, 0};
+  r.descendants = {2, 1, 0, 0, 1, 0};
+  r.descendants_by_relation = {{2, 0, 0, 0, 0}, {1, 0, 0, 0, 0}, {}, {}, {0, 1, 0, 0, 0}, {}};
+  LineageRaw per_node = r;
+  finish_lineage_output(&per_node, LineageOutput::per_node);
+  CHECK(per_node.max_depth == 2);
+  CHECK(per_node.family_root == std::vector<uint32_t>{0, 4});
+  CHECK(per_node.family_descendants == std::vector<uint64_t>{2, 1});
+  CHECK(per_node.family_by_relation.at(1) == std::array<uint64_t, kRelationCount>{0, 1, 0, 0, 0});
+  CHECK(per_node.depth == r.depth);
+  LineageRaw families = r;
+  finish_lineage_output(&families, LineageOutput::families);
+  CHECK(families.family_root == per_node.family_root);
+  CHECK(families.root == r.root);
+  CHECK((families.depth.empty() && families.children.empty() && families.descendants.empty()));
+  // Arrays of different lengths are a caller's error, not a read past the end.
+  LineageRaw bad = r;
+  bad.descendants.pop_back();
+  CHECK_THROWS_AS(finish_lineage_output(&bad, LineageOutput::per_node), Error);
 }

@@ -104,8 +104,9 @@ class Backend {
                                                       const std::vector<uint32_t>& segment_of,
                                                       uint32_t n_segments,
                                                       const ConcentrationSpec& spec) = 0;
-  // Roots, depth, children and exact descendant counts on an acyclic graph.
-  virtual LineageRaw lineage(const LineageGraph& graph) = 0;
+  // Roots, depth, children and exact descendant counts on an acyclic graph; output says which
+  // of LineageRaw's arrays come back (the per-node arrays, or the families alone).
+  virtual LineageRaw lineage(const LineageGraph& graph, LineageOutput output = LineageOutput::per_node) = 0;
 };
 
 // Factories. A backend not compiled in throws NotCompiledError; one compiled but without a
