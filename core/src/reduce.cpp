@@ -152,6 +152,12 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   for (const auto& unit : spec.concentration_units) {
     std::vector<uint64_t> group_values;
     if (unit != "model") group_values = existing_only(totals_of(unit), groups.has_member(unit));
+    // Model totals over download records: the accumulator's, when it computed them where the totals
+    // were (a GPU backend's device); otherwise the Backend's, from the host vector.
+    if (unit == "model" && res.measure == Measure::records && events.unit_concentration) {
+      res.concentration[unit] = finalize(*events.unit_concentration, spec.concentration);
+      continue;
+    }
     auto raw = in.backend.concentration(unit == "model" ? totals : group_values, {}, 1, spec.concentration);
     res.concentration[unit] = finalize(raw.at(0), spec.concentration);
   }

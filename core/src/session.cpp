@@ -48,6 +48,7 @@ struct Session::State {
     }
     EventTotals totals = accumulator->finish(n_units, maps);
     accumulator.reset();  // its unit x month table is not needed again: free it before the share rows
+    if (!wide.empty()) totals.unit_concentration.reset();  // computed without the wide events
     add_wide_events(totals, wide, maps, repos.ids, downloads_source);
     return totals;
   }
@@ -60,6 +61,12 @@ Session::Session(const EngineOptions& options, Ends ends) : s_(std::make_unique<
   s_->info = s_->backend->info();
   AccumulatorPlan plan;  // reduce() asks month tables only for these (and a partial for all)
   plan.month_tables = ends == Ends::finish_or_partial || !options.month_groups.empty() || study::needs_month_maps(options);
+  // The model concentration over download records: a GPU backend computes it at finish, where
+  // the unit totals are (reduce() uses it when the measure is records).
+  const bool model_concentration = std::find(options.concentration_units.begin(), options.concentration_units.end(),
+                                             "model") != options.concentration_units.end();
+  if (model_concentration && (options.measure == Measure::automatic || options.measure == Measure::records))
+    plan.unit_concentration = options.concentration;
   s_->finish_only = ends == Ends::finish_only;
   s_->accumulator = s_->backend->make_accumulator(plan);
   s_->timer.mark("select_backend");

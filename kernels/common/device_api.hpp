@@ -6,6 +6,7 @@
 #pragma once
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -142,13 +143,18 @@ struct DeviceTables {
 //                  (0: global atomics only).
 enum class DeviceTable { unit_by_month, unit_totals };
 
+class ConcentrationEngine;
+
 class DeviceAccumulator final : public EventAccumulator {
  public:
   static constexpr int kRing = 3;
   // The largest chunk (events); the policy's chunk_events is used, ECOSTAT_DEVICE_CHUNK_EVENTS overrides.
   static constexpr uint32_t kChunkEvents = 1u << 23;
 
-  explicit DeviceAccumulator(std::shared_ptr<Context> ctx, DeviceTable table = DeviceTable::unit_by_month);
+  // unit_concentration (AccumulatorPlan): finish() also computes the concentration of the unit
+  // totals on the device, while they are there (EventTotals::unit_concentration).
+  explicit DeviceAccumulator(std::shared_ptr<Context> ctx, DeviceTable table = DeviceTable::unit_by_month,
+                             std::optional<ConcentrationSpec> unit_concentration = std::nullopt);
   ~DeviceAccumulator() override;
   void add(const EventBatch& batch) override;
   EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) override;
@@ -212,6 +218,7 @@ class DeviceAccumulator final : public EventAccumulator {
   void check_maps_and_units(uint32_t n_units);
   // The roll-ups of the units [u0, u1) (held by the slabs from unit u0 on) into out.
   void roll_up(uint32_t u0, uint32_t u1, const std::vector<GroupMap>& maps, EventTotals* out);
+  void add_unit_concentration(uint32_t n_units, EventTotals* out);
   // GroupMap::top_rows: asked, and possible (the table is whole on the device, not in passes).
   bool top_rows_asked(const GroupMap& m) const { return m.top_rows > 0 && !partitioned_; }
   // The top rows of the month table whose month rows are rows[0..nm) (device pointers, width
@@ -243,6 +250,8 @@ class DeviceAccumulator final : public EventAccumulator {
   // unit_totals: the hot-unit selection (null with the hot path off), the events it was chosen
   // from, and the totals kernel's launch shape. Declared after the streams: destroyed first.
   std::unique_ptr<DenseGroupBy> hot_;
+  std::optional<ConcentrationSpec> unit_concentration_;
+  std::unique_ptr<ConcentrationEngine> conc_;  // made at finish when unit_concentration_ asks
   uint32_t hot_sampled_ = 0;
   int hot_block_ = 0, hot_grid_ = 0;
   Slot ring_[kRing];

@@ -1,6 +1,7 @@
 // Conformance: event accumulation (unit totals, group x month tables) and group_sum, against
 // the oracle. Every backend runs these ("[conformance]").
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 
 #include "conformance/backend_under_test.hpp"
@@ -209,6 +210,44 @@ TEST_CASE("accumulate: maps asking top rows get them, or the whole table", "[con
                          maps[i].always_group);
   }
   CHECK_FALSE(got.group_month.back().top_only);
+}
+
+TEST_CASE("accumulate: a plan asking the unit totals' concentration gets the Backend's figures", "[conformance]") {
+  // The GPU backends compute it at finish, on the device where the totals are
+  // (EventTotals::unit_concentration); the CPU backend leaves it to Backend::concentration. Skewed
+  // units with zeros among them (units past n_units - 300 never named), under both plans.
+  const uint32_t n_units = 5000;
+  const std::vector<EventBatch> batches = three_batches(200000, n_units - 300, true, 91, 50);
+  ConcentrationSpec spec;
+  spec.top_k = {1, 10, 4999, 6000};
+  spec.below = {0, 5, 1000};
+  const bool gpu = backend_name() != "cpu";
+  // Under a memory cap the table may be summed in passes: then the totals are never whole on the
+  // device and the figures are left to the Backend.
+  const bool capped = std::getenv("ECOSTAT_DEVICE_MEMORY_LIMIT") != nullptr;
+  for (bool month_tables : {true, false}) {
+    INFO((month_tables ? "month tables" : "unit totals only"));
+    AccumulatorPlan plan;
+    plan.month_tables = month_tables;
+    plan.unit_concentration = spec;
+    auto acc = backend().make_accumulator(plan);
+    for (const EventBatch& b : batches) acc->add(b);
+    const EventTotals t = acc->finish(n_units, {});
+    check_totals(t, batches, n_units, {});
+    const ConcentrationRaw want = make_cpu_backend(1)->concentration(t.unit_total, {}, 1, spec).at(0);
+    CHECK(backend().concentration(t.unit_total, {}, 1, spec).at(0) == want);
+    if (gpu && !capped) CHECK(t.unit_concentration.has_value());
+    if (!gpu) CHECK_FALSE(t.unit_concentration.has_value());
+    if (t.unit_concentration) CHECK(*t.unit_concentration == want);
+  }
+  SECTION("not asked, or no events: unset") {
+    auto plain = backend().make_accumulator();
+    for (const EventBatch& b : batches) plain->add(b);
+    CHECK_FALSE(plain->finish(n_units, {}).unit_concentration.has_value());
+    AccumulatorPlan plan;
+    plan.unit_concentration = spec;
+    CHECK_FALSE(backend().make_accumulator(plan)->finish(n_units, {}).unit_concentration.has_value());
+  }
 }
 
 TEST_CASE("group_sum: sizes, empty groups, identity", "[conformance]") {

@@ -1,6 +1,10 @@
 // Conformance: concentration (whole population and segmented) against the oracle: exact
 // integers, ratios after finalize() to 1e-12 relative. Every backend runs these.
+#include <random>
+
 #include "conformance/backend_under_test.hpp"
+#include "ecostat/engine.hpp"
+#include "ecostat/session.hpp"
 
 using namespace ecostat;
 using namespace ecostat::conformance;
@@ -145,4 +149,44 @@ TEST_CASE("concentration: one segment through segment_of equals the unsegmented 
   REQUIRE(a.size() == 1);
   REQUIRE(b.size() == 1);
   CHECK(a[0] == b[0]);
+}
+
+// The engine's own path: a GPU backend computes the model concentration over download records
+// where the unit totals are, at the accumulator's finish (EventTotals::unit_concentration); with
+// an event above 2^32-1 (added to the totals after finish) the Backend is asked instead. Either
+// way the figures are the CPU backend's, units without downloads (zeros) included.
+TEST_CASE("concentration: the engine's model concentration over download records equals the CPU backend's",
+          "[conformance]") {
+  for (bool wide : {false, true}) {
+    INFO((wide ? "with an event above 2^32-1" : "u32 counts"));
+    auto run = [&](const std::string& name) {
+      EngineOptions o;
+      o.backend = name;
+      o.threads = 2;
+      o.concentration = full_spec();
+      o.study.parts.clear();
+      Session s(o, Session::Ends::finish_only);
+      for (uint32_t i = 0; i < 3000; ++i) s.repositories().ensure("org" + std::to_string(i % 37) + "/m" + std::to_string(i), true);
+      const std::vector<uint32_t> units = skewed_keys(60000, 2500, 17);
+      std::mt19937_64 rng(17);
+      EventBatch b;
+      for (uint32_t u : units) b.push(u, Month(600 + rng() % 12), 1 + static_cast<uint32_t>(rng() % 100));
+      if (wide) b.push_wide(5, 603, uint64_t(1) << 40);
+      s.add_downloads(b);
+      return s.finish();
+    };
+    const Results got = run(backend_name()), want = run("cpu");
+    const ConcentrationStats& g = got.concentration.at("model");
+    const ConcentrationStats& w = want.concentration.at("model");
+    CHECK(g.n == 3000);
+    CHECK(g.n == w.n);
+    CHECK((g.total == w.total));
+    CHECK(g.gini == w.gini);
+    CHECK(g.hhi == w.hhi);
+    CHECK(g.top_k == w.top_k);
+    CHECK(g.percentiles == w.percentiles);
+    CHECK(g.lorenz == w.lorenz);
+    REQUIRE(g.below.size() == w.below.size());
+    for (size_t i = 0; i < g.below.size(); ++i) CHECK(g.below[i].count == w.below[i].count);
+  }
 }

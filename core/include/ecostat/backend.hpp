@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ struct EventTotals {
   uint32_t n_months = 0;                     // 0 when no event was seen
   std::vector<GroupMonthTable> group_month;  // one per GroupMap passed to finish(), same order
   uint64_t events = 0;                       // events accumulated
+  // Asked by AccumulatorPlan::unit_concentration: Backend::concentration(unit_total, {}, 1, spec)
+  // computed where the totals are. The GPU backends set it when the totals are whole on the device
+  // at finish (no upload of them); unset otherwise (no events, partitioned passes, the CPU
+  // backend): the caller then asks the Backend.
+  std::optional<ConcentrationRaw> unit_concentration;
 };
 
 // Streams download events into per-unit and per-unit-per-month totals. Tables grow when a
@@ -81,6 +87,7 @@ class EventAccumulator {
 struct AccumulatorPlan {
   bool month_tables = true;
   std::vector<GroupMap> direct_maps;
+  std::optional<ConcentrationSpec> unit_concentration;  // see EventTotals::unit_concentration
 };
 
 struct BackendInfo {
