@@ -272,20 +272,32 @@ class HostWorkers : public ::ecostat::detail::ThreadPool {
 };
 
 // Copies between pageable host memory (std::vector) and the device through two pinned
-// buffers, so that the host-side memcpy of one piece overlaps the DMA of the other. Small
-// copies go straight through the runtime.
+// buffers, so that the host-side memcpy of one piece overlaps the DMA of the other. The buffers
+// take turns across calls too, so that back-to-back uploads (a graph's three arrays) overlap as
+// well. Small downloads go straight through the runtime.
 class Staging {
  public:
-  static constexpr size_t kPiece = size_t(32) << 20;
+  static constexpr size_t kPiece = size_t(32) << 20;     // the pinned buffers' size
+  static constexpr size_t kMinPiece = size_t(4) << 20;
   static constexpr size_t kDirect = size_t(256) << 10;
+
+  // The pieces of a copy of `total` bytes: a quarter of it, between 4 MB and 32 MB, so that a
+  // copy of a few MB (2.2M u64 values: 17 MB) is four pieces whose host copies and DMAs overlap,
+  // not one piece copied and then sent.
+  static size_t piece_for(size_t total) {
+    constexpr size_t kAlign = size_t(64) << 10;
+    const size_t quarter = (total / 4 + kAlign - 1) / kAlign * kAlign;
+    return std::min(kPiece, std::max(kMinPiece, quarter));
+  }
 
   // dst (device) <- src (host). Returns once src may be reused; the copy is ordered on s and
   // stays asynchronous (a copy from pageable memory would make the runtime wait for s first).
   void upload(void* dst, const void* src, size_t bytes, stream_t s, HostWorkers& w) {
     if (bytes == 0) return;
     ensure();
-    for (size_t off = 0, i = 0; off < bytes; off += kPiece, ++i) {
-      const size_t len = std::min(kPiece, bytes - off), b = i & 1;
+    const size_t piece = piece_for(bytes);
+    for (size_t off = 0; off < bytes; off += piece) {
+      const size_t len = std::min(piece, bytes - off), b = turn_++ & 1;
       ev_[b].sync();  // the DMA that last read buf_[b] is done
       w.copy(buf_[b].data(), static_cast<const char*>(src) + off, len);
       ECOSTAT_CHECK(memcpy_h2d_async(static_cast<char*>(dst) + off, buf_[b].data(), len, s));
@@ -316,15 +328,20 @@ class Staging {
       const char* src;
       size_t len;
     };
+    size_t total = 0;
+    for (const Transfer& t : transfers) total += t.bytes;
+    const size_t piece = piece_for(total);
     std::vector<Piece> pieces;
     for (const Transfer& t : transfers)
-      for (size_t off = 0; off < t.bytes; off += kPiece)
+      for (size_t off = 0; off < t.bytes; off += piece)
         pieces.push_back({static_cast<char*>(t.dst) + off, static_cast<const char*>(t.src) + off,
-                          std::min(kPiece, t.bytes - off)});
+                          std::min(piece, t.bytes - off)});
     if (pieces.empty()) return;
     ensure();
+    const size_t first = turn_;  // piece i uses buffer (first + i) & 1
+    turn_ += pieces.size();
     auto enqueue = [&](size_t i) {
-      const size_t b = i & 1;
+      const size_t b = (first + i) & 1;
       ev_[b].sync();  // a previous upload may still read this buffer
       ECOSTAT_CHECK(memcpy_d2h_async(buf_[b].data(), pieces[i].src, pieces[i].len, s));
       ev_[b].record(s);
@@ -332,7 +349,7 @@ class Staging {
     enqueue(0);
     for (size_t i = 0; i < pieces.size(); ++i) {
       if (i + 1 < pieces.size()) enqueue(i + 1);
-      const size_t b = i & 1;
+      const size_t b = (first + i) & 1;
       ev_[b].sync();
       w.copy(pieces[i].dst, buf_[b].data(), pieces[i].len);
     }
@@ -347,6 +364,7 @@ class Staging {
   }
   PinnedArray<uint8_t> buf_[2];
   Event ev_[2];
+  size_t turn_ = 0;  // the next piece's buffer is turn_ & 1
 };
 
 }  // namespace ECOSTAT_DEV_NS

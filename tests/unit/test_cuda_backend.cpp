@@ -544,25 +544,44 @@ TEST_CASE("device accumulator: a ring that does not fit the device is sized agai
 TEST_CASE("device staging: several downloads in one pipeline land where each asked", "[cuda][emulator]") {
   Context ctx(0);
   const stream_t s = ctx.stream();
-  // 70 MB (three 32 MB pieces), a tiny one, an empty one, 33 MB (two pieces): pieces of different
-  // transfers follow each other in the two pinned buffers.
-  const size_t sizes[] = {70u << 20, 100, 0, (33u << 20) + 5};
+  // Large: 70 MB and 33 MB (pieces of a quarter of the 103 MB, 26 MB), a tiny one, an empty one.
+  // Small: 9 MB and 5 MB (4 MB pieces, the least), 300 KB (above the direct-download bound).
+  // Uploaded back to back (the buffers take turns across calls), downloaded in one pipeline:
+  // pieces of different transfers follow each other in the two pinned buffers.
+  const bool small = GENERATE(false, true);
+  INFO((small ? "small transfers" : "large transfers"));
+  const std::vector<size_t> sizes = small ? std::vector<size_t>{(9u << 20) + 3, 100, 0, (5u << 20) + 1, 300u << 10}
+                                          : std::vector<size_t>{70u << 20, 100, 0, (33u << 20) + 5};
   std::vector<std::vector<uint8_t>> want, got;
   std::vector<DeviceArray<uint8_t>> dev;
   std::vector<Staging::Transfer> list;
-  for (size_t k = 0; k < 4; ++k) {
+  for (size_t k = 0; k < sizes.size(); ++k) {
     want.emplace_back(sizes[k]);
     for (size_t i = 0; i < sizes[k]; ++i) want[k][i] = static_cast<uint8_t>(i * 131 + k * 7 + (i >> 20));
     dev.emplace_back(std::max<size_t>(sizes[k], 1), s);
     ctx.staging().upload(dev[k].data(), want[k].data(), sizes[k], s, ctx.workers());
     got.emplace_back(sizes[k], 0xee);
   }
-  for (size_t k = 0; k < 4; ++k) list.push_back({got[k].data(), dev[k].data(), sizes[k]});
+  for (size_t k = 0; k < sizes.size(); ++k) list.push_back({got[k].data(), dev[k].data(), sizes[k]});
   ctx.staging().download_all(list, s, ctx.workers());
-  for (size_t k = 0; k < 4; ++k) {
+  for (size_t k = 0; k < sizes.size(); ++k) {
     INFO("transfer " << k);
-    CHECK(got[k] == want[k]);
+    CHECK((got[k] == want[k]));  // not decomposed: a failure must not print 70 MB
   }
+  // One at a time, each its own pipeline.
+  for (size_t k = 0; k < sizes.size(); ++k) {
+    std::vector<uint8_t> one(sizes[k], 0x11);
+    ctx.staging().download(one.data(), dev[k].data(), sizes[k], s, ctx.workers());
+    CHECK((one == want[k]));
+  }
+}
+
+TEST_CASE("device staging: pieces are a quarter of the copy, between 4 MB and 32 MB", "[cuda][emulator]") {
+  CHECK(Staging::piece_for(0) == Staging::kMinPiece);
+  CHECK(Staging::piece_for(100) == Staging::kMinPiece);
+  CHECK(Staging::piece_for(16u << 20) == Staging::kMinPiece);
+  CHECK(Staging::piece_for(size_t(2200000) * 8) == size_t(4352) << 10);  // 2.2M u64 values: 4 pieces
+  CHECK(Staging::piece_for(size_t(1) << 30) == Staging::kPiece);
 }
 
 // ---- partitioned mode (issue 12: "when the unit x month table does not fit, partition by unit
