@@ -2,7 +2,6 @@
 // (share, concentration, lineage, the study). Session::finish and finish(Partial) both end here.
 #include <algorithm>
 #include <cstring>
-#include <set>
 #include <thread>
 
 #include "ecostat/errors.hpp"
@@ -197,22 +196,26 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   std::vector<uint64_t> family_size(n_units, 0), family_downloads(n_units, 0);
   uint64_t grand_total = 0;
   for (uint32_t u = 0; u < n_units; ++u) {
-    ++family_size[lineage.root[u]];
-    family_downloads[lineage.root[u]] += totals[u];
+    const uint32_t r = lineage.root[u];
+    ++family_size[r];
+    family_downloads[r] += totals[u];
     grand_total += totals[u];
+    L.roots += r == u;
   }
   L.max_depth = lineage.max_depth;
-  std::set<uint32_t> referenced_parents(graph.parents.begin(), graph.parents.end());
-  for (const auto& e : cycles.removed_edges) referenced_parents.insert(e.parent);
+  // Parents named by an edge (kept or removed) that no repository record defines. A flag per
+  // unit, not a std::set: one pass over the edges, and the units come out ascending all the same.
+  std::vector<uint8_t> referenced(n_units, 0);
+  for (uint32_t p : graph.parents) referenced[p] = 1;
+  for (const auto& e : cycles.removed_edges) referenced[e.parent] = 1;
   std::vector<const std::string*> unresolved;
-  for (uint32_t p : referenced_parents)
-    if (repos.placeholder[p]) unresolved.push_back(&repos.ids.at(p));
+  for (uint32_t p = 0; p < n_units; ++p)
+    if (referenced[p] && repos.placeholder[p]) unresolved.push_back(&repos.ids.at(p));
   res.input.unresolved_parents = unresolved.size();
   const size_t sample_size = std::min<size_t>(20, unresolved.size());  // the first 20 by id
   std::partial_sort(unresolved.begin(), unresolved.begin() + sample_size, unresolved.end(),
                     [](const std::string* a, const std::string* b) { return *a < *b; });
   for (size_t i = 0; i < sample_size; ++i) L.unresolved_sample.push_back(*unresolved[i]);
-  for (uint32_t u = 0; u < n_units; ++u) L.roots += lineage.root[u] == u;
   L.families_total = lineage.family_root.size();
   // The families, largest first: indices into lineage.family_*.
   std::vector<uint32_t> family_order(lineage.family_root.size());
