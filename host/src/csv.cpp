@@ -152,6 +152,17 @@ bool split_csv(std::string_view rec, std::vector<std::string_view>* fields, std:
   }
 }
 
+std::string csv_cells_or_problem(std::string_view record, CsvRecordReader::Status status, size_t max_line,
+                                 size_t columns, std::vector<std::string_view>* cells, std::string* scratch) {
+  if (status == CsvRecordReader::Status::too_long) return "line too long: over " + std::to_string(max_line) + " bytes";
+  if (status == CsvRecordReader::Status::unterminated) return "malformed CSV: unterminated quoted field at end of input";
+  const char* err = nullptr;
+  if (!split_csv(record, cells, scratch, &err)) return std::string("malformed CSV: ") + err;
+  if (columns > 0 && cells->size() != columns)
+    return "wrong column count: expected " + std::to_string(columns) + ", got " + std::to_string(cells->size());
+  return {};
+}
+
 std::string normalise_header(std::string_view cell) {
   if (cell.size() >= 3 && static_cast<unsigned char>(cell[0]) == 0xEF && static_cast<unsigned char>(cell[1]) == 0xBB &&
       static_cast<unsigned char>(cell[2]) == 0xBF)

@@ -46,6 +46,12 @@ bool record_continues(std::string_view line);
 bool split_csv(std::string_view record, std::vector<std::string_view>* fields, std::string* scratch,
                const char** error);
 
+// The cells of one record from CsvRecordReader::next, or why it has none: "" and *cells filled,
+// or the reject reason every reader gives (line too long, unterminated or malformed quoting, and
+// with columns > 0 a cell count other than columns). max_line: the limit named in the reason.
+std::string csv_cells_or_problem(std::string_view record, CsvRecordReader::Status status, size_t max_line,
+                                 size_t columns, std::vector<std::string_view>* cells, std::string* scratch);
+
 // Header cell normalised for matching: surrounding blanks and a UTF-8 BOM removed, lower case.
 std::string normalise_header(std::string_view cell);
 // Index of the first header cell equal to one of names (already lower case), or -1.

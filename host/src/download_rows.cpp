@@ -170,7 +170,6 @@ void read_download_records(CsvRecordReader& records, uint64_t line_offset, const
   DownloadRowParser parser(layout, out.min_day(), out.max_day());
   std::vector<std::string_view> cells;
   std::string scratch;
-  const char* err = nullptr;
   std::string_view rec;
   Status st;
   std::string last_repo;  // consecutive records usually share a repo: skip its lookup
@@ -180,12 +179,8 @@ void read_download_records(CsvRecordReader& records, uint64_t line_offset, const
   while (records.next(&rec, &st)) {
     ++stats.read;
     const uint64_t at = line_offset + records.first_line();
-    if (st == Status::too_long) {
-      out.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
-    } else if (st == Status::unterminated) {
-      out.reject(at, "", "malformed CSV: unterminated quoted field at end of input");
-    } else if (!split_csv(rec, &cells, &scratch, &err)) {
-      out.reject(at, "", std::string("malformed CSV: ") + err);
+    if (std::string problem = csv_cells_or_problem(rec, st, options.max_line, 0, &cells, &scratch); !problem.empty()) {
+      out.reject(at, "", problem);
     } else if (!parser.parse(cells, &row, &why)) {
       out.reject(at, why.field ? *why.field : std::string(), why.reason);
     } else {

@@ -88,7 +88,6 @@ ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rej
   detail::CsvRecordReader::Status st;
   std::vector<std::string_view> cells;
   std::string scratch;
-  const char* err = nullptr;
   auto reject = [&](uint64_t line, const std::string& field, const std::string& reason) {
     ++stats.rejected;
     rejects.add(stats.file, line, field, reason);
@@ -119,21 +118,9 @@ ReadStats read_parameters(ByteSource& src, ParameterTable& table, RejectLog& rej
   while (records.next(&rec, &st)) {
     ++stats.read;
     const uint64_t at = records.first_line();
-    if (st == detail::CsvRecordReader::Status::too_long) {
-      reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
-      continue;
-    }
-    if (st == detail::CsvRecordReader::Status::unterminated) {
-      reject(at, "", "malformed CSV: unterminated quoted field at end of input");
-      continue;
-    }
-    if (!detail::split_csv(rec, &cells, &scratch, &err)) {
-      reject(at, "", std::string("malformed CSV: ") + err);
-      continue;
-    }
-    if (cells.size() != header.size()) {
-      reject(at, "", "wrong column count: expected " + std::to_string(header.size()) + ", got " +
-                         std::to_string(cells.size()));
+    if (std::string why = detail::csv_cells_or_problem(rec, st, options.max_line, header.size(), &cells, &scratch);
+        !why.empty()) {
+      reject(at, "", why);
       continue;
     }
     const std::string_view id = trim(cells[c_id]);

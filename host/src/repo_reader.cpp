@@ -890,15 +890,9 @@ ReadStats read_repositories(ByteSource& src, RepoTable& repos, RejectLog& reject
       while (records.next(&rec, &st)) {
         ++stats.read;
         const uint64_t at = records.first_line();
-        if (st == detail::CsvRecordReader::Status::too_long) {
-          reader.reject(at, "", "line too long: over " + std::to_string(options.max_line) + " bytes");
-        } else if (st == detail::CsvRecordReader::Status::unterminated) {
-          reader.reject(at, "", "malformed CSV: unterminated quoted field at end of input");
-        } else if (!detail::split_csv(rec, &cells, &scratch, &err)) {
-          reader.reject(at, "", std::string("malformed CSV: ") + err);
-        } else if (cells.size() != header.size()) {
-          reader.reject(at, "", "wrong column count: expected " + std::to_string(header.size()) + ", got " +
-                                    std::to_string(cells.size()));
+        if (std::string why = detail::csv_cells_or_problem(rec, st, options.max_line, header.size(), &cells, &scratch);
+            !why.empty()) {
+          reader.reject(at, "", why);
         } else if (trim(cells[meta]).empty()) {
           reader.reject(at, "metadata", "empty metadata");
         } else {
