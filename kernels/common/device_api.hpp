@@ -326,15 +326,15 @@ class LineageEngine {
  public:
   explicit LineageEngine(Context& ctx);  // its arrays live on ctx.stream()
   // Results stay on the device until download(); run also compacts the families (roots with a
-  // descendant) and reads their count and the greatest depth (one synchronisation).
+  // descendant) and reads their count and the greatest depth (one synchronisation). The per-node
+  // descendants in u64 are written by download(per_node) alone: the families output never needs
+  // them (48 bytes a node of device writes saved).
   void run(const DeviceLineageGraph& g);
   void download(LineageRaw* out, LineageOutput output = LineageOutput::per_node);
-  // Device results of the last run (n_nodes entries each; by_relation 5 per node).
+  // Device results of the last run (n_nodes entries each).
   const uint32_t* root() const { return root_.data(); }
   const uint32_t* depth() const { return depth_.data(); }
   const uint32_t* children() const { return children_.data(); }
-  const uint64_t* descendants() const { return desc_.data(); }
-  const uint64_t* by_relation() const { return by_rel_.data(); }
   struct Stats {
     uint32_t rounds = 0, max_depth_single = 0, levels_on_host = 0, multi = 0, overflow = 0;
   };
