@@ -38,7 +38,9 @@ namespace {
 constexpr size_t kDirectBelow = 1u << 16;  // batches smaller than this are applied by one thread
 constexpr size_t kPrefetch = 16;           // events ahead whose table cell is prefetched
 constexpr unsigned kFilterMaxThreads = 4;  // up to this many threads: apply_filtered, else apply_partitioned
-constexpr size_t kDenseBytes = size_t(1) << 20;  // roll-up targets up to this size: cells added branch-free
+// A month table asked as top rows (GroupMap::top_rows) whose month row is larger than this is
+// kept as top rows (TopRowsTable), not whole.
+constexpr size_t kTopRowsAbove = size_t(1) << 20;
 
 struct Rec {
   uint32_t unit;
@@ -271,39 +273,59 @@ EventTotals CpuAccumulator::finish(uint32_t n_units, const std::vector<GroupMap>
   });
 
   // Group maps: one task per month, each writing its own row of every group table. The row is
-  // read in blocks that stay in L2 while every map adds them up.
+  // read in blocks that stay in L2 while every map adds them up. A map whose reader asks only
+  // the top rows (GroupMap::top_rows) and whose month row is past kTopRowsAbove is kept as top
+  // rows instead (TopRowsTable): the month is added up in the worker's scratch row, and only its
+  // candidates are kept.
   struct RollUp {
     const uint32_t* group;
-    uint64_t* sums;
+    uint64_t* sums;  // the dense table; null with top
     uint32_t n_groups;
-    bool dense;  // small enough to stay in the caches: every cell added, no branch
+    TopRowsTable* top;
   };
   std::vector<RollUp> roll;
+  std::vector<std::unique_ptr<TopRowsTable>> tops(maps.size());
   for (size_t i = 0; i < maps.size(); ++i) {
     const GroupMap& m = maps[i];
     if (m.group_of_unit.empty()) continue;
     GroupMonthTable& t = out.group_month[i];
     t.n_groups = m.n_groups, t.month_first = out.month_first, t.n_months = nm;
+    if (m.top_rows > 0 && size_t(t.n_groups) * 8 > kTopRowsAbove) {
+      tops[i] = std::make_unique<TopRowsTable>(m, nm, pool.size());
+      roll.push_back({m.group_of_unit.data(), nullptr, t.n_groups, tops[i].get()});
+      continue;
+    }
     t.sums = Cells(size_t(nm) * t.n_groups);
-    roll.push_back({m.group_of_unit.data(), t.sums.data(), t.n_groups, size_t(t.n_groups) * 8 <= kDenseBytes});
+    roll.push_back({m.group_of_unit.data(), t.sums.data(), t.n_groups, nullptr});
   }
   if (!roll.empty()) {
     constexpr size_t kRowBlock = size_t(1) << 16;  // 512 KiB of a row
-    pool.run(nm, [&](size_t r, unsigned) {
+    std::vector<std::vector<uint32_t>> nonzero(pool.size());  // per worker: a block's nonzero cells
+    pool.run(nm, [&](size_t r, unsigned w) {
       const uint64_t* p = cells + r * cap;
+      std::vector<uint32_t>& idx = nonzero[w];
+      idx.resize(kRowBlock);
       for (size_t b = 0; b < live; b += kRowBlock) {
         const size_t e = std::min(live, b + kRowBlock);
+        // The block's nonzero cells, picked out branch-free once for every map: a sparse table
+        // (few records a unit) skips its empty cells, a full one pays one pass in L2.
+        size_t n = 0;
+        for (size_t u = b; u < e; ++u) {
+          idx[n] = static_cast<uint32_t>(u - b);
+          n += p[u] != 0;
+        }
+        const uint64_t* P = p + b;
         for (const RollUp& k : roll) {
-          uint64_t* S = k.sums + r * k.n_groups;
-          if (k.dense) {
-            for (size_t u = b; u < e; ++u) S[k.group[u]] += p[u];
-          } else {
-            for (size_t u = b; u < e; ++u)
-              if (const uint64_t v = p[u]) S[k.group[u]] += v;  // most cells are empty: skip their groups' misses
-          }
+          uint64_t* S = k.top ? k.top->row(w) : k.sums + r * k.n_groups;
+          const uint32_t* G = k.group + b;
+          for (size_t j = 0; j < n; ++j) S[G[idx[j]]] += P[idx[j]];
         }
       }
+      for (const RollUp& k : roll)
+        if (k.top) k.top->take_month(static_cast<uint32_t>(r), w);
     });
+    for (size_t i = 0; i < maps.size(); ++i)
+      if (tops[i]) tops[i]->finish(out.month_first, &out.group_month[i]);
   }
 
   // The identity map (model x month): the table itself, its rows closed up to n_units cells when

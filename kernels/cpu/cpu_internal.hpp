@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ecostat/backend.hpp"
+#include "ecostat/cells.hpp"
 #include "ecostat/detail/thread_pool.hpp"
 
 namespace ecostat::cpu {
@@ -85,6 +86,32 @@ class UnitTotals {
 // that the lines of neighbouring hot units spread over the threads.
 inline uint32_t line_hash(uint32_t line) { return line * 2654435761u; }
 inline size_t line_owner(uint32_t line, unsigned threads) { return size_t((uint64_t(line_hash(line)) * threads) >> 32); }
+
+// A group x month table kept as top rows (GroupMonthTable::top_only) while it is rolled up one
+// month at a time: each worker adds a month's cells into a scratch row of n_groups cells, then
+// take_month keeps only the month's total, its count of nonzero groups and its candidates (every
+// group whose sum reaches the top_rows-th largest, and always_group when nonzero), and zeroes the
+// row for the next month. The workers' rows (at most min(threads, months) of them) replace a
+// table of months x n_groups cells (760 MB for 1.6M families over 60 months). cpu_top_rows.cpp.
+class TopRowsTable {
+ public:
+  TopRowsTable(const GroupMap& map, uint32_t n_months, unsigned threads);
+  uint64_t* row(unsigned worker);                // the worker's scratch row: zero between months
+  void take_month(uint32_t month, unsigned worker);  // month: index from the table's first month
+  void finish(Month month_first, GroupMonthTable* out);  // the candidates, in month then group order
+
+ private:
+  struct Candidate {
+    uint32_t group;
+    uint64_t sum;
+  };
+  uint32_t n_groups_, top_rows_, always_group_;
+  std::vector<Cells> rows_;                         // per worker, made on first use
+  std::vector<std::vector<Candidate>> nonzero_;     // per worker: the month's nonzero groups
+  std::vector<std::vector<uint64_t>> sums_;         // per worker: their sums, for the threshold
+  std::vector<std::vector<Candidate>> candidates_;  // per month
+  std::vector<uint64_t> month_total_, month_nonzero_;
+};
 
 // cpu_accumulator.cpp: the unit x month table (every month table can be asked at finish).
 std::unique_ptr<EventAccumulator> make_accumulator(std::shared_ptr<ThreadPool> pool);

@@ -7,6 +7,7 @@
 #include "ecostat/backend.hpp"
 #include "ecostat/errors.hpp"
 #include "oracle/oracle.hpp"
+#include "support/top_rows_check.hpp"
 
 using namespace ecostat;
 
@@ -130,6 +131,46 @@ TEST_CASE("cpu backend: 1, 2, 3, 4 and 8 threads give identical tables", "[cpu]"
     CHECK(res[i].month_first == res[0].month_first);
     CHECK(res[i].n_months == res[0].n_months);
     for (size_t m = 0; m < maps.size(); ++m) CHECK(res[i].group_month[m].sums == res[0].group_month[m].sums);
+  }
+}
+
+TEST_CASE("cpu backend: a large map asking top rows gets top rows, on any thread count", "[cpu]") {
+  // 300,000 units in 200,000 groups (a month row of 1.6 MB, past the 1 MiB where the CPU backend
+  // keeps top rows): skewed counts with ties, a group that is always listed, and one month with a
+  // single event. The same maps without top rows give the whole tables to check against.
+  const uint32_t n_units = 300000, n_groups = 200000;
+  std::mt19937_64 rng(7);
+  std::vector<EventBatch> batches(3);
+  for (int k = 0; k < 3; ++k)
+    for (int i = 0; i < 120000; ++i) {
+      const double r = std::generate_canonical<double, 53>(rng);
+      batches[k].push(static_cast<uint32_t>(n_units * r * r * r), static_cast<Month>(600 + int(rng() % 7)),
+                      uint32_t(1 + rng() % 3));
+    }
+  batches[2].push(5, 590, 4);  // a month with one event
+  GroupMap big{"big", std::vector<uint32_t>(n_units), n_groups};
+  for (uint32_t u = 0; u < n_units; ++u) big.group_of_unit[u] = (u * 7919u) % n_groups;
+  big.top_rows = 25;
+  big.always_group = big.group_of_unit[n_units - 1];  // a unit the skew rarely reaches
+  GroupMap small{"small", std::vector<uint32_t>(n_units), 1000};
+  for (uint32_t u = 0; u < n_units; ++u) small.group_of_unit[u] = u % 1000;
+  small.top_rows = 10;  // a row of 8 KB: kept whole
+  GroupMap big_whole = big, small_whole = small;
+  big_whole.top_rows = small_whole.top_rows = 0;
+  const std::vector<GroupMap> maps = {big, small, big_whole, small_whole};
+  for (unsigned t : {1u, 2u, 3u, 8u}) {
+    INFO(t << " threads");
+    auto acc = make_cpu_backend(t)->make_accumulator();
+    for (auto& b : batches) acc->add(b);
+    const EventTotals got = acc->finish(n_units, maps);
+    REQUIRE(got.group_month.size() == 4);
+    CHECK(got.group_month[0].top_only);
+    CHECK_FALSE(got.group_month[1].top_only);
+    CHECK_FALSE(got.group_month[2].top_only);
+    CHECK(got.n_months == 17);  // 590..606
+    test::check_top_rows(got.group_month[0], got.group_month[2], big.top_rows, big.always_group);
+    test::check_top_rows(got.group_month[1], got.group_month[3], small.top_rows, small.always_group);
+    CHECK((got.group_month[2].sums == oracle::group_month(oracle::accumulate(batches), n_units, big_whole).sums));
   }
 }
 

@@ -18,7 +18,8 @@ namespace ecostat {
 // top_rows > 0 tells finish() that only each month's top_rows largest group sums will be read
 // (plus always_group's, kNone: none): a backend may then return the month table as top rows
 // (GroupMonthTable::top_only) instead of every cell. The GPU backends do, so that a table of
-// millions of groups does not come back whole; the CPU backend's table is in host memory already.
+// millions of groups does not come back whole; the CPU backend does for a map of more than
+// 131,072 groups (a month row past 1 MiB), so that such a table is never made whole in memory.
 struct GroupMap {
   std::string name;
   std::vector<uint32_t> group_of_unit;
