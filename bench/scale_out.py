@@ -91,6 +91,7 @@ def run_once(cmd, out_json):
         row.update({"bytes_sent": {}, "bytes_sent_total": 0})
     doc.pop("timings_ms", None)
     doc["backend"].pop("device", None)  # "2 CPU threads": differs with --threads, the results do not
+    doc["backend"].pop("memory", None)  # a GPU run's accumulator report: how it ran, not a figure
     return row, doc
 
 

@@ -65,6 +65,7 @@ def run_once(args, threads, out_json):
     timings = doc.pop("timings_ms")
     commit = doc.pop("commit", None)
     doc.get("backend", {}).pop("device", None)  # "2 CPU threads": says the count, not a figure
+    doc.get("backend", {}).pop("memory", None)  # a GPU run's accumulator report: how it ran
     return wall, timings, doc, commit
 
 

@@ -31,6 +31,10 @@ void check_job_files(const JobSpec& job, const std::vector<OutputPath>& outputs,
 // `max_fraction` of them (the reason on stderr); else kExitOk.
 int check_rejects(const Results& r, const JobSpec& job, double max_fraction);
 
+// After the job: one line on stderr (even with -q) when the device accumulator had to adapt to
+// the device's memory (Results::accumulator: finish in passes, a smaller ring chunk).
+void note_device_memory(const Results& r);
+
 // Standard output, checked: a write error (a full disk, a closed pipe) throws Error.
 void write_stdout(const std::string& text);
 

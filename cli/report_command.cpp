@@ -76,6 +76,7 @@ std::function<int()> add_report_command(CLI::App& app) {
       progress.finish();
       doc = results_to_json(r);
       if (!o->json_path.empty()) write_file_atomically(o->json_path, doc);
+      note_device_memory(r);
       code = check_rejects(r, o->job, o->max_reject_fraction);
     }
     const std::string html = results_report_html(doc, o->title);

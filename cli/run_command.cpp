@@ -193,6 +193,7 @@ std::function<int()> add_run_command(CLI::App& app) {
     if (!o->json_path.empty()) write_results_json_file(r, o->json_path, 2, o->job.threads);
     if (!o->csv_dir.empty()) write_results_csv(r, o->csv_dir);
     if (!o->quiet && o->json_path != "-") write_stdout(results_to_text(r, o->table_rows));
+    note_device_memory(r);
     return check_rejects(r, o->job, o->max_reject_fraction);
   };
 }

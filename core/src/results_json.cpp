@@ -68,6 +68,11 @@ static json results_skeleton(const Results& r) {
   j["ecostat_version"] = version();
   j["commit"] = commit();
   j["backend"] = {{"name", r.backend.name}, {"device", r.backend.device}};
+  if (r.accumulator.device)  // a device accumulator: how it fitted the device's memory
+    j["backend"]["memory"] = {{"partitioned", r.accumulator.partitioned},
+                              {"finish_passes", r.accumulator.finish_passes},
+                              {"chunk_events", r.accumulator.chunk_events},
+                              {"chunk_halvings", r.accumulator.chunk_halvings}};
   j["measure"] = measure_name(r.measure);
 
   json& in = j["input"];

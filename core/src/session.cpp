@@ -20,6 +20,7 @@ struct Session::State {
   ParameterTable params;
   InputSummary input;
   std::vector<WideEvent> wide;  // counts above u32: the backends never see them
+  AccumulatorReport accumulator_report;  // set when the accumulator finishes
   std::string downloads_source;  // for messages, set when the stream ends
   bool batches_added = false;
   bool finish_only = false;  // Ends::finish_only: to_partial() is refused
@@ -47,6 +48,7 @@ struct Session::State {
       return month_tables(n_units, whole);
     }
     EventTotals totals = accumulator->finish(n_units, maps);
+    accumulator_report = accumulator->report();
     accumulator.reset();  // its unit x month table is not needed again: free it before the share rows
     if (!wide.empty()) totals.unit_concentration.reset();  // computed without the wide events
     add_wide_events(totals, wide, maps, repos.ids, downloads_source);
@@ -109,6 +111,7 @@ Results Session::finish() {
   res.timings = std::move(s_->timings);
   detail::StageTimer timer(res.timings);
   detail::reduce(in, res, timer);
+  res.accumulator = s_->accumulator_report;
   return res;
 }
 

@@ -191,7 +191,9 @@ class DeviceAccumulator final : public EventAccumulator {
   // (a chunk set smaller by ECOSTAT_DEVICE_CHUNK_EVENTS is not halved); below it add() throws.
   static constexpr uint32_t kMinChunkEvents = 1u << 16;
   uint32_t chunk_events() const { return chunk_events_; }
-  uint32_t ring_shrinks() const { return ring_shrinks_; }  // times the chunk was halved to fit
+  AccumulatorReport report() const override {  // chunk_halvings: times the chunk was halved to fit
+    return {true, partitioned_, passes_, chunk_events_, ring_shrinks_};
+  }
 
  private:
   struct Slot {

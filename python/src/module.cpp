@@ -248,7 +248,18 @@ NB_MODULE(_ecostat, m) {
           "indent"_a = 2, "threads"_a = 1)
       .def("table_names", &table_names)
       .def("table_stream", &table_capsule, "name"_a, "An 'arrow_array_stream' PyCapsule of the table.")
-      .def_prop_ro("backend", [](const Results& r) { return backend_dict(r.backend); });
+      .def_prop_ro("backend", [](const Results& r) {
+        nb::dict d = backend_dict(r.backend);
+        if (r.accumulator.device) {  // as the results document's backend.memory
+          nb::dict m;
+          m["partitioned"] = r.accumulator.partitioned;
+          m["finish_passes"] = r.accumulator.finish_passes;
+          m["chunk_events"] = r.accumulator.chunk_events;
+          m["chunk_halvings"] = r.accumulator.chunk_halvings;
+          d["memory"] = m;
+        }
+        return d;
+      });
 
   nb::class_<Partial>(m, "_Partial")
       .def("to_bytes", &partial_bytes)

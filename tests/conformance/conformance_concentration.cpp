@@ -176,6 +176,14 @@ TEST_CASE("concentration: the engine's model concentration over download records
       return s.finish();
     };
     const Results got = run(backend_name()), want = run("cpu");
+    // How the accumulator fitted its memory reaches the results: a device one, in one pass.
+    CHECK(got.accumulator.device == (backend_name() != "cpu"));
+    CHECK_FALSE(want.accumulator.device);
+    if (got.accumulator.device) {
+      CHECK(got.accumulator.finish_passes == 1);
+      CHECK_FALSE(got.accumulator.partitioned);
+      CHECK(got.accumulator.chunk_events > 0);
+    }
     const ConcentrationStats& g = got.concentration.at("model");
     const ConcentrationStats& w = want.concentration.at("model");
     CHECK(g.n == 3000);

@@ -528,7 +528,7 @@ TEST_CASE("device accumulator: a ring that does not fit the device is sized agai
     }
     cpu_acc->add(big);
     CHECK(acc.chunk_events() == DeviceAccumulator::kMinChunkEvents);
-    CHECK(acc.ring_shrinks() == 7);  // 2^23 -> 2^16
+    CHECK(acc.report().chunk_halvings == 7);  // 2^23 -> 2^16
     same_totals(acc.finish(1000, maps), cpu_acc->finish(1000, maps));
   }
   SECTION("not even the smallest chunk fits: an error, and nothing of the batch added") {
@@ -626,6 +626,11 @@ TEST_CASE("device accumulator: a table over the memory cap is summed in passes i
   for (const auto& b : batches) whole.add(b);
   const EventTotals one_pass = whole.finish(n_units, maps);
   CHECK_FALSE(whole.partitioned());
+  CHECK(whole.report().device);
+  CHECK_FALSE(whole.report().partitioned);
+  CHECK(whole.report().finish_passes == 1);
+  CHECK(whole.report().chunk_events == 512);
+  CHECK(whole.report().chunk_halvings == 0);
   same_totals(one_pass, want);
 
   // 900 KB: the table does not fit, a pass of ~9000 units (60 B each, after the 6500-group table) does.
@@ -642,6 +647,8 @@ TEST_CASE("device accumulator: a table over the memory cap is summed in passes i
     const EventTotals got = acc.finish(n_units, maps);
     INFO(acc.last_passes() << " passes");
     CHECK(acc.last_passes() >= 3);
+    CHECK(acc.report().partitioned);  // what Results::accumulator tells the user
+    CHECK(acc.report().finish_passes == acc.last_passes());
     same_totals(got, want);
     same_totals(got, one_pass);
   }

@@ -95,6 +95,39 @@ TEST_CASE("The results document names the ecostat version and commit", "[outputs
   CHECK_FALSE(std::string(commit()).empty());
 }
 
+TEST_CASE("The results say when a device accumulator had to adapt to its memory, and only then", "[outputs]") {
+  Results r;
+  r.backend.name = "cuda";
+  r.backend.device = "NVIDIA H200";
+  SECTION("the CPU backend (no report): no memory object, no line") {
+    const auto j = nlohmann::json::parse(results_to_json(r));
+    CHECK_FALSE(j.at("backend").contains("memory"));
+    CHECK(results_to_text(r, 5).find("did not fit") == std::string::npos);
+  }
+  SECTION("a device accumulator that fitted: the object, no line") {
+    r.accumulator = AccumulatorReport{true, false, 1, 8388608, 0};
+    const auto j = nlohmann::json::parse(results_to_json(r));
+    const auto& m = j.at("backend").at("memory");
+    CHECK(m.at("partitioned") == false);
+    CHECK(m.at("finish_passes") == 1);
+    CHECK(m.at("chunk_events") == 8388608);
+    CHECK(m.at("chunk_halvings") == 0);
+    const std::string text = results_to_text(r, 5);
+    CHECK(text.find("did not fit") == std::string::npos);
+    CHECK(text.find("halved") == std::string::npos);
+  }
+  SECTION("one that ran finish in passes with a halved ring: both said") {
+    r.accumulator = AccumulatorReport{true, true, 4, 65536, 7};
+    const auto j = nlohmann::json::parse(results_to_json(r));
+    CHECK(j.at("backend").at("memory").at("finish_passes") == 4);
+    CHECK(j.at("backend").at("memory").at("partitioned") == true);
+    CHECK(j.at("backend").at("memory").at("chunk_halvings") == 7);
+    const std::string text = results_to_text(r, 5);
+    CHECK(text.find("finish ran in 4 passes over unit ranges") != std::string::npos);
+    CHECK(text.find("halved 7 times to fit the device, to 65,536 events") != std::string::npos);
+  }
+}
+
 TEST_CASE("OutputFile: the target appears only on commit, complete", "[outputs][atomic]") {
   TempDir d;
   const std::string path = d.path + "/results.json";

@@ -61,6 +61,18 @@ struct EventTotals {
   std::optional<ConcentrationRaw> unit_concentration;
 };
 
+// How an accumulator fitted the memory it had (after finish): the device backends fill it, the
+// CPU backend's stays empty (device = false). Results never depend on it: a run that adapted to
+// a small device gives the same figures, more slowly; Results::accumulator carries it so that
+// the user sees that it did.
+struct AccumulatorReport {
+  bool device = false;
+  bool partitioned = false;     // the unit x month table did not fit the device: finish ran in passes
+  uint32_t finish_passes = 0;   // passes of finish() over unit ranges (1 when the table fitted)
+  uint32_t chunk_events = 0;    // events per chunk of the pinned ring, at the end
+  uint32_t chunk_halvings = 0;  // times the chunk was halved because the ring did not fit
+};
+
 // Streams download events into per-unit and per-unit-per-month totals. Tables grow when a
 // batch names a larger unit id or a month outside the range seen so far.
 class EventAccumulator {
@@ -74,6 +86,7 @@ class EventAccumulator {
   // it (the month-table ones may have handed their tables over).
   // n_units >= every unit id seen; the maps cover n_units units.
   virtual EventTotals finish(uint32_t n_units, const std::vector<GroupMap>& maps) = 0;
+  virtual AccumulatorReport report() const { return {}; }  // after finish()
 };
 
 // What finish() will be asked, given when the accumulator is made, so that it does only that

@@ -156,6 +156,7 @@ struct Timing { std::string stage; double ms; };
 
 struct Results {
   BackendInfo backend;
+  AccumulatorReport accumulator;  // how the download accumulator fitted its device (JSON: backend.memory)
   Measure measure = Measure::records;
   ConcentrationSpec concentration_spec;
   InputSummary input;
