@@ -58,7 +58,7 @@ std::string with_thousands(uint64_t n) { return report::group_thousands(std::to_
 void note_device_memory(const Results& r) {
   const AccumulatorReport& a = r.accumulator;
   if (a.partitioned)
-    std::fprintf(stderr, "ecostat: note: the unit x month table did not fit the %s device's memory: finish ran in %u "
+    std::fprintf(stderr, "ecostat: note: the per-unit table did not fit the %s device's memory: finish ran in %u "
                  "passes over unit ranges (same results, slower)\n", r.backend.name.c_str(), a.finish_passes);
   if (a.chunk_halvings)
     std::fprintf(stderr, "ecostat: note: the pinned ring's chunk was halved %u times to fit the %s device, to %s "

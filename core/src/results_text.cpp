@@ -30,7 +30,7 @@ std::string results_to_text(const Results& r, size_t rows) {
   o << "ecostat results  (backend " << r.backend.name << ": " << r.backend.device << "; measure "
     << measure_name(r.measure) << ")\n";
   if (r.accumulator.partitioned)
-    o << "  the unit x month table did not fit the device's memory: finish ran in " << r.accumulator.finish_passes
+    o << "  the per-unit table did not fit the device's memory: finish ran in " << r.accumulator.finish_passes
       << " passes over unit ranges (same results, slower)\n";
   if (r.accumulator.chunk_halvings)
     o << "  the pinned ring's chunk was halved " << r.accumulator.chunk_halvings << " times to fit the device, to "

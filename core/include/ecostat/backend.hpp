@@ -67,7 +67,7 @@ struct EventTotals {
 // the user sees that it did.
 struct AccumulatorReport {
   bool device = false;
-  bool partitioned = false;     // the unit x month table did not fit the device: finish ran in passes
+  bool partitioned = false;     // the per-unit table (unit x month or unit totals) did not fit: finish ran in passes
   uint32_t finish_passes = 0;   // passes of finish() over unit ranges (1 when the table fitted)
   uint32_t chunk_events = 0;    // events per chunk of the pinned ring, at the end
   uint32_t chunk_halvings = 0;  // times the chunk was halved because the ring did not fit
