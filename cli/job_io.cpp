@@ -56,13 +56,7 @@ void check_job_files(const JobSpec& job, const std::vector<OutputPath>& outputs,
 std::string with_thousands(uint64_t n) { return report::group_thousands(std::to_string(n)); }
 
 void note_device_memory(const Results& r) {
-  const AccumulatorReport& a = r.accumulator;
-  if (a.partitioned)
-    std::fprintf(stderr, "ecostat: note: the per-unit table did not fit the %s device's memory: finish ran in %u "
-                 "passes over unit ranges (same results, slower)\n", r.backend.name.c_str(), a.finish_passes);
-  if (a.chunk_halvings)
-    std::fprintf(stderr, "ecostat: note: the pinned ring's chunk was halved %u times to fit the %s device, to %s "
-                 "events\n", a.chunk_halvings, r.backend.name.c_str(), with_thousands(a.chunk_events).c_str());
+  for (const std::string& note : memory_notes(r)) std::fprintf(stderr, "ecostat: note: %s\n", note.c_str());
 }
 
 int check_rejects(const Results& r, const JobSpec& job, double max_fraction) {

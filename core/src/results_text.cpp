@@ -24,17 +24,24 @@ static std::string with_commas(uint64_t v) {
 
 static std::string clip(std::string_view s, size_t w) { return s.size() <= w ? std::string(s) : std::string(s.substr(0, w - 1)) + "~"; }
 
+std::vector<std::string> memory_notes(const Results& r) {
+  const AccumulatorReport& a = r.accumulator;
+  std::vector<std::string> notes;
+  if (a.partitioned)
+    notes.push_back("the per-unit table did not fit the " + r.backend.name + " device's memory: finish ran in " +
+                    std::to_string(a.finish_passes) + " passes over unit ranges (same results, slower)");
+  if (a.chunk_halvings)
+    notes.push_back("the pinned ring's chunk was halved " + std::to_string(a.chunk_halvings) + " times to fit the " +
+                    r.backend.name + " device, to " + with_commas(a.chunk_events) + " events");
+  return notes;
+}
+
 std::string results_to_text(const Results& r, size_t rows) {
   std::ostringstream o;
   const InputSummary& in = r.input;
   o << "ecostat results  (backend " << r.backend.name << ": " << r.backend.device << "; measure "
     << measure_name(r.measure) << ")\n";
-  if (r.accumulator.partitioned)
-    o << "  the per-unit table did not fit the device's memory: finish ran in " << r.accumulator.finish_passes
-      << " passes over unit ranges (same results, slower)\n";
-  if (r.accumulator.chunk_halvings)
-    o << "  the pinned ring's chunk was halved " << r.accumulator.chunk_halvings << " times to fit the device, to "
-      << with_commas(r.accumulator.chunk_events) << " events\n";
+  for (const std::string& note : memory_notes(r)) o << "  " << note << "\n";
   o << "\n";
   o << "Input\n";
   for (const auto& f : in.files)

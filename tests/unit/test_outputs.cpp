@@ -103,6 +103,7 @@ TEST_CASE("The results say when a device accumulator had to adapt to its memory,
     const auto j = nlohmann::json::parse(results_to_json(r));
     CHECK_FALSE(j.at("backend").contains("memory"));
     CHECK(results_to_text(r, 5).find("did not fit") == std::string::npos);
+    CHECK(memory_notes(r).empty());
   }
   SECTION("a device accumulator that fitted: the object, no line") {
     r.accumulator = AccumulatorReport{true, false, 1, 8388608, 0};
@@ -115,6 +116,7 @@ TEST_CASE("The results say when a device accumulator had to adapt to its memory,
     const std::string text = results_to_text(r, 5);
     CHECK(text.find("did not fit") == std::string::npos);
     CHECK(text.find("halved") == std::string::npos);
+    CHECK(memory_notes(r).empty());
   }
   SECTION("one that ran finish in passes with a halved ring: both said") {
     r.accumulator = AccumulatorReport{true, true, 4, 65536, 7};
@@ -124,7 +126,12 @@ TEST_CASE("The results say when a device accumulator had to adapt to its memory,
     CHECK(j.at("backend").at("memory").at("chunk_halvings") == 7);
     const std::string text = results_to_text(r, 5);
     CHECK(text.find("finish ran in 4 passes over unit ranges") != std::string::npos);
-    CHECK(text.find("halved 7 times to fit the device, to 65,536 events") != std::string::npos);
+    CHECK(text.find("halved 7 times to fit the cuda device, to 65,536 events") != std::string::npos);
+    // The same sentences as the CLI's stderr note (note_device_memory prints these).
+    const std::vector<std::string> notes = memory_notes(r);
+    REQUIRE(notes.size() == 2);
+    CHECK(text.find("  " + notes[0] + "\n") != std::string::npos);
+    CHECK(text.find("  " + notes[1] + "\n") != std::string::npos);
   }
 }
 

@@ -191,5 +191,8 @@ void write_results_json(const Results& r, const std::function<void(std::string_v
 void write_results_json_file(const Results& r, const std::string& path, int indent = 2, unsigned threads = 1);
 void write_results_csv(const Results& r, const std::string& dir);
 std::string results_to_text(const Results& r, size_t rows = 10);
+// One sentence per way a GPU backend's accumulator had to adapt to its device's memory
+// (Results::accumulator); none when it did not. The text output and the CLI's stderr note say these.
+std::vector<std::string> memory_notes(const Results& r);
 
 }  // namespace ecostat
