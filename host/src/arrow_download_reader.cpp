@@ -67,8 +67,8 @@ class DownloadBatchReader {
         *standing = repos_.ensure(id, true);
         mark_valid(*standing);
       }
-      // The unit's own id: the same text as the row's, without reading the row's cell again.
-      out_.add(at, *standing, repos_.ids.at(*standing), cached_day, cached_month, value, "");
+      // No id text: an accepted row does not need it, and a message looks it up by the unit.
+      out_.add(at, *standing, {}, cached_day, cached_month, value, "");
     }
   }
 

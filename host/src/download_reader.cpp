@@ -317,7 +317,7 @@ void DownloadRecords::total_overflow(uint64_t at) const {
 void DownloadRecords::add_duplicate_checked(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month,
                                             uint64_t value) {
   if (job_.seen_before(unit, day)) {
-    reject(at, f_date_, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
+    reject(at, f_date_, "duplicate row: '" + repo_text(repo, unit) + "' on " + day_label(day) + " was read before");
     return;
   }
   add_total(at, value);
@@ -336,19 +336,19 @@ void DownloadRecords::add_cumulative(uint64_t at, uint32_t u, std::string_view r
   if (last_day_[u] != kNoDay) {
     if (day < last_day_[u]) {
       reject(at, f_date_, "out-of-order date: " + date() + " after " + day_label(last_day_[u]) + " for '" +
-                              std::string(repo) + "'");
+                              repo_text(repo, u) + "'");
       return;
     }
     if (day == last_day_[u]) {
       // The same snapshot twice is a harmless duplicate; two values for one day are an anomaly.
       if (value != last_value_[u]) {
         reject(at, f_count_, "conflicting snapshot: " + std::to_string(value) + " on " + date() + " for '" +
-                                 std::string(repo) + "', which already has " + std::to_string(last_value_[u]) +
+                                 repo_text(repo, u) + "', which already has " + std::to_string(last_value_[u]) +
                                  " on that date");
         return;
       }
       if (reject_duplicates_) {
-        reject(at, f_date_, "duplicate row: '" + std::string(repo) + "' on " + day_label(day) + " was read before");
+        reject(at, f_date_, "duplicate row: '" + repo_text(repo, u) + "' on " + day_label(day) + " was read before");
         return;
       }
       job_.count_duplicate();
@@ -358,7 +358,7 @@ void DownloadRecords::add_cumulative(uint64_t at, uint32_t u, std::string_view r
     if (value < last_value_[u]) {
       reject(at, f_count_, "decreasing cumulative counter: " + std::to_string(value) + " after " +
                                std::to_string(last_value_[u]) + " on " + day_label(last_day_[u]) + " for '" +
-                               std::string(repo) + "'");
+                               repo_text(repo, u) + "'");
       return;
     }
     add_total(at, value - last_value_[u]);

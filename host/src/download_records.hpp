@@ -39,7 +39,9 @@ class DownloadRecords {
 
   // A row whose repo (already interned as unit), day and count are valid: per period, the
   // duplicate check then the event; cumulative, differencing against the repo's previous
-  // snapshot. Counts the row accepted or rejects it.
+  // snapshot. Counts the row accepted or rejects it. repo: the row's id text, for messages only;
+  // empty when the caller does not hold it (the unit's id is then looked up for a message, so an
+  // accepted row never reads it: a random line per row at millions of ids).
   // Inline, the per-period path without a per-row answer: the applying loop calls it once per row.
   void add(uint64_t at, uint32_t unit, std::string_view repo, int32_t day, Month month, uint64_t value,
            std::string_view date_text) {
@@ -67,6 +69,10 @@ class DownloadRecords {
     }
   }
   void flush();
+  // The id a message names: the row's text when the caller gave it, else the unit's.
+  std::string repo_text(std::string_view repo, uint32_t unit) const {
+    return repo.empty() ? repos_.ids.at(unit) : std::string(repo);
+  }
   // Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
   void add_total(uint64_t at, uint64_t count) {
     if (!job_.add_total(count)) total_overflow(at);
