@@ -3,8 +3,8 @@
 #         libparquet) is found; otherwise the stub.
 #   ON    the same, but not finding them is a configure error.
 #   OFF   the stub: a Parquet input is an error saying this build has no Parquet support.
-# The reader (host/src/parquet_stream.cpp) is the only translation unit that sees Arrow
-# headers, compiled as C++20 (Arrow C++ needs it; the rest stays C++17) in an object library
+# The reader (host/src/parquet_stream.cpp, with parquet_dictionary.cpp) is the only code that
+# sees Arrow headers, compiled as C++20 (Arrow C++ needs it; the rest stays C++17) in an object library
 # whose objects join ecostat_lib, like the CUDA objects. libarrow and libparquet are linked
 # by the full path of the wheel's versioned files (the wheel has no unversioned .so), as
 # private dependencies of ecostat_lib: the package exports them for static consumers, and
@@ -95,7 +95,8 @@ if(NOT ECOSTAT_PARQUET_ENABLED)
   return()
 endif()
 
-add_library(ecostat_parquet_objects OBJECT ${PROJECT_SOURCE_DIR}/host/src/parquet_stream.cpp)
+add_library(ecostat_parquet_objects OBJECT ${PROJECT_SOURCE_DIR}/host/src/parquet_stream.cpp
+  ${PROJECT_SOURCE_DIR}/host/src/parquet_dictionary.cpp)
 set_target_properties(ecostat_parquet_objects PROPERTIES
   CXX_STANDARD 20
   CXX_STANDARD_REQUIRED ON

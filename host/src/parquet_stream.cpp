@@ -1,9 +1,11 @@
 // Parquet files as Arrow C streams, through Arrow C++'s Parquet reader (the pyarrow wheel's
-// headers and libraries; cmake/EcostatParquet.cmake). The only C++20 translation unit and the
-// only one that sees Arrow headers. Row groups are decoded in parallel: worker w reads row
-// groups w, w + W, w + 2W, ... through its own FileReader (sharing the parsed footer) into its
-// one-row-group slot; the stream hands the slots out in file order, so at most W row groups
-// are decoded ahead of the consumer.
+// headers and libraries; cmake/EcostatParquet.cmake). With parquet_dictionary.cpp, the only
+// C++20 code and the only code that sees Arrow headers. Row groups are decoded in parallel:
+// worker w reads row groups w, w + W, w + 2W, ... through its own FileReader (sharing the
+// parsed footer) into its one-row-group slot; the stream hands the slots out in file order, so
+// at most W row groups are decoded ahead of the consumer. Dictionary-encoded string columns
+// (the downloads' repo ids) are read from their pages, one dictionary a row group
+// (parquet_dictionary.hpp); the other columns through Arrow.
 //
 // ecostat/host/parquet.hpp comes first on purpose: it declares the C ABI structs (arrow_c.hpp)
 // before arrow/c/abi.h, whose identical guards must then skip its own copy.
@@ -12,6 +14,7 @@
 #include <arrow/c/bridge.h>
 #include <arrow/record_batch.h>
 #include <arrow/status.h>
+#include <arrow/table.h>
 #include <arrow/type.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/exception.h>
@@ -21,6 +24,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <exception>
 #include <limits>
 #include <memory>
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "ecostat/errors.hpp"
+#include "parquet_dictionary.hpp"
 
 namespace ecostat::host {
 
@@ -86,9 +91,73 @@ arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> open_reader(const std
   return builder.Build();
 }
 
+// The columns read from their pages (parquet_dictionary.hpp) rather than through Arrow: the
+// string columns Arrow is told to read as dictionaries, when the schema is flat (a leaf per field)
+// and Arrow maps them to dictionary<int32, utf8>. ECOSTAT_PARQUET_PAGE_DICTIONARIES=0 turns it
+// off (everything through Arrow: for comparisons).
+std::vector<int> page_dictionary_columns(const parquet::FileMetaData& metadata, const parquet::ArrowReaderProperties& props,
+                                         const arrow::Schema& schema) {
+  const char* env = std::getenv("ECOSTAT_PARQUET_PAGE_DICTIONARIES");
+  if ((env && std::string(env) == "0") || metadata.schema()->num_columns() != schema.num_fields()) return {};
+  const auto type = arrow::dictionary(arrow::int32(), arrow::utf8());
+  std::vector<int> out;
+  for (int c = 0; c < schema.num_fields(); ++c)
+    if (props.read_dictionary(c) && schema.field(c)->type()->Equals(*type)) out.push_back(c);
+  return out;
+}
+
+// Slices a row group's table into batches of up to kBatchRows rows (no copy).
+arrow::Status batches_of(const std::shared_ptr<arrow::Table>& table, std::vector<std::shared_ptr<arrow::RecordBatch>>* out) {
+  arrow::TableBatchReader batches(table);
+  batches.set_chunksize(kBatchRows);
+  for (;;) {
+    std::shared_ptr<arrow::RecordBatch> batch;
+    ARROW_RETURN_NOT_OK(batches.ReadNext(&batch));
+    if (!batch) return arrow::Status::OK();
+    out->push_back(std::move(batch));
+  }
+}
+
+// A row group with its page-dictionary columns read from their pages and the others through
+// Arrow. Every batch of the row group then shares one dictionary per column (a consumer resolves
+// its entries once). false, nothing read: a column could not be read so (the caller reads the
+// row group through Arrow alone).
+arrow::Result<bool> read_with_page_dictionaries(parquet::arrow::FileReader& reader, int row_group,
+                                                const std::vector<int>& dictionary_columns,
+                                                const std::shared_ptr<arrow::Schema>& schema,
+                                                std::vector<std::shared_ptr<arrow::RecordBatch>>* out) {
+  const int64_t rows = reader.parquet_reader()->metadata()->RowGroup(row_group)->num_rows();
+  std::vector<std::shared_ptr<arrow::ChunkedArray>> columns(static_cast<size_t>(schema->num_fields()));
+  for (const int c : dictionary_columns) {
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Array> a, detail::read_dictionary_column(*reader.parquet_reader(), row_group, c));
+    if (!a) return false;
+    columns[static_cast<size_t>(c)] = std::make_shared<arrow::ChunkedArray>(std::move(a));
+  }
+  std::vector<int> rest;
+  for (int c = 0; c < schema->num_fields(); ++c)
+    if (!columns[static_cast<size_t>(c)]) rest.push_back(c);
+  if (!rest.empty()) {
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Table> others, reader.ReadRowGroup(row_group, rest));
+    if (others->num_columns() != static_cast<int>(rest.size()) || others->num_rows() != rows) return false;
+    for (size_t k = 0; k < rest.size(); ++k) {
+      const std::shared_ptr<arrow::Field>& want = schema->field(rest[k]);
+      const std::shared_ptr<arrow::Field>& got = others->schema()->field(static_cast<int>(k));
+      if (got->name() != want->name() || !got->type()->Equals(*want->type())) return false;
+      columns[static_cast<size_t>(rest[k])] = others->column(static_cast<int>(k));
+    }
+  }
+  ARROW_RETURN_NOT_OK(batches_of(arrow::Table::Make(schema, std::move(columns), rows), out));
+  return true;
+}
+
 // Every batch of one row group.
-arrow::Status read_row_group(parquet::arrow::FileReader& reader, int row_group,
+arrow::Status read_row_group(parquet::arrow::FileReader& reader, int row_group, const std::vector<int>& dictionary_columns,
+                             const std::shared_ptr<arrow::Schema>& schema,
                              std::vector<std::shared_ptr<arrow::RecordBatch>>* out) {
+  if (!dictionary_columns.empty()) {
+    ARROW_ASSIGN_OR_RAISE(const bool read, read_with_page_dictionaries(reader, row_group, dictionary_columns, schema, out));
+    if (read) return arrow::Status::OK();
+  }
   ARROW_ASSIGN_OR_RAISE(auto batches, reader.GetRecordBatchReader(std::vector<int>{row_group}));
   for (;;) {
     std::shared_ptr<arrow::RecordBatch> batch;
@@ -102,11 +171,13 @@ class RowGroupStream final : public arrow::RecordBatchReader {
  public:
   // Row groups [first, end) of the file.
   RowGroupStream(std::string path, std::shared_ptr<parquet::FileMetaData> metadata, parquet::ArrowReaderProperties props,
-                 std::shared_ptr<arrow::Schema> schema, unsigned workers, int first, int end)
+                 std::shared_ptr<arrow::Schema> schema, std::vector<int> dictionary_columns, unsigned workers, int first,
+                 int end)
       : path_(std::move(path)),
         metadata_(std::move(metadata)),
         props_(std::move(props)),
         schema_(std::move(schema)),
+        dictionary_columns_(std::move(dictionary_columns)),
         first_(first),
         row_groups_(end),
         slots_(workers),
@@ -187,7 +258,7 @@ class RowGroupStream final : public arrow::RecordBatchReader {
         if (!opened.ok()) return opened.status();
         reader = std::move(*opened);
       }
-      return read_row_group(*reader, rg, out);
+      return read_row_group(*reader, rg, dictionary_columns_, schema_, out);
     } catch (const std::exception& e) {
       return arrow::Status::IOError(e.what());
     }
@@ -207,6 +278,7 @@ class RowGroupStream final : public arrow::RecordBatchReader {
   const std::shared_ptr<parquet::FileMetaData> metadata_;
   const parquet::ArrowReaderProperties props_;
   const std::shared_ptr<arrow::Schema> schema_;
+  const std::vector<int> dictionary_columns_;  // read from their pages (page_dictionary_columns)
   const int first_;       // the first row group read
   const int row_groups_;  // the end of the row groups read
 
@@ -270,7 +342,9 @@ void open_parquet_stream(const std::string& path, unsigned threads, ArrowArraySt
     fail(path, e.what());
   }
 
-  auto stream = std::make_shared<RowGroupStream>(path, metadata, props, schema, workers, first, end);
+  std::vector<int> dictionary_columns = page_dictionary_columns(*metadata, props, *schema);
+  auto stream = std::make_shared<RowGroupStream>(path, metadata, props, schema, std::move(dictionary_columns), workers,
+                                                 first, end);
   const arrow::Status exported = arrow::ExportRecordBatchReader(std::move(stream), out);
   if (!exported.ok()) fail(path, exported.message());
 }

@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@ namespace {
 
 const std::string kDownloads = std::string(ECOSTAT_FIXTURES) + "/parquet/downloads.parquet";
 const std::string kRepos = std::string(ECOSTAT_FIXTURES) + "/parquet/repos.parquet";
+const std::string kPaged = std::string(ECOSTAT_FIXTURES) + "/parquet/downloads_paged.parquet";
 
 // The fixture's downloads.parquet, row i (make_fixtures.py).
 std::string expected_repo(int i) {
@@ -134,6 +137,103 @@ TEST_CASE("parquet: the downloads stream has the file's schema, every row in ord
     }
     CHECK(row == 300);  // the file's rows, each once
     CHECK(mismatches == 0);
+  }
+}
+
+namespace {
+
+// downloads_paged.parquet (make_fixtures.py): rows in runs of 1,000; every 13th run's repo null.
+struct PagedRow {
+  std::optional<std::string> repo;
+  int32_t date = 0;
+  int64_t downloads = 0;
+  bool operator==(const PagedRow& o) const { return repo == o.repo && date == o.date && downloads == o.downloads; }
+};
+PagedRow expected_paged(int64_t i) {
+  const int64_t r = i / 1000;
+  PagedRow row;
+  if (r % 13 != 5) row.repo = "org" + std::to_string(r % 7 % 3) + "/model-" + std::to_string(r % 7);
+  row.date = static_cast<int32_t>(19723 + r % 60);
+  row.downloads = 1 + r % 5;
+  return row;
+}
+
+bool valid_at(const ArrowArray& a, int64_t i) {
+  if (a.null_count == 0 || a.buffers[0] == nullptr) return true;
+  const int64_t j = a.offset + i;
+  return (static_cast<const uint8_t*>(a.buffers[0])[j / 8] >> (j % 8)) & 1;
+}
+
+// Every row of the stream, in order.
+std::vector<PagedRow> paged_rows(const Stream& st) {
+  std::vector<PagedRow> rows;
+  for (const ArrowArray& b : st.batches) {
+    const ArrowArray& repo = *b.children[0];
+    const auto* idx = static_cast<const int32_t*>(repo.buffers[1]);
+    const auto* dates = static_cast<const int32_t*>(b.children[1]->buffers[1]);
+    const auto* counts = static_cast<const int64_t*>(b.children[2]->buffers[1]);
+    for (int64_t i = 0; i < b.length; ++i) {
+      PagedRow row;
+      if (valid_at(repo, i)) row.repo = utf8_at(*repo.dictionary, idx[repo.offset + i]);
+      row.date = dates[b.children[1]->offset + i];
+      row.downloads = counts[b.children[2]->offset + i];
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+// Sets an environment variable for a scope.
+struct ScopedEnv {
+  std::string name;
+  ScopedEnv(const char* n, const char* value) : name(n) { setenv(n, value, 1); }
+  ~ScopedEnv() { unsetenv(name.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("parquet: a dictionary column read from its pages keeps nulls and every page, one dictionary a row group", "[parquet]") {
+  if (!parquet_supported()) return check_not_built();
+  for (unsigned threads : {1u, 3u}) {
+    INFO("threads = " << threads);
+    Stream pages;
+    open_parquet_stream(kPaged, threads, &pages.s);
+    pages.read_schema();
+    REQUIRE(pages.schema.n_children == 3);
+    CHECK(std::string(pages.schema.children[0]->format) == "i");
+    REQUIRE(pages.schema.children[0]->dictionary != nullptr);
+    CHECK(std::string(pages.schema.children[1]->format) == "tdD");
+    REQUIRE(pages.read_all() == 0);
+    // Row group 0 (300,000 rows) in two batches of up to 256Ki rows, row group 1 in one.
+    REQUIRE(pages.batches.size() == 3);
+    CHECK(pages.batches[0].length == 262144);
+    CHECK(pages.batches[2].length == 1000);
+    // Both batches of row group 0 hold the same dictionary (its 7 entries, once).
+    const ArrowArray& d0 = *pages.batches[0].children[0]->dictionary;
+    const ArrowArray& d1 = *pages.batches[1].children[0]->dictionary;
+    CHECK(d0.length == 7);
+    CHECK(d0.buffers[1] == d1.buffers[1]);
+    CHECK(d0.buffers[2] == d1.buffers[2]);
+
+    const std::vector<PagedRow> rows = paged_rows(pages);
+    REQUIRE(rows.size() == 301000);
+    int64_t mismatches = 0, nulls = 0;
+    for (int64_t i = 0; i < 301000; ++i) {
+      mismatches += !(rows[static_cast<size_t>(i)] == expected_paged(i));
+      nulls += !rows[static_cast<size_t>(i)].repo;
+    }
+    CHECK(mismatches == 0);
+    CHECK(nulls == 23000);  // 23 null runs of 1,000
+
+    // The same file through Arrow's own dictionary reader: the same rows, but each batch with
+    // its own copy of the dictionary (so the read above did take the page path).
+    ScopedEnv arrow_only("ECOSTAT_PARQUET_PAGE_DICTIONARIES", "0");
+    Stream arrow;
+    open_parquet_stream(kPaged, threads, &arrow.s);
+    REQUIRE(arrow.read_all() == 0);
+    REQUIRE(arrow.batches.size() == 3);
+    CHECK(arrow.batches[0].children[0]->dictionary->buffers[2] != arrow.batches[1].children[0]->dictionary->buffers[2]);
+    CHECK((paged_rows(arrow) == rows));
   }
 }
 
