@@ -6,6 +6,7 @@
 #include <cstring>
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -364,6 +365,33 @@ TEST_CASE("arrow downloads: a duplicate row rejected from a dictionary column na
   CHECK(arrow_ev.list == file_ev.list);
   CHECK(rejects_of(arrow_rj) == shifted(rejects_of(file_rj)));  // same rows, fields and reasons
   CHECK_THAT(std::get<2>(rejects_of(arrow_rj).back()), Catch::Contains("duplicate row: 'b/y' on 2024-01-15"));
+}
+
+// The reader memoises each accepted day's month in a table indexed by day mod 4096: days that
+// share an entry, the extreme int32 days (INT32_MIN is the table's empty mark) and a day seen
+// rejected then accepted must each get their own answer.
+TEST_CASE("arrow downloads: every day gets its own month and window check, whatever the order", "[arrow]") {
+  const int32_t lo = std::numeric_limits<int32_t>::min(), hi = std::numeric_limits<int32_t>::max();
+  // 19737 = 2024-01-15; 19737 + 4096 = 2035-04-03 (the same table entry); 19737 - 4096 = 2012-10-28.
+  const std::vector<std::optional<int32_t>> days = {19737, 19737 + 4096, lo, 19737, hi, 19737 - 4096, lo, 19737 + 4096};
+  Input in;
+  in.open(downloads_schema(in.ar, in.ar.schema("u", "repo"), in.ar.schema("tdD", "date")),
+          {in.ar.batch(8, {in.ar.strings(std::vector<OptS>(8, OptS("a/x"))), date32s(in.ar, days),
+                           int64s(in.ar, {1, 2, 4, 8, 16, 32, 64, 128})})});
+  RepoTable repos;
+  RejectLog rj;
+  Events ev;
+  const ReadStats st = arrow_downloads(in, DownloadFormat::detect, repos, rj, ev);
+  CHECK(st.accepted == 5);
+  CHECK(st.rejected == 3);
+  CHECK(ev.list == std::vector<Event>{{"a/x", "2024-01", 1}, {"a/x", "2035-04", 2}, {"a/x", "2024-01", 8},
+                                      {"a/x", "2012-10", 32}, {"a/x", "2035-04", 128}});
+  const auto r = rejects_of(rj);
+  REQUIRE(r.size() == 3);
+  CHECK(std::get<0>(r[0]) == 3);
+  CHECK(std::get<0>(r[1]) == 5);
+  CHECK(std::get<0>(r[2]) == 7);
+  for (const auto& x : r) CHECK_THAT(std::get<2>(x), Catch::Contains("date out of range"));
 }
 
 TEST_CASE("arrow downloads: a failing producer is an InputError and the stream is released once", "[arrow]") {
