@@ -69,6 +69,8 @@ arrow::Result<std::shared_ptr<arrow::Array>> read_dictionary_column(parquet::Par
   }
   if (levels != rows)
     return arrow::Status::IOError("column ", column, " holds ", levels, " values where the row group has ", rows, " rows");
+  if (dict != nullptr && dict_len < 0)  // a corrupt dictionary page header
+    return arrow::Status::IOError("column ", column, ": a dictionary of ", dict_len, " entries");
 
   std::shared_ptr<arrow::Buffer> validity;
   const int64_t nulls = rows - values;
