@@ -3,9 +3,9 @@
 // dictionary-encoded repo column, each timestamp unit and date32 read alike; nulls in required
 // columns are rejects naming row and column; a column of the wrong type is a batch error
 // naming it; every stream is released exactly once, also on errors.
-#include <cstring>
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
