@@ -9,6 +9,7 @@
 #include <exception>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -131,9 +132,11 @@ struct DownloadJob::Marker {
   std::thread thread_;  // last: started once the rest is ready
 };
 
-DownloadJob::DownloadJob(unsigned threads, size_t pending_max)
+DownloadJob::DownloadJob(unsigned threads, size_t pending_max, unsigned mark_threads)
     : background_((threads == 0 ? std::thread::hardware_concurrency() : threads) > 1),
-      pending_max_(std::max<size_t>(pending_max, 1)) {}
+      pending_max_(std::max<size_t>(pending_max, 1)),
+      mark_threads_(mark_threads > 0 ? mark_threads
+                                     : std::max(1u, (threads == 0 ? std::thread::hardware_concurrency() : threads) / 4)) {}
 
 DownloadJob::~DownloadJob() = default;  // the marker stops (and joins) before the bitmaps go
 
@@ -178,6 +181,50 @@ void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
   sorted_.resize(keys.size());
   for (const uint64_t key : keys) sorted_[start[key >> 32 >> shift]++] = key;  // start[r]: end of range r
   if (max_unit >= days_.size()) days_.resize(std::max<size_t>(size_t{max_unit} + 1, days_.size() * 2));
+  // The ranges split among the marking threads by pairs (each thread at least 16Ki pairs).
+  constexpr size_t kPairsPerThread = size_t{1} << 14;
+  const size_t T = std::min<size_t>(mark_threads_, keys.size() / kPairsPerThread + 1);
+  if (T <= 1) {
+    marked_duplicates_ += mark_ranges(0, 4096, start, shift);
+  } else {
+    std::vector<size_t> cut(T + 1, 4096);
+    cut[0] = 0;
+    for (size_t t = 1, r = 0; t < T; ++t) {
+      while (r < 4096 && start[r] < keys.size() * t / T) ++r;
+      cut[t] = r;
+    }
+    std::vector<uint64_t> repeats(T, 0);
+    std::vector<std::exception_ptr> errors(T);
+    auto mark_share = [&](size_t t) {
+      try {
+        repeats[t] = mark_ranges(cut[t], cut[t + 1], start, shift);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    };
+    std::vector<std::thread> helpers;
+    size_t started = 1;  // shares 1 .. started-1 have a helper thread
+    try {
+      for (; started < T; ++started) helpers.emplace_back(mark_share, started);
+    } catch (const std::system_error&) {
+      // No more threads now: this one marks the shares left.
+    }
+    mark_share(0);
+    for (size_t t = started; t < T; ++t) mark_share(t);
+    for (std::thread& h : helpers) h.join();
+    for (const uint64_t n : repeats) marked_duplicates_ += n;
+    for (const std::exception_ptr& e : errors)
+      if (e) {
+        keys.clear();
+        sorted_.clear();
+        std::rethrow_exception(e);
+      }
+  }
+  keys.clear();
+  sorted_.clear();
+}
+
+uint64_t DownloadJob::mark_ranges(size_t r0, size_t r1, const std::vector<uint32_t>& range_end, int shift) {
   // Each unit's block is sized once per buffer, before its range is marked, instead of growing
   // a few words at a time as its days come. A unit with several pairs in the buffer (one with
   // many rows) gets the job's whole span of words so far when that is at most 64 words (4,096
@@ -190,8 +237,10 @@ void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
   const size_t per_range = size_t{1} << shift;
   std::vector<int32_t> lo(per_range), hi(per_range);
   std::vector<uint32_t> pairs(per_range, 0), named;
-  size_t begin = 0;
-  for (size_t r = 0; r < 4096; begin = start[r], ++r) {
+  uint64_t repeats = 0;
+  const std::vector<uint32_t>& start = range_end;
+  size_t begin = r0 == 0 ? 0 : start[r0 - 1];
+  for (size_t r = r0; r < r1; begin = start[r], ++r) {
     const size_t end = start[r];
     if (begin == end) continue;
     const uint32_t base = static_cast<uint32_t>(r << shift);
@@ -220,12 +269,11 @@ void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
       const int32_t day = static_cast<int32_t>(static_cast<uint32_t>(sorted_[i]));
       uint64_t& word = block[1 + static_cast<size_t>((day >> 6) - DayBlock::of(block[0]).first)];
       const uint64_t bit = uint64_t{1} << (day & 63);
-      marked_duplicates_ += (word & bit) != 0;
+      repeats += (word & bit) != 0;
       word |= bit;
     }
   }
-  keys.clear();
-  sorted_.clear();
+  return repeats;
 }
 
 void DownloadJob::visit_marks(const std::function<void(uint32_t, int32_t, const uint64_t*, size_t)>& visit) {

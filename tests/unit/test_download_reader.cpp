@@ -524,10 +524,15 @@ TEST_CASE("DownloadJob: pairs marked on its own thread, in buffers of any size, 
   }
   const uint64_t repeats = pairs.size() - distinct.size();
   REQUIRE(repeats > 1000);
-  for (auto [threads, pending_max] : {std::pair<unsigned, size_t>{2, 3}, {2, 1000}, {2, size_t{1} << 14},
-                                      {2, DownloadJob::kPendingMax}, {1, 1000}, {1, DownloadJob::kPendingMax}}) {
-    INFO("threads " << threads << ", pairs per buffer " << pending_max);
-    DownloadJob job(threads, pending_max);
+  // (threads, pairs per buffer, marking threads): a buffer of 60,000 pairs is split among up to
+  // 4 marking threads (at least 16Ki pairs each).
+  for (auto [threads, pending_max, markers] :
+       {std::tuple<unsigned, size_t, unsigned>{2, 3, 1}, {2, 1000, 1}, {2, size_t{1} << 14, 1},
+        {2, DownloadJob::kPendingMax, 1}, {1, 1000, 1}, {1, DownloadJob::kPendingMax, 1},
+        {2, DownloadJob::kPendingMax, 3}, {2, DownloadJob::kPendingMax, 8}, {1, DownloadJob::kPendingMax, 2},
+        {2, 40000, 4}}) {
+    INFO("threads " << threads << ", pairs per buffer " << pending_max << ", marking threads " << markers);
+    DownloadJob job(threads, pending_max, markers);
     for (const auto& [unit, day] : pairs) job.note_day(unit, day);
     job.settle();
     CHECK(job.duplicate_rows() == repeats);

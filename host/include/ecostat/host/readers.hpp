@@ -80,8 +80,10 @@ class DownloadJob {
  public:
   // threads: the job's (0 = all cores); with one, pairs are marked on the reading thread.
   // pending_max: pairs noted before they are marked (tests pass a small one so that a small
-  // input goes through the marking thread many times).
-  explicit DownloadJob(unsigned threads = 0, size_t pending_max = kPendingMax);
+  // input goes through the marking thread many times). mark_threads: threads that mark a
+  // buffer's unit ranges at once (0: one per 4 of the job's threads, at least 1): one thread
+  // marks about 40M pairs a second, slower than the readers of a 16-core host feed it.
+  explicit DownloadJob(unsigned threads = 0, size_t pending_max = kPendingMax, unsigned mark_threads = 0);
   ~DownloadJob();
   DownloadJob(const DownloadJob&) = delete;
   DownloadJob& operator=(const DownloadJob&) = delete;
@@ -101,7 +103,8 @@ class DownloadJob {
   // buffer that is grouped by unit range and then applied, so the bitmaps are walked in order
   // instead of once per row at random. That is done on a thread of the job's own while the
   // reader goes on, when the job has more than one thread (the `count` policy needs no answer
-  // per row, and how many pairs repeat does not depend on the order in which they are marked).
+  // per row, and how many pairs repeat does not depend on the order in which they are marked);
+  // its unit ranges are split among mark_threads threads (disjoint units, disjoint bitmaps).
   // settle() waits until every pair noted is marked and rethrows what the marking thread threw
   // (memory for the bitmaps).
   void note_day(uint32_t unit, int32_t day) {  // inline: once per row
@@ -121,9 +124,14 @@ class DownloadJob {
   struct Marker;
   void hand_over();                          // pending_ to the marking thread, or marked here
   void mark_all(std::vector<uint64_t>& keys);  // sorts by unit range, marks, clears keys
+  // Marks the sorted pairs of unit ranges [r0, r1) (range_end[r]: the end of range r in
+  // sorted_); returns how many were marked before. Ranges hold disjoint units: threads may
+  // mark different ones at once.
+  uint64_t mark_ranges(size_t r0, size_t r1, const std::vector<uint32_t>& range_end, int shift);
   bool mark(uint32_t unit, int32_t day);
   const bool background_;  // mark on a thread of the job's own
   const size_t pending_max_;
+  const unsigned mark_threads_;  // threads marking one buffer's ranges
   std::vector<uint64_t> pending_;  // (unit << 32 | day) noted, not yet handed over
   // sorted_, marked_duplicates_ and days_ belong to the marking thread while it marks, to the
   // reading thread once settled (the marker's mutex orders the two).
