@@ -37,6 +37,7 @@
 #include "ecostat/host/generator.hpp"
 #include "ecostat/host/readers.hpp"
 #include "ecostat/lineage.hpp"
+#include "ecostat/study.hpp"  // last_day_of_month
 
 namespace ecostat::cli {
 
@@ -326,7 +327,7 @@ std::function<int()> add_bench_command(CLI::App& app) {
   cmd->add_option("--stages", o->stages,
                   "Stages to run (default all): groupby_model, groupby_model_month, groupby_organisation_month, "
                   "groupby_country_month, groupby_org_type_month, groupby_family_month, all_tables, group_sum, "
-                  "concentration, lineage, dictionary_lookup, parse_repos, parse_downloads, csv_groupby_model, end_to_end")
+                  "concentration, lineage, dictionary_lookup, duplicate_marks, parse_repos, parse_downloads, csv_groupby_model, end_to_end")
       ->delimiter(',');
   cmd->add_option("--json", o->json_path, "Write the results (schema ecostat.bench/1) here; - for stdout");
   cmd->add_option("--dump", o->dump_dir, "Write the checked results (unit totals, month tables, concentration) here, "
@@ -670,6 +671,37 @@ std::function<int()> add_bench_command(CLI::App& app) {
       r.note = note;
       if (verify) check(r, lookup.check());
       results.push_back(std::move(r));
+    }
+
+    // The `count` policy's duplicate marks alone (host side): every event's (unit, day) noted,
+    // then the job settled, with one marking thread and with several (one per 4 of --threads,
+    // DownloadJob's default, and at least 2): how fast the readers can be fed past them. An
+    // event's day is one of its month's last 28 days, spread by event index.
+    if (want("duplicate_marks")) {
+      const unsigned T = o->threads ? o->threads : std::max(1u, std::thread::hardware_concurrency());
+      uint64_t repeats_one = 0;
+      for (const unsigned markers : {1u, std::max(2u, T / 4)}) {
+        StageResult r;
+        r.backend = "host";
+        r.device = std::to_string(markers) + (markers == 1 ? " marking thread" : " marking threads");
+        r.stage = "duplicate_marks";
+        r.items = events;
+        r.bytes = double(events) * 8;  // a (unit, day) key each
+        uint64_t repeats = 0;
+        r.samples_ms = timed(o->repeats, o->warmup, [&](bool) {
+          host::DownloadJob job(std::max(2u, T), host::DownloadJob::kPendingMax, markers);
+          uint64_t i = 0;
+          for (const auto& b : batches)
+            for (size_t k = 0; k < b.size(); ++k, ++i)
+              job.note_day(b.unit[k], last_day_of_month(b.month[k]) - int32_t((i * 2654435761u >> 7) % 28));
+          job.settle();
+          repeats = job.duplicate_rows();
+        });
+        if (markers == 1) repeats_one = repeats;
+        r.note = std::to_string(repeats) + " repeated (unit, day) pairs";
+        if (verify) check(r, repeats == repeats_one ? "" : "repeats differ from one marking thread's");
+        results.push_back(std::move(r));
+      }
     }
 
     // 5. Parse and end to end, on the generated files.

@@ -25,7 +25,7 @@ check "bench on the files" 0 "end_to_end"        -- "$ecostat" bench --data "$d"
 check "bench json ok"      0 "\"ok\": true"      -- cat "$tmp/bench.json"
 check "bench json schema"  0 "ecostat.bench/1"   -- cat "$tmp/bench.json"
 for s in groupby_model groupby_model_month groupby_organisation_month groupby_country_month groupby_org_type_month \
-         groupby_family_month all_tables group_sum concentration lineage dictionary_lookup parse_repos parse_downloads csv_groupby_model end_to_end; do
+         groupby_family_month all_tables group_sum concentration lineage dictionary_lookup duplicate_marks parse_repos parse_downloads csv_groupby_model end_to_end; do
   check "stage $s checked" 0 "" -- sh -c "grep -A40 '\"stage\": \"$s\"' '$tmp/bench.json' | grep -m1 '\"verified\"' | grep -q '\"ok\"'"
 done
 check "ceiling measured"   0 "cpu_memcpy_bytes_per_s\": [1-9]" -- cat "$tmp/bench.json"
