@@ -82,7 +82,8 @@ class DownloadJob {
   // pending_max: pairs noted before they are marked (tests pass a small one so that a small
   // input goes through the marking thread many times). mark_threads: threads that mark a
   // buffer's unit ranges at once (0: one per 4 of the job's threads, at least 1): one thread
-  // marks about 40M pairs a second, slower than the readers of a 16-core host feed it.
+  // marks 15-20M pairs a second (`ecostat bench --stages duplicate_marks`), slower than the
+  // readers of a 16-core host feed it.
   explicit DownloadJob(unsigned threads = 0, size_t pending_max = kPendingMax, unsigned mark_threads = 0);
   ~DownloadJob();
   DownloadJob(const DownloadJob&) = delete;
