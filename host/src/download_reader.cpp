@@ -224,7 +224,8 @@ void DownloadJob::mark_all(std::vector<uint64_t>& keys) {
   sorted_.clear();
 }
 
-uint64_t DownloadJob::mark_ranges(size_t r0, size_t r1, const std::vector<uint32_t>& range_end, int shift) {
+uint64_t DownloadJob::mark_ranges(size_t r0, size_t r1, const std::vector<uint32_t>& start, int shift) {
+  // start[r]: the end of range r in sorted_ (mark_all's counting sort)
   // Each unit's block is sized once per buffer, before its range is marked, instead of growing
   // a few words at a time as its days come. A unit with several pairs in the buffer (one with
   // many rows) gets the job's whole span of words so far when that is at most 64 words (4,096
@@ -238,7 +239,6 @@ uint64_t DownloadJob::mark_ranges(size_t r0, size_t r1, const std::vector<uint32
   std::vector<int32_t> lo(per_range), hi(per_range);
   std::vector<uint32_t> pairs(per_range, 0), named;
   uint64_t repeats = 0;
-  const std::vector<uint32_t>& start = range_end;
   size_t begin = r0 == 0 ? 0 : start[r0 - 1];
   for (size_t r = r0; r < r1; begin = start[r], ++r) {
     const size_t end = start[r];

@@ -15,6 +15,7 @@
 #include "ecostat/backend.hpp"
 #include "ecostat/errors.hpp"
 #include "ecostat/lineage.hpp"
+#include "support/scoped_env.hpp"
 #include "support/top_rows_check.hpp"
 
 #if defined(ECOSTAT_DEVICE_EMULATOR)
@@ -54,9 +55,8 @@ Backend& cpu() {
   return *b;
 }
 
-struct ChunkEnv {  // small chunks, so that batches split into many
-  explicit ChunkEnv(const char* v) { setenv("ECOSTAT_DEVICE_CHUNK_EVENTS", v, 1); }
-  ~ChunkEnv() { unsetenv("ECOSTAT_DEVICE_CHUNK_EVENTS"); }
+struct ChunkEnv : test::ScopedEnv {  // small chunks, so that batches split into many
+  explicit ChunkEnv(const char* v) : ScopedEnv("ECOSTAT_DEVICE_CHUNK_EVENTS", v) {}
 };
 
 void same_totals(const EventTotals& a, const EventTotals& b) {
@@ -352,9 +352,8 @@ struct PackedChunk {
   }
 };
 
-struct MemoryLimitEnv {  // ECOSTAT_DEVICE_MEMORY_LIMIT for one scope
-  explicit MemoryLimitEnv(size_t bytes) { setenv("ECOSTAT_DEVICE_MEMORY_LIMIT", std::to_string(bytes).c_str(), 1); }
-  ~MemoryLimitEnv() { unsetenv("ECOSTAT_DEVICE_MEMORY_LIMIT"); }
+struct MemoryLimitEnv : test::ScopedEnv {  // ECOSTAT_DEVICE_MEMORY_LIMIT for one scope
+  explicit MemoryLimitEnv(size_t bytes) : ScopedEnv("ECOSTAT_DEVICE_MEMORY_LIMIT", std::to_string(bytes)) {}
 };
 
 EventBatch batch_of(uint32_t n, uint32_t units, Month lo, uint32_t span, uint64_t seed) {
@@ -739,9 +738,8 @@ TEST_CASE("device accumulator: when not even the smallest pass fits finish throw
 // the hot-key group-by") --------------------------------------------------------------------------
 namespace {
 
-struct HotKeysEnv {  // ECOSTAT_DEVICE_HOT_KEYS for one scope
-  explicit HotKeysEnv(const char* v) { setenv("ECOSTAT_DEVICE_HOT_KEYS", v, 1); }
-  ~HotKeysEnv() { unsetenv("ECOSTAT_DEVICE_HOT_KEYS"); }
+struct HotKeysEnv : test::ScopedEnv {  // ECOSTAT_DEVICE_HOT_KEYS for one scope
+  explicit HotKeysEnv(const char* v) : ScopedEnv("ECOSTAT_DEVICE_HOT_KEYS", v) {}
 };
 
 // Skewed units over 24 months, counts past 16 bits now and then (wide chunks), and counts near
@@ -950,10 +948,7 @@ TEST_CASE("device memory: Backend calls free on their stream, with no device-wid
     CHECK(syncs == 0);  // before stream-ordered frees: one per free
   }
   SECTION("without memory pools: the synchronous fallback, one device-wide wait per free") {
-    struct NoPools {
-      NoPools() { setenv("ECOSTAT_EMU_NO_POOLS", "1", 1); }
-      ~NoPools() { unsetenv("ECOSTAT_EMU_NO_POOLS"); }
-    } no_pools;
+    test::ScopedEnv no_pools("ECOSTAT_EMU_NO_POOLS", "1");
     std::unique_ptr<Backend> old = make_cuda_backend(0);
     const uint64_t s1 = emu_device_syncs().load(), f1 = emu_async_frees().load();
     backend_calls_at_growing_sizes(*old);
@@ -998,11 +993,7 @@ TEST_CASE("device memory: the cap refuses an oversize request, and queued frees 
 // emulator with ECOSTAT_EMU_DEVICES devices stands in for a node with several GPUs.
 #if defined(ECOSTAT_DEVICE_EMULATOR)
 namespace {
-struct EnvVar {  // one variable for one scope (unset after)
-  EnvVar(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
-  ~EnvVar() { unsetenv(name_); }
-  const char* name_;
-};
+using EnvVar = test::ScopedEnv;
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 }  // namespace
 

@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -15,6 +14,7 @@
 #include "ecostat/errors.hpp"
 #include "ecostat/host/arrow_readers.hpp"
 #include "ecostat/host/parquet.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_files.hpp"
 
 using namespace ecostat;
@@ -184,13 +184,6 @@ std::vector<PagedRow> paged_rows(const Stream& st) {
   return rows;
 }
 
-// Sets an environment variable for a scope.
-struct ScopedEnv {
-  std::string name;
-  ScopedEnv(const char* n, const char* value) : name(n) { setenv(n, value, 1); }
-  ~ScopedEnv() { unsetenv(name.c_str()); }
-};
-
 }  // namespace
 
 TEST_CASE("parquet: a dictionary column read from its pages keeps nulls and every page, one dictionary a row group", "[parquet]") {
@@ -228,7 +221,7 @@ TEST_CASE("parquet: a dictionary column read from its pages keeps nulls and ever
 
     // The same file through Arrow's own dictionary reader: the same rows, but each batch with
     // its own copy of the dictionary (so the read above did take the page path).
-    ScopedEnv arrow_only("ECOSTAT_PARQUET_PAGE_DICTIONARIES", "0");
+    test::ScopedEnv arrow_only("ECOSTAT_PARQUET_PAGE_DICTIONARIES", "0");
     Stream arrow;
     open_parquet_stream(kPaged, threads, &arrow.s);
     REQUIRE(arrow.read_all() == 0);
