@@ -111,6 +111,29 @@ void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayou
   ids.find_many(out->repos.data(), n_repos, out->units.data());
 }
 
+void take_rows_ahead(ChunkRows* out) {
+  RowsAhead& a = out->ahead;
+  a.clear();
+  a.pairs.reserve(out->n_repos);
+  a.events.unit.reserve(out->n_repos);
+  a.events.month.reserve(out->n_repos);
+  a.events.count.reserve(out->n_repos);
+  size_t deferred = 0;
+  const uint32_t* unit = out->units.data();
+  for (const ChunkRows::Item& it : out->items) {
+    if (it.problem >= 0) continue;
+    const uint32_t u = *unit++;
+    if (u == kNone) {  // interned in turn by the applying thread, if its id passes the rule
+      ++deferred;
+      a.defer(it.row.value);
+      continue;
+    }
+    a.add(u, it.row.day, it.row.month, it.row.value);
+  }
+  out->n_deferred = deferred;
+  out->has_ahead = true;
+}
+
 bool find_records_start(const char* data, size_t size, DownloadFormat format, const std::string& name,
                         size_t max_line, RecordsStart* start) {
   size_t p = 0;
@@ -160,6 +183,9 @@ void RowsInOrder::parse_slot(const char* data, Slot& slot) {
   try {
     parse_chunk(data, slot.begin, slot.end, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids,
                 &slot.rows);
+    // With parser threads, their rows are applied ahead there too: the applying thread is the
+    // one stage every row passes in turn. One thread gains nothing from the extra pass.
+    if (threads_ > 1 && out_.takes_rows_ahead()) take_rows_ahead(&slot.rows);
   } catch (...) {
     slot.error = std::current_exception();
   }
@@ -267,6 +293,31 @@ int RowsInOrder::next_slot(const char* data, size_t begin, size_t end, size_t ch
   return i;
 }
 
+// The chunk's rows one by one, in input order: all of them, or (ahead: its rows found in the
+// dictionary were applied ahead) only the rejects and the rows whose unit was not found.
+void RowsInOrder::apply_in_turn(const ChunkRows& c, bool ahead, bool* paused) {
+  const uint32_t* unit = c.units.data();
+  for (const auto& it : c.items) {
+    ++stats_.read;
+    const uint64_t line = line_base_ + it.line;
+    if (it.problem >= 0) {
+      const auto& why = c.problems[size_t(it.problem)];
+      out_.reject(line, why.field ? *why.field : std::string(), why.reason);
+      continue;
+    }
+    uint32_t u = *unit++;
+    if (u != kNone && ahead) continue;
+    if (u == kNone) {
+      // Not in the repository table: the id is checked now (the parse left it to the lookup).
+      if (!out_.check_repo(it.row.repo, line)) continue;
+      // The dictionary changes: no parse may read it meanwhile.
+      if (!*paused && live_) pause_parsers(), *paused = true;
+      u = repos_.ensure(it.row.repo, true);
+    }
+    out_.add(line, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
+  }
+}
+
 size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chunk) {
   size_t at = begin;
   for (unsigned n = 0; n < threads_ && at < end; ++n) {
@@ -279,25 +330,16 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
       std::rethrow_exception(slot.error);
     }
     const ChunkRows& c = slot.rows;
-    const uint32_t* unit = c.units.data();
-    for (const auto& it : c.items) {
-      ++stats_.read;
-      const uint64_t line = line_base_ + it.line;
-      if (it.problem >= 0) {
-        const auto& why = c.problems[size_t(it.problem)];
-        out_.reject(line, why.field ? *why.field : std::string(), why.reason);
-        continue;
-      }
-      uint32_t u = *unit++;
-      if (u == kNone) {
-        // Not in the repository table: the id is checked now (the parse left it to the lookup).
-        if (!out_.check_repo(it.row.repo, line)) continue;
-        // The dictionary changes: no parse may read it meanwhile.
-        if (!paused && live_) pause_parsers(), paused = true;
-        u = repos_.ensure(it.row.repo, true);
-      }
-      out_.add(line, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
+    // Rows applied ahead are taken at once, after the chunk's rows that must be taken in turn
+    // (any order of the two gives the same results: takes_rows_ahead). A chunk whose counts
+    // might pass the total's limit is applied row by row, so that the error names its row.
+    const bool ahead = c.has_ahead && out_.ahead_fits(c.ahead);
+    if (ahead && c.problems.empty() && c.n_deferred == 0) {
+      stats_.read += c.items.size();
+    } else {
+      apply_in_turn(c, ahead, &paused);
     }
+    if (ahead) out_.take_ahead(c.ahead);
     if (c.stop != SIZE_MAX) {
       stopped_ = true;
       stop_line_ = line_base_ + c.stop_line;

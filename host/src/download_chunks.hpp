@@ -43,6 +43,12 @@ struct ChunkRows {
   uint64_t lines = 0;                // physical lines in the chunk
   size_t stop = SIZE_MAX;            // byte offset (in the text) of a multi-line record, if any
   uint64_t stop_line = 0;            // its line within the chunk
+  // The accepted rows whose unit the lookup found, applied ahead by the parser thread
+  // (take_rows_ahead), when has_ahead; the applying thread then walks the items only for the
+  // rows it must take in turn: rejects (problems) and units not found (n_deferred).
+  RowsAhead ahead;
+  bool has_ahead = false;
+  size_t n_deferred = 0;
 
   void clear() {
     items.clear();
@@ -52,6 +58,9 @@ struct ChunkRows {
     lines = 0;
     stop = SIZE_MAX;
     stop_line = 0;
+    ahead.clear();
+    has_ahead = false;
+    n_deferred = 0;
   }
 };
 
@@ -60,6 +69,11 @@ struct ChunkRows {
 // is not checked: the caller checks those its lookup did not find (out->units[i] == kNone).
 void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
                  int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out);
+
+// The accepted rows of a parsed chunk whose unit was found, applied ahead into out->ahead (a
+// parser thread's work, under DownloadRecords::takes_rows_ahead); the others are counted in
+// out->n_deferred.
+void take_rows_ahead(ChunkRows* out);
 
 // Where the records start, found from the first non-blank line of data[0, size) (whole lines):
 // the header (or, in a headerless file, the first record) gives the layout.
@@ -132,6 +146,7 @@ class RowsInOrder {
   void parser_loop();
   int next_slot(const char* data, size_t begin, size_t end, size_t chunk);
   void pause_parsers();
+  void apply_in_turn(const ChunkRows& c, bool ahead, bool* paused);
 
   const DownloadLayout& layout_;
   DownloadRecords& out_;

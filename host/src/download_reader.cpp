@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -150,6 +151,15 @@ void DownloadJob::hand_over() {
   if (!marker_) marker_ = std::make_unique<Marker>(*this);
   marker_->take(pending_);  // pending_ comes back as the buffer marked before: empty
   pending_.reserve(pending_max_);
+}
+
+void DownloadJob::note_days(const uint64_t* pairs, size_t n) {
+  while (n > 0) {
+    const size_t k = std::min(n, pending_max_ - std::min(pending_max_, pending_.size()));
+    pending_.insert(pending_.end(), pairs, pairs + k);
+    pairs += k, n -= k;
+    if (pending_.size() >= pending_max_) hand_over();
+  }
 }
 
 void DownloadJob::settle() {
@@ -356,6 +366,46 @@ void DownloadRecords::flush() {
   if (batch_.size() == 0 && batch_.wide.empty()) return;
   sink_(batch_);
   batch_.clear();
+}
+
+void DownloadRecords::take_ahead(const RowsAhead& a) {
+  if (!takes_rows_ahead() || !ahead_fits(a) || !job_.add_total(a.sum))
+    throw std::logic_error("DownloadRecords::take_ahead: rows that may not be taken ahead");
+  job_.note_days(a.pairs.data(), a.pairs.size());
+  append(a.events);
+  stats_.accepted += a.rows;
+}
+
+// Slices of `events` into the batch, each up to the capacity left; a slice's bounds are those
+// of its events (the whole batch's when it goes whole and holds no wide event), so every batch
+// sent names the same bounds as when its events are pushed one by one.
+void DownloadRecords::append(const EventBatch& events) {
+  const size_t n = events.size();
+  for (size_t i = 0; i < n;) {
+    if (batch_.size() + batch_.wide.size() >= batch_capacity_) flush();
+    const size_t k = std::min(n - i, batch_capacity_ - batch_.size() - batch_.wide.size());
+    batch_.unit.insert(batch_.unit.end(), events.unit.begin() + i, events.unit.begin() + i + k);
+    batch_.month.insert(batch_.month.end(), events.month.begin() + i, events.month.begin() + i + k);
+    batch_.count.insert(batch_.count.end(), events.count.begin() + i, events.count.begin() + i + k);
+    uint32_t bound = events.unit_bound;
+    Month lo = events.month_min, hi = events.month_max;
+    if (k != n || !events.wide.empty()) {
+      bound = 0, lo = 0xffff, hi = 0;
+      for (size_t j = i; j < i + k; ++j) {
+        bound = std::max(bound, events.unit[j] + 1);
+        lo = std::min(lo, events.month[j]);
+        hi = std::max(hi, events.month[j]);
+      }
+    }
+    batch_.unit_bound = std::max(batch_.unit_bound, bound);
+    batch_.month_min = std::min(batch_.month_min, lo);
+    batch_.month_max = std::max(batch_.month_max, hi);
+    i += k;
+  }
+  for (const WideEvent& w : events.wide) {
+    if (batch_.size() + batch_.wide.size() >= batch_capacity_) flush();
+    batch_.push_wide(w.unit, w.month, w.count);
+  }
 }
 
 void DownloadRecords::total_overflow(uint64_t at) const {

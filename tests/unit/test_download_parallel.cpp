@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -32,6 +33,7 @@ struct Outcome {
   std::map<std::tuple<uint32_t, Month>, uint64_t> sums;
   std::vector<std::tuple<std::string, uint64_t, std::string, std::string>> rejects;
   uint64_t read = 0, accepted = 0, rejected = 0, bytes = 0, duplicates = 0, batches = 0;
+  uint64_t loose_bounds = 0;  // batches whose unit_bound or month range is not their events' own
 };
 
 RepoTable known_repos() {
@@ -54,8 +56,17 @@ Outcome outcome_of(size_t chunk, ReadWith&& read_with) {
   opt.parallel_chunk_bytes = chunk;
   auto sink = [&](const EventBatch& b) {
     ++o.batches;
-    for (size_t i = 0; i < b.size(); ++i) o.sums[{b.unit[i], b.month[i]}] += b.count[i];
-    for (const auto& w : b.wide) o.sums[{w.unit, w.month}] += w.count;
+    uint32_t bound = 0;
+    Month lo = 0xffff, hi = 0;
+    auto note = [&](uint32_t u, Month m) {
+      bound = std::max(bound, u + 1);
+      lo = std::min(lo, m);
+      hi = std::max(hi, m);
+    };
+    for (size_t i = 0; i < b.size(); ++i) o.sums[{b.unit[i], b.month[i]}] += b.count[i], note(b.unit[i], b.month[i]);
+    for (const auto& w : b.wide) o.sums[{w.unit, w.month}] += w.count, note(w.unit, w.month);
+    // Rows applied ahead reach the batches in slices: each must still name its own bounds.
+    if (b.unit_bound != bound || b.month_min != lo || b.month_max != hi) ++o.loose_bounds;
   };
   const ReadStats st = read_with(repos, rejects, opt, std::function<void(const EventBatch&)>(sink), job);
   for (uint32_t u = 0; u < repos.size(); ++u) o.units.push_back(repos.ids.at(u));
@@ -88,6 +99,8 @@ void same(const Outcome& a, const Outcome& b) {
   CHECK(a.rejected == b.rejected);
   CHECK(a.bytes == b.bytes);
   CHECK(a.duplicates == b.duplicates);
+  CHECK(a.loose_bounds == 0);
+  CHECK(b.loose_bounds == 0);
 }
 
 // A messy per-period file: known and unknown repos, bad dates and counts, duplicates, quotes,
@@ -116,6 +129,8 @@ std::string messy(unsigned seed, int multiline_at, bool header = true, bool bom 
     if (kind == 9) line = "bad\x01id,2024-13-01,5";
     if (kind == 10) line = "bad id,2024-01-01,-3";
     if (kind == 11) line = "\xff\xfe/x," + date + ",4";
+    if (kind == 12) line = repo + "," + date + ",5000000000";               // past u32: a wide event
+    if (kind == 13) line = repo + "," + date + ",0";                        // counted, no event
     if (i == 390) line = "a/b," + date + ",\"unterminated";                 // open to the end (or a later quote)
     if (i == multiline_at) line = "\"org1/m\nx\"," + date + ",5";           // spans two lines
     s += line + "\n";
@@ -199,6 +214,52 @@ TEST_CASE("parallel downloads: a strict reject stops the parsers with the sequen
   const std::string expected = error_of(0, 0);
   CHECK_THAT(expected, Catch::Contains("strict.csv") && Catch::Contains("3002"));
   for (unsigned threads : {1u, 2u, 8u})
+    for (size_t chunk : {size_t(97), size_t(4096), size_t(1) << 20}) {
+      INFO(threads << " threads, chunks of " << chunk);
+      CHECK(error_of(threads, chunk) == expected);
+    }
+}
+
+// Parser threads apply the rows they found ahead (RowsAhead), the applying thread takes them a
+// chunk at a time: a chunk whose counts could pass 2^64-1 must still be read row by row, so that
+// the error names the row the sequential reader names, wherever the chunks are cut.
+TEST_CASE("parallel downloads: counts summing past 2^64-1 name the sequential reader's row", "[downloads][parallel]") {
+  const std::string dir = test::temp_dir("parallel-downloads-total");
+  std::string text = "repo,date,downloads\n";
+  for (int i = 0; i < 500; ++i) text += "org1/m" + std::to_string(i % 40) + ",2024-01-" + std::to_string(10 + i % 19) + ",5\n";
+  // Three rows of 2^62 and one unknown repository's 2^63: the total passes 2^64-1 at the
+  // unknown one on line 504 (2^62 x 2 + 2^63 + 2,500 before it).
+  text += "org2/m2,2024-02-01,4611686018427387904\norg3/m3,2024-02-01,4611686018427387904\n";
+  text += "brand/new,2024-02-02,9223372036854775808\norg4/m4,2024-02-03,4611686018427387904\n";
+  for (int i = 0; i < 500; ++i) text += "org1/m" + std::to_string(i % 40) + ",2024-03-" + std::to_string(10 + i % 19) + ",5\n";
+  const std::string path = dir + "/total.csv";
+  test::write_file(path, text);
+  auto error_of = [&](unsigned threads, size_t chunk) {
+    RepoTable repos = known_repos();
+    RejectLog rejects;
+    DownloadJob job;
+    ReadOptions opt;
+    opt.parallel_min_bytes = 0;
+    opt.parallel_chunk_bytes = chunk;
+    auto sink = [](const EventBatch&) {};
+    try {
+      if (threads == 0) {
+        auto src = open_source(path);
+        read_downloads(*src, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job);
+      } else {
+        ReadStats st;
+        if (!detail::read_downloads_parallel(path, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job,
+                                             threads, &st))
+          return std::string("not taken");
+      }
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string expected = error_of(0, 0);
+  CHECK_THAT(expected, Catch::Contains("total.csv") && Catch::Contains(":504:") && Catch::Contains("2^64-1"));
+  for (unsigned threads : {1u, 2u, 3u, 8u})
     for (size_t chunk : {size_t(97), size_t(4096), size_t(1) << 20}) {
       INFO(threads << " threads, chunks of " << chunk);
       CHECK(error_of(threads, chunk) == expected);

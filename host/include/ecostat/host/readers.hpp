@@ -112,6 +112,8 @@ class DownloadJob {
     pending_.push_back(uint64_t{unit} << 32 | static_cast<uint32_t>(day));
     if (pending_.size() >= pending_max_) hand_over();
   }
+  // note_day for n pairs, (unit << 32 | day) each: rows applied ahead (download_records.hpp).
+  void note_days(const uint64_t* pairs, size_t n);
   void settle();
   void count_duplicate() { ++duplicates_; }
 
