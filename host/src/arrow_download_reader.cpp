@@ -2,7 +2,10 @@
 // per-row rules as the CSV reader (download_records.hpp: repo-id rule, date window,
 // duplicates, cumulative differencing, the job's total). A dictionary-encoded repo column is
 // resolved once per dictionary entry and dictionary (a Parquet row group's batches share one),
-// not once per row; each row then reads its code's standing, fetched 16 rows ahead.
+// not once per row; each row then reads its code's standing, fetched 16 rows ahead. With
+// threads, per period under the `count` policy, a batch's rows are read in parts at once and
+// each part's rows with a known unit are taken in one step (download_records.hpp, RowsAhead).
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +14,7 @@
 #include "arrow_input.hpp"
 #include "csv.hpp"
 #include "download_records.hpp"
+#include "ecostat/detail/thread_pool.hpp"
 #include "ecostat/host/arrow_readers.hpp"
 #include "text.hpp"
 
@@ -32,55 +36,175 @@ constexpr int64_t kAhead = 16;  // rows ahead whose code's standing is fetched
 
 class DownloadBatchReader {
  public:
-  DownloadBatchReader(detail::DownloadRecords& out, RepoTable& repos) : out_(out), repos_(repos) {}
+  // threads > 1 and rows that may be taken ahead (DownloadRecords::takes_rows_ahead): a batch's
+  // rows are read by `threads` threads at once (ahead_rows), and this thread then takes each
+  // part's rows in one step, going row by row only through those it must take in turn.
+  DownloadBatchReader(detail::DownloadRecords& out, RepoTable& repos, unsigned threads) : out_(out), repos_(repos) {
+    if (threads > 1 && out.takes_rows_ahead()) {
+      pool_ = std::make_unique<ecostat::detail::ThreadPool>(threads);
+      memos_.assign(pool_->size(), std::vector<DayMonth>(kDayMonths));
+    }
+  }
 
   void read(const detail::ArrowBatch& b, int c_repo, int c_date, int c_count) {
-    const arrow::StringColumn repo = b.view.strings(c_repo);
-    const arrow::DayColumn date = b.view.days(c_date);
-    const arrow::IntColumn count = b.view.integers(c_count);
-    start_batch(repo, b.view.num_rows());
-    if (repo.is_dictionary()) read_codes(repo, b.view.num_rows());
-    std::string why;
-    for (int64_t r = 0; r < b.view.num_rows(); ++r) {
-      const uint64_t at = b.line(r);
-      std::string_view id;
-      if (r + kAhead < b.view.num_rows() && repo.is_dictionary()) {
-        const int64_t ahead = row_code_[static_cast<size_t>(r + kAhead)];
-        if (ahead >= 0) __builtin_prefetch(&by_code_[static_cast<size_t>(ahead)]);
-      }
-      uint32_t* standing = repo.is_dictionary() ? dictionary_standing(repo, r, &id) : plain_standing(repo, r, &id);
-      if (*standing == kNullEntry || *standing == kBad) {
-        out_.reject(at, out_.repo_field(), *standing == kNullEntry ? std::string(kNullRequired) : repo_problem(repo, r));
+    const Columns cols{b, b.view.strings(c_repo), b.view.days(c_date), b.view.integers(c_count)};
+    const int64_t rows = b.view.num_rows();
+    start_batch(cols.repo, rows);
+    if (cols.repo.is_dictionary()) row_code_.resize(static_cast<size_t>(rows));
+    if (!pool_ || rows < kAheadMinRows) {
+      if (cols.repo.is_dictionary()) read_codes(cols.repo, 0, rows);
+      read_rows(cols, 0, rows);
+      return;
+    }
+    // Parts of the batch read at once, then taken in order: a part's deferred rows one by one
+    // (rejects, ids not judged yet: in row order, as one thread would), then its rows ahead. A
+    // part whose counts could carry the job's total past 2^64-1 is read row by row instead, so
+    // that the error names its row.
+    const size_t parts = std::min<size_t>(2 * size_t(pool_->size()), size_t(rows / (kAheadMinRows / 2)));
+    if (parts_.size() < parts) parts_.resize(parts);
+    pool_->run(parts, [&](size_t t, unsigned worker) {
+      ahead_rows(cols, rows * int64_t(t) / int64_t(parts), rows * int64_t(t + 1) / int64_t(parts), parts_[t],
+                 memos_[worker].data());
+    });
+    for (size_t t = 0; t < parts; ++t) {
+      const Part& p = parts_[t];
+      if (!out_.ahead_fits(p.ahead)) {
+        read_rows(cols, p.first, p.last);
         continue;
       }
-      int32_t day = 0;
-      const Cell dc = date.get(r, &day, &why);
-      if (dc != Cell::value) {
-        out_.reject(at, out_.date_field(), dc == Cell::null ? std::string(kNullRequired) : why);
-        continue;
-      }
-      // The months of accepted days, memoised: rows in any order name a few thousand days.
-      DayMonth& known = day_months_[static_cast<uint32_t>(day) % kDayMonths];
-      if (known.day != day || day == kNoDay) {  // kNoDay marks an empty entry, never a known day
-        if (!out_.check_day(day, "", at)) continue;
-        known = DayMonth{day, month_of_day(day)};
-      }
-      uint64_t value = 0;
-      const Cell cc = count.get_uint64(r, &value, &why);
-      if (cc != Cell::value) {
-        out_.reject(at, out_.count_field(), cc == Cell::null ? std::string(kNullRequired) : "bad count: " + why);
-        continue;
-      }
-      if (*standing == kValid) {  // once per id and dictionary
-        *standing = repos_.ensure(id, true);
-        mark_valid(*standing);
-      }
-      // No id text: an accepted row does not need it, and a message looks it up by the unit.
-      out_.add(at, *standing, {}, day, known.month, value, "");
+      for (const int64_t r : p.deferred) read_row(cols, r);
+      out_.take_ahead(p.ahead);
     }
   }
 
  private:
+  struct Columns {
+    const detail::ArrowBatch& batch;
+    arrow::StringColumn repo;
+    arrow::DayColumn date;
+    arrow::IntColumn count;
+  };
+  // A part of a batch read ahead: its accepted rows whose unit is known, and the rows left to
+  // be taken in turn.
+  struct Part {
+    int64_t first = 0, last = 0;
+    detail::RowsAhead ahead;
+    std::vector<int64_t> deferred;
+  };
+  struct DayMonth {
+    int32_t day = kNoDay;  // a day inside the window, or kNoDay
+    Month month = 0;
+  };
+  static constexpr uint32_t kDayMonths = 4096;
+  static constexpr int64_t kAheadMinRows = 16384;  // a smaller batch is read on this thread alone
+
+  // Rows [first, last) one by one, in order.
+  void read_rows(const Columns& c, int64_t first, int64_t last) {
+    const bool dictionary = c.repo.is_dictionary();
+    for (int64_t r = first; r < last; ++r) {
+      if (dictionary && r + kAhead < last) {
+        const int64_t ahead = row_code_[static_cast<size_t>(r + kAhead)];
+        if (ahead >= 0) __builtin_prefetch(&by_code_[static_cast<size_t>(ahead)]);
+      }
+      read_row(c, r);
+    }
+  }
+
+  // Row r through the rules, accepted (DownloadRecords::add) or rejected. Dictionary columns:
+  // row_code_[r] is read.
+  void read_row(const Columns& c, int64_t r) {
+    const uint64_t at = c.batch.line(r);
+    std::string_view id;
+    uint32_t* standing = c.repo.is_dictionary() ? dictionary_standing(c.repo, r, &id) : plain_standing(c.repo, r, &id);
+    if (*standing == kNullEntry || *standing == kBad) {
+      out_.reject(at, out_.repo_field(), *standing == kNullEntry ? std::string(kNullRequired) : repo_problem(c.repo, r));
+      return;
+    }
+    int32_t day = 0;
+    const Cell dc = c.date.get(r, &day, &why_);
+    if (dc != Cell::value) {
+      out_.reject(at, out_.date_field(), dc == Cell::null ? std::string(kNullRequired) : why_);
+      return;
+    }
+    // The months of accepted days, memoised: rows in any order name a few thousand days.
+    DayMonth& known = day_months_[static_cast<uint32_t>(day) % kDayMonths];
+    if (known.day != day || day == kNoDay) {  // kNoDay marks an empty entry, never a known day
+      if (!out_.check_day(day, "", at)) return;
+      known = DayMonth{day, month_of_day(day)};
+    }
+    uint64_t value = 0;
+    const Cell cc = c.count.get_uint64(r, &value, &why_);
+    if (cc != Cell::value) {
+      out_.reject(at, out_.count_field(), cc == Cell::null ? std::string(kNullRequired) : "bad count: " + why_);
+      return;
+    }
+    if (*standing == kValid) {  // once per id and dictionary
+      *standing = repos_.ensure(id, true);
+      mark_valid(*standing);
+    }
+    // No id text: an accepted row does not need it, and a message looks it up by the unit.
+    out_.add(at, *standing, {}, day, known.month, value, "");
+  }
+
+  // Rows [first, last) read on a pool thread, into p: a row whose repo already has a unit (a
+  // dictionary code's standing, or a plain id found in the repository table and judged valid
+  // here before), with a day in the window and a count, is taken ahead; any other row is left
+  // to read_row in turn (its count, when it has one, bounds what it may add to the total).
+  // Reads only what no thread writes meanwhile: the columns, by_code_, valid_, the dictionary.
+  // (Its plain ids are not marked valid here, as read_row marks them: they are judged again.)
+  void ahead_rows(const Columns& c, int64_t first, int64_t last, Part& p, DayMonth* memo) const {
+    p.first = first, p.last = last;
+    p.ahead.clear();
+    p.deferred.clear();
+    const bool dictionary = c.repo.is_dictionary();
+    if (dictionary) read_codes(c.repo, first, last);
+    std::string why;
+    std::string_view last_id;
+    uint32_t last_unit = kNone;
+    for (int64_t r = first; r < last; ++r) {
+      uint32_t unit = kNone;
+      if (dictionary) {
+        if (r + kAhead < last) {
+          const int64_t ahead = row_code_[static_cast<size_t>(r + kAhead)];
+          if (ahead >= 0) __builtin_prefetch(&by_code_[static_cast<size_t>(ahead)]);
+        }
+        const int64_t code = row_code_[static_cast<size_t>(r)];
+        if (code >= 0 && by_code_[static_cast<size_t>(code)] < kNullEntry) unit = by_code_[static_cast<size_t>(code)];
+      } else {
+        std::string_view id;
+        if (c.repo.get(r, &id) == Cell::value) {
+          if (last_unit == kNone || id != last_id) {
+            // A unit whose id passes the rule (judged here unless judged before): the unit
+            // read_row's ensure() would find.
+            const uint32_t u = repos_.ids.find(id);
+            last_id = id;
+            const bool judged = u != kNone && u < valid_.size() && valid_[u];
+            last_unit = u != kNone && (judged || detail::DownloadRecords::repo_problem(id).empty()) ? u : kNone;
+          }
+          unit = last_unit;
+        }
+      }
+      int32_t day = 0;
+      uint64_t value = 0;
+      const bool has_day = c.date.get(r, &day, &why) == Cell::value;
+      const bool has_count = c.count.get_uint64(r, &value, &why) == Cell::value;
+      if (unit != kNone && has_day && has_count) {
+        DayMonth& known = memo[static_cast<uint32_t>(day) % kDayMonths];
+        if (known.day == day && day != kNoDay) {
+          p.ahead.add(unit, day, known.month, value);
+          continue;
+        }
+        if (day >= out_.min_day() && day <= out_.max_day()) {
+          known = DayMonth{day, month_of_day(day)};
+          p.ahead.add(unit, day, known.month, value);
+          continue;
+        }
+      }
+      p.deferred.push_back(r);
+      if (has_count) p.ahead.defer(value);
+    }
+  }
+
   // A dictionary's codes are judged on first use in each batch (a batch may bring its own
   // dictionary). Only the codes the previous batch touched are reset, so a large dictionary
   // costs nothing per batch beyond its rows.
@@ -102,25 +226,50 @@ class DownloadBatchReader {
   }
 
   // A dictionary about the batch's size (Parquet and most producers write one per batch): all its
-  // entries looked up at once (the lookups' misses overlap), entries naming a unit already
-  // judged valid taking that unit. The rest are judged on first use, as for a large dictionary.
+  // entries looked up at once (the lookups' misses overlap), entries naming a unit taking that
+  // unit once the id is judged valid (here, the first time: the rule's answer does not depend on
+  // when it is asked, and the unit is the one a row's ensure() would find), so that the rows
+  // read ahead find them. Entries not in the table are judged on first use, in row order, as
+  // for a large dictionary: they add ids.
   void resolve_dictionary(const arrow::StringColumn& repo) {
     const int64_t n = repo.dictionary_size();
-    entries_.clear();
-    codes_.clear();
-    for (int64_t code = 0; code < n; ++code) {
-      std::string_view id;
-      if (repo.dictionary_entry(code, &id) != Cell::value) continue;
-      entries_.push_back(id);
-      codes_.push_back(code);
+    units_.resize(static_cast<size_t>(n));
+    // The lookups (random reads of the table, the bulk of this) on the pool's threads when
+    // there is one: a row group's dictionary holds about as many ids as it has rows.
+    const size_t parts = pool_ && n >= 2 * kAheadMinRows ? 2 * size_t(pool_->size()) : 1;
+    if (lookups_.size() < parts) lookups_.resize(parts);
+    auto look_up = [&](size_t t, unsigned) {
+      Lookup& l = lookups_[t];
+      l.entries.clear();
+      l.codes.clear();
+      l.units.clear();
+      for (int64_t code = n * int64_t(t) / int64_t(parts); code < n * int64_t(t + 1) / int64_t(parts); ++code) {
+        std::string_view id;
+        units_[static_cast<size_t>(code)] = kNone;
+        if (repo.dictionary_entry(code, &id) != Cell::value) continue;
+        l.entries.push_back(id);
+        l.codes.push_back(code);
+      }
+      l.units.resize(l.entries.size());
+      repos_.ids.find_many(l.entries.data(), l.entries.size(), l.units.data());
+      for (size_t i = 0; i < l.units.size(); ++i) units_[static_cast<size_t>(l.codes[i])] = l.units[i];
+    };
+    if (parts > 1) {
+      pool_->run(parts, look_up);
+    } else {
+      look_up(0, 0);
     }
-    units_.resize(entries_.size());
-    repos_.ids.find_many(entries_.data(), entries_.size(), units_.data());
-    for (size_t i = 0; i < units_.size(); ++i) {
-      const uint32_t u = units_[i];
-      if (u == kNone || u >= valid_.size() || !valid_[u]) continue;
-      by_code_[static_cast<size_t>(codes_[i])] = u;
-      touched_.push_back(codes_[i]);
+    for (int64_t code = 0; code < n; ++code) {
+      const uint32_t u = units_[static_cast<size_t>(code)];
+      if (u == kNone) continue;
+      if (u >= valid_.size() || !valid_[u]) {
+        std::string_view id;
+        (void)repo.dictionary_entry(code, &id);
+        if (!detail::DownloadRecords::repo_problem(id).empty()) continue;  // rejected on first use
+        mark_valid(u);
+      }
+      by_code_[static_cast<size_t>(code)] = u;
+      touched_.push_back(code);
     }
   }
 
@@ -141,9 +290,8 @@ class DownloadBatchReader {
   // index), so that the standing of the code kAhead rows on is fetched early: by_code_ is a
   // random read a row, larger than the caches at a few hundred thousand ids (76% of the loop's
   // samples at 500k ids when it was read in turn).
-  void read_codes(const arrow::StringColumn& repo, int64_t rows) {
-    row_code_.resize(static_cast<size_t>(rows));
-    for (int64_t r = 0; r < rows; ++r) {
+  void read_codes(const arrow::StringColumn& repo, int64_t first, int64_t last) const {
+    for (int64_t r = first; r < last; ++r) {
       int64_t code = 0;
       const Cell c = repo.code(r, &code);
       row_code_[static_cast<size_t>(r)] = c == Cell::value ? code : c == Cell::null ? kNullCode : kBadCode;
@@ -195,16 +343,20 @@ class DownloadBatchReader {
   arrow::StringColumn::DictionaryKey last_key_;  // the dictionary those codes belong to
   std::optional<arrow::StringColumn> previous_;  // the previous batch's repo column
   std::vector<uint8_t> valid_;      // by unit: its id passed the repo-id rule here
-  std::vector<std::string_view> entries_;  // resolve_dictionary's scratch
-  std::vector<int64_t> codes_;
-  std::vector<int64_t> row_code_;   // this batch's code per row (read_codes)
-  struct DayMonth {
-    int32_t day = kNoDay;  // a day inside the window, or kNoDay
-    Month month = 0;
+  struct Lookup {  // a part of resolve_dictionary's lookups
+    std::vector<std::string_view> entries;
+    std::vector<int64_t> codes;
+    std::vector<uint32_t> units;
   };
-  static constexpr uint32_t kDayMonths = 4096;
+  std::vector<Lookup> lookups_;
+  std::vector<uint32_t> units_;  // resolve_dictionary: the unit of each code, or kNone
+  // This batch's code per row (read_codes; parts fill their rows, each its own: mutable).
+  mutable std::vector<int64_t> row_code_;
   std::vector<DayMonth> day_months_ = std::vector<DayMonth>(kDayMonths);  // direct-mapped by day
-  std::vector<uint32_t> units_;
+  std::string why_;  // read_row's reason for a bad cell
+  std::unique_ptr<ecostat::detail::ThreadPool> pool_;  // with rows taken ahead
+  std::vector<std::vector<DayMonth>> memos_;  // a day table per pool worker
+  std::vector<Part> parts_;
   uint32_t last_ = kUnseen;         // plain column: the previous row's standing ...
   std::string_view last_id_;        // ... and id
   uint32_t null_or_bad_ = kBad;     // the standing of a row that shares none
@@ -247,7 +399,7 @@ ReadStats read_downloads_arrow(ArrowArrayStream* stream, const std::string& name
     out.emplace(stats, repos, rejects, cumulative, batch_capacity, sink, options, job);
     out->set_fields(detail::column_name(schema, c_repo), detail::column_name(schema, c_date),
                     detail::column_name(schema, c_count));
-    reader.emplace(*out, repos);
+    reader.emplace(*out, repos, options.threads);
   };
   auto batch = [&](const detail::ArrowBatch& b, ReadStats&) { reader->read(b, c_repo, c_date, c_count); };
   return detail::read_arrow_stream(stream, name, start, batch, [&](ReadStats&) { out->finish(); }, options.rows_before);

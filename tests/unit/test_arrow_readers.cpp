@@ -5,10 +5,12 @@
 // naming it; every stream is released exactly once, also on errors.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -392,6 +394,161 @@ TEST_CASE("arrow downloads: every day gets its own month and window check, whate
   CHECK(std::get<0>(r[1]) == 5);
   CHECK(std::get<0>(r[2]) == 7);
   for (const auto& x : r) CHECK_THAT(std::get<2>(x), Catch::Contains("date out of range"));
+}
+
+namespace {
+
+// Rows for the many-thread tests: known, unknown, bad and null ids (a bad id among the known
+// units too, as a base-model reference leaves one), days in and out of the window and nulls,
+// counts of 0, past u32, negative and null, and many repeated (repo, day) pairs.
+struct ManyRows {
+  std::vector<OptS> dict;                            // the repo ids, each once
+  std::vector<std::string> known;                    // those in the repository table at the start
+  std::vector<std::optional<int32_t>> code;          // per row (nullopt: a null repo)
+  std::vector<std::optional<int32_t>> day;
+  std::vector<OptI> count;
+};
+
+// bulk_ids: that many more ids (half of them known), named by a fifth of the rows, so that a
+// batch's dictionary is large enough for its lookups to be split among threads.
+ManyRows many_rows(size_t n, unsigned seed, int bulk_ids = 0) {
+  std::mt19937 rng(seed);
+  ManyRows m;
+  for (int i = 0; i < 300; ++i) m.dict.emplace_back("org" + std::to_string(i % 7) + "/m" + std::to_string(i));
+  for (int i = 0; i < 60; ++i) m.dict.emplace_back("new" + std::to_string(i) + "/x");
+  m.dict.emplace_back("bad id");     // known, and still rejected
+  m.dict.emplace_back("also bad");   // unknown and rejected
+  for (int i = 0; i < bulk_ids; ++i) m.dict.emplace_back("bulk" + std::to_string(i) + "/m");
+  for (int i = 0; i < 300; i += 2) m.known.push_back(*m.dict[size_t(i)]);
+  m.known.emplace_back("bad id");
+  for (int i = 0; i < bulk_ids; i += 2) m.known.push_back(*m.dict[size_t(362 + i)]);
+  for (size_t r = 0; r < n; ++r) {
+    const unsigned k = rng() % 100;
+    const int32_t any = bulk_ids > 0 && k >= 80 ? 362 + int32_t(rng() % unsigned(bulk_ids)) : int32_t(rng() % 360);
+    m.code.push_back(k == 0 ? std::nullopt : std::optional<int32_t>(k == 1 ? 360 : k == 2 ? 361 : any));
+    m.day.push_back(k == 3 ? std::nullopt : std::optional<int32_t>(k == 4 ? 5000 : 19723 + int32_t(rng() % 400)));
+    m.count.push_back(k == 5 ? std::nullopt : OptI(k == 6 ? -2 : k == 7 ? int64_t(5000000000) : int64_t(rng() % 50)));
+  }
+  return m;
+}
+
+
+struct ManyOutcome {
+  std::vector<std::string> units;
+  std::map<std::pair<std::string, Month>, uint64_t> sums;
+  std::vector<std::tuple<uint64_t, std::string, std::string>> rejects;
+  uint64_t read = 0, accepted = 0, rejected = 0, duplicates = 0, loose_bounds = 0;
+  std::string error;
+};
+
+// Reads `m` as batches of the given sizes (dictionary or plain repo column) with `threads`.
+ManyOutcome read_many(const ManyRows& m, const std::vector<size_t>& batch_rows, bool dictionary_column, unsigned threads) {
+  Input in;
+  std::vector<ArrowArray*> batches;
+  size_t at = 0;
+  for (const size_t len : batch_rows) {
+    std::vector<std::optional<int32_t>> codes(m.code.begin() + at, m.code.begin() + at + len);
+    std::vector<OptS> plain;
+    for (const auto& c : codes) plain.push_back(c ? m.dict[size_t(*c)] : OptS());
+    ArrowArray* repo = dictionary_column ? dictionary(in.ar, m.dict, codes) : in.ar.strings(plain);
+    batches.push_back(in.ar.batch(int64_t(len), {repo, date32s(in.ar, part(m.day, at, at + len)),
+                                                 int64s(in.ar, part(m.count, at, at + len))}));
+    at += len;
+  }
+  ArrowSchema* repo_schema =
+      dictionary_column ? in.ar.schema("i", "repo", {}, in.ar.schema("u", nullptr)) : in.ar.schema("u", "repo");
+  in.open(downloads_schema(in.ar, repo_schema, in.ar.schema("tdD", "date")), batches);
+  ManyOutcome o;
+  RepoTable repos;
+  for (const std::string& id : m.known) repos.ensure(id, false);
+  RejectLog rj;
+  DownloadJob job(threads);
+  ReadOptions options;
+  options.threads = threads;
+  auto sink = [&](const EventBatch& b) {
+    uint32_t bound = 0;
+    Month lo = 0xffff, hi = 0;
+    auto note = [&](uint32_t u, Month mo, uint64_t c) {
+      o.sums[{repos.ids.at(u), mo}] += c;
+      bound = std::max(bound, u + 1), lo = std::min(lo, mo), hi = std::max(hi, mo);
+    };
+    for (size_t i = 0; i < b.size(); ++i) note(b.unit[i], b.month[i], b.count[i]);
+    for (const auto& w : b.wide) note(w.unit, w.month, w.count);
+    if (b.unit_bound != bound || b.month_min != lo || b.month_max != hi) ++o.loose_bounds;
+  };
+  try {
+    const ReadStats st = read_downloads_arrow(&in.stream, "dl", DownloadFormat::detect, repos, rj, 1000, sink, options, job);
+    o.read = st.read, o.accepted = st.accepted, o.rejected = st.rejected;
+  } catch (const InputError& e) {
+    o.error = e.what();
+  }
+  for (uint32_t u = 0; u < repos.size(); ++u) o.units.push_back(repos.ids.at(u));
+  o.rejects = rejects_of(rj);
+  o.duplicates = job.duplicate_rows();
+  return o;
+}
+
+}  // namespace
+
+// With threads, a batch's rows are read in parts at once and each part's rows with a known unit
+// are taken in one step; the rest (rejects, ids met for the first time) in row order. Units, sums,
+// rejects, counts and repeats must be one thread's, whatever the threads, for both column kinds,
+// with batches above and below the size read in parts.
+TEST_CASE("arrow downloads: rows read by several threads equal one thread's", "[arrow]") {
+  const std::vector<size_t> batches = {40000, 5000, 75000};
+  for (const int bulk_ids : {0, 40000})  // 40,362 ids: each batch's dictionary looked up in parts
+  for (const bool dictionary_column : {true, false}) {
+    const ManyRows m = many_rows(120000, 7, bulk_ids);
+    const ManyOutcome one = read_many(m, batches, dictionary_column, 1);
+    REQUIRE(one.error.empty());
+    REQUIRE(one.read == 120000);
+    REQUIRE(one.rejected > 5000);
+    REQUIRE(one.duplicates > 1000);
+    CHECK(one.loose_bounds == 0);
+    // Every row naming the known but invalid "bad id" (code 360) is rejected for its id, also when
+    // a batch's dictionary is judged ahead of its rows.
+    // (The log keeps the first rejects: the rows up to the last one kept are checked.)
+    REQUIRE(!one.rejects.empty());
+    const uint64_t last_line = std::get<0>(one.rejects.back());
+    size_t bad_rows = 0, bad_rejects = 0;
+    for (uint64_t line = 1; line <= last_line; ++line) bad_rows += m.code[line - 1] == std::optional<int32_t>(360);
+    for (const auto& r : one.rejects) bad_rejects += std::get<2>(r).find("'bad id'") != std::string::npos;
+    CHECK(bad_rows > 50);
+    CHECK(bad_rejects == bad_rows);
+    for (const unsigned threads : {2u, 3u, 8u}) {
+      INFO((dictionary_column ? "dictionary" : "plain") << " repo column, " << bulk_ids << " more ids, " << threads
+                                                        << " threads");
+      const ManyOutcome many = read_many(m, batches, dictionary_column, threads);
+      CHECK(many.error.empty());
+      CHECK(many.units == one.units);
+      CHECK((many.sums == one.sums));
+      CHECK((many.rejects == one.rejects));
+      CHECK(many.read == one.read);
+      CHECK(many.accepted == one.accepted);
+      CHECK(many.rejected == one.rejected);
+      CHECK(many.duplicates == one.duplicates);
+      CHECK(many.loose_bounds == 0);
+    }
+  }
+}
+
+// A part whose counts could carry the total past 2^64-1 is read row by row: the error names the
+// row one thread names.
+TEST_CASE("arrow downloads: counts summing past 2^64-1 name one thread's row with several threads", "[arrow]") {
+  ManyRows m = many_rows(60000, 11);
+  for (size_t r = 0; r < m.count.size(); ++r)
+    if (m.count[r] && *m.count[r] > 0) m.count[r] = int64_t(1) << 40;
+  m.count[41234] = std::numeric_limits<int64_t>::max();
+  m.count[41240] = std::numeric_limits<int64_t>::max();
+  m.code[41234] = m.code[41240] = 10;  // a known id with a valid day
+  m.day[41234] = m.day[41240] = 19800;
+  const ManyOutcome one = read_many(m, {60000}, true, 1);
+  CHECK_THAT(one.error, Catch::Contains("dl") && Catch::Contains("2^64-1"));
+  for (const unsigned threads : {2u, 3u, 8u}) {
+    INFO(threads << " threads");
+    CHECK(read_many(m, {60000}, true, threads).error == one.error);
+    CHECK(read_many(m, {60000}, false, threads).error == one.error);
+  }
 }
 
 TEST_CASE("arrow downloads: a failing producer is an InputError and the stream is released once", "[arrow]") {
