@@ -18,12 +18,13 @@ namespace ecostat::host::detail {
 namespace {
 
 // The chunk's dictionary as a utf8 array (one copy of its bytes).
-arrow::Result<std::shared_ptr<arrow::Array>> dictionary_array(const parquet::ByteArray* dict, int32_t n) {
+arrow::Result<std::shared_ptr<arrow::Array>> dictionary_array(const parquet::ByteArray* dict, int32_t n,
+                                                              arrow::MemoryPool* pool) {
   int64_t bytes = 0;
   for (int32_t i = 0; i < n; ++i) bytes += dict[i].len;
   if (bytes > std::numeric_limits<int32_t>::max()) return nullptr;
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> offsets, arrow::AllocateBuffer((int64_t(n) + 1) * 4));
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> data, arrow::AllocateBuffer(bytes));
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> offsets, arrow::AllocateBuffer((int64_t(n) + 1) * 4, pool));
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> data, arrow::AllocateBuffer(bytes, pool));
   auto* off = reinterpret_cast<int32_t*>(offsets->mutable_data());
   auto* out = data->mutable_data();
   int32_t at = 0;
@@ -39,7 +40,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> dictionary_array(const parquet::Byt
 }  // namespace
 
 arrow::Result<std::shared_ptr<arrow::Array>> read_dictionary_column(parquet::ParquetFileReader& file, int row_group,
-                                                                    int column) {
+                                                                    int column, arrow::MemoryPool* pool) {
   std::shared_ptr<parquet::RowGroupReader> group = file.RowGroup(row_group);
   const int64_t rows = group->metadata()->num_rows();
   std::shared_ptr<parquet::ColumnReader> reader =
@@ -50,7 +51,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> read_dictionary_column(parquet::Par
   const int16_t max_def = reader->descr()->max_definition_level();
 
   // Indices are read packed (one per non-null value), then spread to their rows.
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> indices, arrow::AllocateBuffer(rows * 4));
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Buffer> indices, arrow::AllocateBuffer(rows * 4, pool));
   auto* idx = reinterpret_cast<int32_t*>(indices->mutable_data());
   std::vector<int16_t> def(max_def > 0 ? static_cast<size_t>(rows) : 0);
   const parquet::ByteArray* dict = nullptr;
@@ -84,7 +85,7 @@ arrow::Result<std::shared_ptr<arrow::Array>> read_dictionary_column(parquet::Par
       idx[r] = present ? idx[--v] : 0;
     }
   }
-  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Array> dictionary, dictionary_array(dict, dict == nullptr ? 0 : dict_len));
+  ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Array> dictionary, dictionary_array(dict, dict == nullptr ? 0 : dict_len, pool));
   if (!dictionary) return nullptr;
   auto index_array = std::make_shared<arrow::Int32Array>(rows, std::move(indices), std::move(validity), nulls);
   return std::make_shared<arrow::DictionaryArray>(arrow::dictionary(arrow::int32(), arrow::utf8()), index_array,

@@ -5,6 +5,7 @@
 // decoding of a downloads file). Internal to parquet_stream.cpp; sees Arrow headers (C++20).
 #pragma once
 #include <arrow/array.h>
+#include <arrow/memory_pool.h>
 #include <arrow/result.h>
 #include <parquet/file_reader.h>
 
@@ -18,7 +19,8 @@ namespace ecostat::host::detail {
 // dictionary: the consumer rejects a row whose index lies outside it, as it does for any
 // producer. nullptr when the chunk's pages cannot be exposed as dictionary indices (a page fell
 // back to plain encoding) or its dictionary holds 2 GiB of text or more: read it through Arrow.
+// Its buffers come from `pool`.
 arrow::Result<std::shared_ptr<arrow::Array>> read_dictionary_column(parquet::ParquetFileReader& file, int row_group,
-                                                                    int column);
+                                                                    int column, arrow::MemoryPool* pool);
 
 }  // namespace ecostat::host::detail

@@ -12,6 +12,7 @@
 #include "ecostat/host/parquet.hpp"
 
 #include <arrow/c/bridge.h>
+#include <arrow/memory_pool.h>
 #include <arrow/record_batch.h>
 #include <arrow/status.h>
 #include <arrow/table.h>
@@ -82,11 +83,22 @@ parquet::ArrowReaderProperties reader_properties(const parquet::FileMetaData& me
   return props;
 }
 
+// The memory every buffer of a read comes from: the C library's allocator, which keeps the
+// pages a row group's buffers freed for the next row group's. Arrow's default pool (mimalloc in
+// the pyarrow wheel) hands them back to the kernel, so each row group's buffers fault in fresh
+// pages the kernel zeroes: 8% of a Parquet downloads run's CPU samples against 1.5% (perf,
+// docs/benchmarks.md). ECOSTAT_PARQUET_POOL=default uses Arrow's default pool (for comparisons).
+arrow::MemoryPool* reader_pool() {
+  const char* env = std::getenv("ECOSTAT_PARQUET_POOL");
+  return env && std::string(env) == "default" ? arrow::default_memory_pool() : arrow::system_memory_pool();
+}
+
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> open_reader(const std::string& path,
                                                                        const std::shared_ptr<parquet::FileMetaData>& metadata,
                                                                        const parquet::ArrowReaderProperties& props) {
   parquet::arrow::FileReaderBuilder builder;
-  ARROW_RETURN_NOT_OK(builder.OpenFile(path, /*memory_map=*/false, parquet::default_reader_properties(), metadata));
+  ARROW_RETURN_NOT_OK(builder.OpenFile(path, /*memory_map=*/false, parquet::ReaderProperties(reader_pool()), metadata));
+  builder.memory_pool(reader_pool());
   builder.properties(props);
   return builder.Build();
 }
@@ -129,7 +141,8 @@ arrow::Result<bool> read_with_page_dictionaries(parquet::arrow::FileReader& read
   const int64_t rows = reader.parquet_reader()->metadata()->RowGroup(row_group)->num_rows();
   std::vector<std::shared_ptr<arrow::ChunkedArray>> columns(static_cast<size_t>(schema->num_fields()));
   for (const int c : dictionary_columns) {
-    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Array> a, detail::read_dictionary_column(*reader.parquet_reader(), row_group, c));
+    ARROW_ASSIGN_OR_RAISE(std::shared_ptr<arrow::Array> a,
+                          detail::read_dictionary_column(*reader.parquet_reader(), row_group, c, reader_pool()));
     if (!a) return false;
     columns[static_cast<size_t>(c)] = std::make_shared<arrow::ChunkedArray>(std::move(a));
   }

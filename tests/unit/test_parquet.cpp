@@ -228,6 +228,13 @@ TEST_CASE("parquet: a dictionary column read from its pages keeps nulls and ever
     REQUIRE(arrow.batches.size() == 3);
     CHECK(arrow.batches[0].children[0]->dictionary->buffers[2] != arrow.batches[1].children[0]->dictionary->buffers[2]);
     CHECK((paged_rows(arrow) == rows));
+
+    // Buffers from Arrow's default memory pool instead of the C library's: the same rows.
+    test::ScopedEnv default_pool("ECOSTAT_PARQUET_POOL", "default");
+    Stream pooled;
+    open_parquet_stream(kPaged, threads, &pooled.s);
+    REQUIRE(pooled.read_all() == 0);
+    CHECK((paged_rows(pooled) == rows));
   }
 }
 
