@@ -134,6 +134,41 @@ TEST_CASE("cpu backend: 1, 2, 3, 4 and 8 threads give identical tables", "[cpu]"
   }
 }
 
+// Units past the table's are laid out with headroom (4x), and a re-lay copies only the cells of
+// units below the bounds seen. Bounds that grow by steps past the headroom, earlier and later
+// months, and a finish with more units than any event named (a repository table's) and with
+// more than the table holds must all give the oracle's tables, on the direct and the threaded
+// paths, without expect_units() and with it rising batch by batch (a downloads-only session's).
+TEST_CASE("cpu backend: units growing past the table's headroom, without a hint or with a rising one", "[cpu]") {
+  std::mt19937_64 rng(5);
+  std::vector<EventBatch> batches;
+  for (const uint32_t bound : {1u, 3u, 40u, 41u, 9000u, 200000u}) {
+    EventBatch b;
+    for (int i = 0; i < 70000; ++i)
+      b.push(static_cast<uint32_t>(rng() % bound), static_cast<Month>(600 + int(rng() % 7) - int(bound % 5)),
+             uint32_t(rng() % 100));
+    b.unit_bound = bound;  // the declared bound, whether or not its last unit appears
+    batches.push_back(std::move(b));
+  }
+  const oracle::Totals o = oracle::accumulate(batches);
+  for (const bool rising_hint : {false, true})
+  for (const uint32_t n_units : {200000u, 250000u, 1000000u})
+    for (unsigned threads : {1u, 2u, 8u}) {
+      INFO(n_units << " units at finish, " << threads << " threads, rising hint " << rising_hint);
+      auto acc = make_cpu_backend(threads)->make_accumulator();
+      for (const auto& b : batches) {
+        if (rising_hint) acc->expect_units(b.unit_bound);
+        acc->add(b);
+      }
+      GroupMap mod{"mod", std::vector<uint32_t>(n_units), 7};
+      for (uint32_t u = 0; u < n_units; ++u) mod.group_of_unit[u] = u % 7;
+      const EventTotals t = acc->finish(n_units, {{"unit", {}, 0}, mod});
+      CHECK(t.unit_total == oracle::unit_totals(o, n_units));
+      CHECK((t.group_month[0].sums == oracle::group_month(o, n_units, {"unit", {}, 0}).sums));
+      CHECK((t.group_month[1].sums == oracle::group_month(o, n_units, mod).sums));
+    }
+}
+
 TEST_CASE("cpu backend: a large map asking top rows gets top rows, on any thread count", "[cpu]") {
   // 300,000 units in 200,000 groups (a month row of 1.6 MB, past the 1 MiB where the CPU backend
   // keeps top rows): skewed counts with ties, a group that is always listed, and one month with a
