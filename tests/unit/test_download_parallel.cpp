@@ -158,6 +158,32 @@ std::vector<Case> messy_cases() {
   };
 }
 
+// The InputError reading `path` ends with (sequentially when threads is 0, else in parallel in
+// chunks of `chunk` bytes), "no error", or "not taken" when the parallel reader refuses the file.
+std::string error_reading(const std::string& path, unsigned threads, size_t chunk, bool strict) {
+  RepoTable repos = known_repos();
+  RejectLog rejects(strict);
+  DownloadJob job;
+  ReadOptions opt;
+  opt.parallel_min_bytes = 0;
+  opt.parallel_chunk_bytes = chunk;
+  auto sink = [](const EventBatch&) {};
+  try {
+    if (threads == 0) {
+      auto src = open_source(path);
+      read_downloads(*src, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job);
+    } else {
+      ReadStats st;
+      if (!detail::read_downloads_parallel(path, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job,
+                                           threads, &st))
+        return "not taken";
+    }
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 }  // namespace
 
 TEST_CASE("parallel downloads: same as sequential for any threads and chunk size", "[downloads][parallel]") {
@@ -188,29 +214,7 @@ TEST_CASE("parallel downloads: a strict reject stops the parsers with the sequen
   for (int i = 0; i < 3000; ++i) text += "new" + std::to_string(i) + "/x,2024-02-01,1\n";
   const std::string path = dir + "/strict.csv";
   test::write_file(path, text);
-  auto error_of = [&](unsigned threads, size_t chunk) {
-    RepoTable repos = known_repos();
-    RejectLog rejects(true);
-    DownloadJob job;
-    ReadOptions opt;
-    opt.parallel_min_bytes = 0;
-    opt.parallel_chunk_bytes = chunk;
-    auto sink = [](const EventBatch&) {};
-    try {
-      if (threads == 0) {
-        auto src = open_source(path);
-        read_downloads(*src, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job);
-      } else {
-        ReadStats st;
-        const bool took = detail::read_downloads_parallel(path, DownloadFormat::detect, repos, rejects, 64, sink, {},
-                                                          opt, job, threads, &st);
-        return std::string(took ? "no error" : "not taken");
-      }
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto error_of = [&](unsigned threads, size_t chunk) { return error_reading(path, threads, chunk, true); };
   const std::string expected = error_of(0, 0);
   CHECK_THAT(expected, Catch::Contains("strict.csv") && Catch::Contains("3002"));
   for (unsigned threads : {1u, 2u, 8u})
@@ -234,29 +238,7 @@ TEST_CASE("parallel downloads: counts summing past 2^64-1 name the sequential re
   for (int i = 0; i < 500; ++i) text += "org1/m" + std::to_string(i % 40) + ",2024-03-" + std::to_string(10 + i % 19) + ",5\n";
   const std::string path = dir + "/total.csv";
   test::write_file(path, text);
-  auto error_of = [&](unsigned threads, size_t chunk) {
-    RepoTable repos = known_repos();
-    RejectLog rejects;
-    DownloadJob job;
-    ReadOptions opt;
-    opt.parallel_min_bytes = 0;
-    opt.parallel_chunk_bytes = chunk;
-    auto sink = [](const EventBatch&) {};
-    try {
-      if (threads == 0) {
-        auto src = open_source(path);
-        read_downloads(*src, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job);
-      } else {
-        ReadStats st;
-        if (!detail::read_downloads_parallel(path, DownloadFormat::detect, repos, rejects, 64, sink, {}, opt, job,
-                                             threads, &st))
-          return std::string("not taken");
-      }
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto error_of = [&](unsigned threads, size_t chunk) { return error_reading(path, threads, chunk, false); };
   const std::string expected = error_of(0, 0);
   CHECK_THAT(expected, Catch::Contains("total.csv") && Catch::Contains(":504:") && Catch::Contains("2^64-1"));
   for (unsigned threads : {1u, 2u, 3u, 8u})
