@@ -369,7 +369,9 @@ void DownloadRecords::flush() {
 }
 
 void DownloadRecords::take_ahead(const RowsAhead& a) {
-  if (!takes_rows_ahead() || !ahead_fits(a) || !job_.add_total(a.sum))
+  // ahead_fits(a) held before the deferred rows were taken: their counts and a.sum then fit
+  // (asking ahead_fits again now would count the deferred ones twice).
+  if (!takes_rows_ahead() || a.overflow || !job_.add_total(a.sum))
     throw std::logic_error("DownloadRecords::take_ahead: rows that may not be taken ahead");
   job_.note_days(a.pairs.data(), a.pairs.size());
   append(a.events);

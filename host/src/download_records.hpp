@@ -100,7 +100,7 @@ class DownloadRecords {
   }
   // The rows of `a` counted accepted: their counts join the total, their pairs the duplicate
   // marks, their events the batches (of at most batch_capacity, as row by row). Requires
-  // takes_rows_ahead() and ahead_fits(a).
+  // takes_rows_ahead() and ahead_fits(a) before the chunk's deferred rows were taken.
   void take_ahead(const RowsAhead& a);
 
   // Flushes the last events and settles the job's duplicate count.
