@@ -102,12 +102,17 @@ class DownloadBatchReader {
   void read_rows(const Columns& c, int64_t first, int64_t last) {
     const bool dictionary = c.repo.is_dictionary();
     for (int64_t r = first; r < last; ++r) {
-      if (dictionary && r + kAhead < last) {
-        const int64_t ahead = row_code_[static_cast<size_t>(r + kAhead)];
-        if (ahead >= 0) __builtin_prefetch(&by_code_[static_cast<size_t>(ahead)]);
-      }
+      if (dictionary) prefetch_standing(r + kAhead, last);
       read_row(c, r);
     }
+  }
+
+  // The standing of row r's code fetched ahead of its turn (r < last, a code of a dictionary):
+  // by_code_ is a random read a row, larger than the caches at a few hundred thousand ids.
+  void prefetch_standing(int64_t r, int64_t last) const {
+    if (r >= last) return;
+    const int64_t code = row_code_[static_cast<size_t>(r)];
+    if (code >= 0) __builtin_prefetch(&by_code_[static_cast<size_t>(code)]);
   }
 
   // Row r through the rules, accepted (DownloadRecords::add) or rejected. Dictionary columns:
@@ -164,10 +169,7 @@ class DownloadBatchReader {
     for (int64_t r = first; r < last; ++r) {
       uint32_t unit = kNone;
       if (dictionary) {
-        if (r + kAhead < last) {
-          const int64_t ahead = row_code_[static_cast<size_t>(r + kAhead)];
-          if (ahead >= 0) __builtin_prefetch(&by_code_[static_cast<size_t>(ahead)]);
-        }
+        prefetch_standing(r + kAhead, last);
         const int64_t code = row_code_[static_cast<size_t>(r)];
         if (code >= 0 && by_code_[static_cast<size_t>(code)] < kNullEntry) unit = by_code_[static_cast<size_t>(code)];
       } else {
@@ -179,7 +181,7 @@ class DownloadBatchReader {
             const uint32_t u = repos_.ids.find(id);
             last_id = id;
             const bool judged = u != kNone && u < valid_.size() && valid_[u];
-            last_unit = u != kNone && (judged || detail::DownloadRecords::repo_problem(id).empty()) ? u : kNone;
+            last_unit = u != kNone && (judged || judge(Cell::value, id) == kValid) ? u : kNone;
           }
           unit = last_unit;
         }
@@ -265,7 +267,7 @@ class DownloadBatchReader {
       if (u >= valid_.size() || !valid_[u]) {
         std::string_view id;
         (void)repo.dictionary_entry(code, &id);
-        if (!detail::DownloadRecords::repo_problem(id).empty()) continue;  // rejected on first use
+        if (judge(Cell::value, id) != kValid) continue;  // rejected on first use
         mark_valid(u);
       }
       by_code_[static_cast<size_t>(code)] = u;
