@@ -3,7 +3,7 @@
 #         libparquet) is found; otherwise the stub.
 #   ON    the same, but not finding them is a configure error.
 #   OFF   the stub: a Parquet input is an error saying this build has no Parquet support.
-# The reader (host/src/parquet_stream.cpp, with parquet_dictionary.cpp) is the only code that
+# The reader (host/src/parquet_stream.cpp, with parquet_dictionary.cpp and recycling_pool.cpp) is the only code that
 # sees Arrow headers, compiled as C++20 (Arrow C++ needs it; the rest stays C++17) in an object library
 # whose objects join ecostat_lib, like the CUDA objects. libarrow and libparquet are linked
 # by the full path of the wheel's versioned files (the wheel has no unversioned .so), as
@@ -96,7 +96,7 @@ if(NOT ECOSTAT_PARQUET_ENABLED)
 endif()
 
 add_library(ecostat_parquet_objects OBJECT ${PROJECT_SOURCE_DIR}/host/src/parquet_stream.cpp
-  ${PROJECT_SOURCE_DIR}/host/src/parquet_dictionary.cpp)
+  ${PROJECT_SOURCE_DIR}/host/src/parquet_dictionary.cpp ${PROJECT_SOURCE_DIR}/host/src/recycling_pool.cpp)
 set_target_properties(ecostat_parquet_objects PROPERTIES
   CXX_STANDARD 20
   CXX_STANDARD_REQUIRED ON

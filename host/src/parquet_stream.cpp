@@ -37,6 +37,7 @@
 
 #include "ecostat/errors.hpp"
 #include "parquet_dictionary.hpp"
+#include "recycling_pool.hpp"
 
 namespace ecostat::host {
 
@@ -83,14 +84,17 @@ parquet::ArrowReaderProperties reader_properties(const parquet::FileMetaData& me
   return props;
 }
 
-// The memory every buffer of a read comes from: the C library's allocator, which keeps the
-// pages a row group's buffers freed for the next row group's. Arrow's default pool (mimalloc in
-// the pyarrow wheel) hands them back to the kernel, so each row group's buffers fault in fresh
-// pages the kernel zeroes: 8% of a Parquet downloads run's CPU samples against 1.5% (perf,
-// docs/benchmarks.md). ECOSTAT_PARQUET_POOL=default uses Arrow's default pool (for comparisons).
+// The memory every buffer of a read comes from: the recycling pool (recycling_pool.hpp), which
+// hands the large buffers one row group freed to the next, over the C library's allocator.
+// Without it each row group's buffers fault in fresh pages the kernel zeroes (docs/benchmarks.md,
+// "Parquet buffers kept for the next row group"). For comparisons, ECOSTAT_PARQUET_POOL=system
+// uses the C library's allocator alone, =default Arrow's default pool (mimalloc in the wheel).
 arrow::MemoryPool* reader_pool() {
   const char* env = std::getenv("ECOSTAT_PARQUET_POOL");
-  return env && std::string(env) == "default" ? arrow::default_memory_pool() : arrow::system_memory_pool();
+  const std::string choice = env ? env : "";
+  if (choice == "default") return arrow::default_memory_pool();
+  if (choice == "system") return arrow::system_memory_pool();
+  return &detail::parquet_recycling_pool();
 }
 
 arrow::Result<std::unique_ptr<parquet::arrow::FileReader>> open_reader(const std::string& path,
@@ -180,13 +184,22 @@ arrow::Status read_row_group(parquet::arrow::FileReader& reader, int row_group, 
   }
 }
 
+// While a stream reads, the recycling pool keeps the large buffers freed (recycling_pool.hpp).
+struct PoolAttachment {
+  PoolAttachment() { detail::parquet_recycling_pool().attach(); }
+  ~PoolAttachment() { detail::parquet_recycling_pool().detach(); }
+  PoolAttachment(const PoolAttachment&) = delete;
+  PoolAttachment& operator=(const PoolAttachment&) = delete;
+};
+
 class RowGroupStream final : public arrow::RecordBatchReader {
  public:
   // Row groups [first, end) of the file.
   RowGroupStream(std::string path, std::shared_ptr<parquet::FileMetaData> metadata, parquet::ArrowReaderProperties props,
                  std::shared_ptr<arrow::Schema> schema, std::vector<int> dictionary_columns, unsigned workers, int first,
                  int end)
-      : path_(std::move(path)),
+      : attachment_(),
+        path_(std::move(path)),
         metadata_(std::move(metadata)),
         props_(std::move(props)),
         schema_(std::move(schema)),
@@ -287,6 +300,7 @@ class RowGroupStream final : public arrow::RecordBatchReader {
       if (t.joinable()) t.join();
   }
 
+  const PoolAttachment attachment_;  // first: detached last, after the batches held are freed
   const std::string path_;
   const std::shared_ptr<parquet::FileMetaData> metadata_;
   const parquet::ArrowReaderProperties props_;
