@@ -70,6 +70,19 @@ bool Dictionary::same_bytes(const char* a, const char* b, size_t n) {
   return true;
 }
 
+std::string_view Dictionary::entry(uint64_t offset) const {
+  uint32_t len;
+  std::memcpy(&len, arena_.data() + offset, sizeof len);
+  return std::string_view(arena_.data() + offset + sizeof len, len);
+}
+
+std::vector<std::string> Dictionary::strings() const {
+  std::vector<std::string> out;
+  out.reserve(offsets_.size());
+  for (uint64_t offset : offsets_) out.emplace_back(entry(offset));
+  return out;
+}
+
 bool Dictionary::arena_equals(uint64_t offset, std::string_view s) const {
   uint32_t len;
   std::memcpy(&len, arena_.data() + offset, sizeof len);
@@ -95,7 +108,7 @@ void Dictionary::rehash(size_t n_slots) {
   for (const Slot& s : old) {
     if (s.id == kNone) continue;
     // the slot keeps only 32 bits of the hash: rehash from the string itself
-    size_t i = hash(strings_[s.id]) & mask;
+    size_t i = hash(entry(s.offset)) & mask;
     while (slots_[i].id != kNone) i = (i + 1) & mask;
     slots_[i] = s;
   }
@@ -105,26 +118,26 @@ void Dictionary::reserve(size_t n) {
   size_t want = 64;
   while (want < 2 * n) want *= 2;  // load factor <= 1/2, as intern keeps it
   if (want > slots_.size()) rehash(want);
-  strings_.reserve(n);
+  offsets_.reserve(n);
   // Room for the bytes too (ids of the Hub are some 30 bytes): a large arena is mapped, so
   // room not used costs address space only, and growth would copy it all.
-  if (n > strings_.size()) arena_.reserve(arena_.size() + (n - strings_.size()) * 40);
+  if (n > offsets_.size()) arena_.reserve(arena_.size() + (n - offsets_.size()) * 40);
 }
 
 uint32_t Dictionary::intern(std::string_view s, uint64_t h, bool* added) {
-  if ((strings_.size() + 1) * 2 > slots_.size()) grow();  // load factor <= 1/2
+  if ((offsets_.size() + 1) * 2 > slots_.size()) grow();  // load factor <= 1/2
   const size_t i = slot_of(s, h);
   *added = slots_[i].id == kNone;
   if (!*added) return slots_[i].id;
-  if (strings_.size() >= kNone) throw Error("dictionary overflow: more than 2^32-1 distinct ids");
+  if (offsets_.size() >= kNone) throw Error("dictionary overflow: more than 2^32-1 distinct ids");
   if (s.size() > UINT32_MAX) throw Error("dictionary: id longer than 4 GiB");
-  const uint32_t id = static_cast<uint32_t>(strings_.size());
+  const uint32_t id = static_cast<uint32_t>(offsets_.size());
   const uint64_t offset = arena_.size();
   const uint32_t len = static_cast<uint32_t>(s.size());
   arena_.resize(offset + sizeof len + len);
   std::memcpy(arena_.data() + offset, &len, sizeof len);
   std::memcpy(arena_.data() + offset + sizeof len, s.data(), len);
-  strings_.emplace_back(s);
+  offsets_.push_back(offset);
   slots_[i] = Slot{id, tag_of(h), offset};
   return id;
 }

@@ -77,11 +77,11 @@ namespace detail {
 // Adds `add` to `*sum`; a sum past 2^64-1 is an InputError naming the repository whose count
 // took it there. The readers stop such input first (docs/input-formats.md); this guards library
 // callers that bypass them, so a sum is exact or an error, never wrapped.
-void add_checked(uint64_t* sum, uint64_t add, const std::string& source, const char* field, const std::string& repo,
+void add_checked(uint64_t* sum, uint64_t add, const std::string& source, const char* field, std::string_view repo,
                  const char* what) {
   if (__builtin_add_overflow(*sum, add, sum))
     throw InputError(source, 0, field,
-                     "the count " + std::to_string(add) + " of repository '" + repo + "' takes " + what +
+                     "the count " + std::to_string(add) + " of repository '" + std::string(repo) + "' takes " + what +
                          " past 2^64-1 (18446744073709551615)");
 }
 
@@ -156,7 +156,7 @@ void add_wide_events(EventTotals& totals, const std::vector<WideEvent>& wide, co
   totals.n_months = uint32_t(hi) - lo + 1;
   for (GroupMonthTable& t : totals.group_month) widen_months(t, lo, hi);
   for (const WideEvent& w : wide) {
-    const std::string repo = w.unit < ids.size() ? ids.at(w.unit) : "#" + std::to_string(w.unit);
+    const std::string repo = w.unit < ids.size() ? std::string(ids.at(w.unit)) : "#" + std::to_string(w.unit);
     add_checked(&totals.unit_total[w.unit], w.count, source, "downloads", repo, "its total");
     ++totals.events;
     for (size_t i = 0; i < maps.size(); ++i) {

@@ -31,7 +31,7 @@ class StageTimer {
 // Adds `add` to `*sum`; a sum past 2^64-1 is an InputError naming the repository whose count
 // took it there. The readers stop such input first (docs/input-formats.md); this guards library
 // callers that bypass them, so a sum is exact or an error, never wrapped.
-void add_checked(uint64_t* sum, uint64_t add, const std::string& source, const char* field, const std::string& repo,
+void add_checked(uint64_t* sum, uint64_t add, const std::string& source, const char* field, std::string_view repo,
                  const char* what);
 
 // The first file of `role` in the summary, else a placeholder naming the role (for messages).

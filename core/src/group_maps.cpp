@@ -7,9 +7,9 @@
 
 namespace ecostat {
 
-static const std::string kUnknown = "unknown";
+static constexpr std::string_view kUnknown = "unknown";
 
-const std::string& GroupKeys::key(uint32_t g) const { return g < names_->size() ? (*names_)[g] : kUnknown; }
+std::string_view GroupKeys::key(uint32_t g) const { return g < names_->size() ? names_->at(g) : kUnknown; }
 
 GroupMapBuilder::GroupMapBuilder(const RepoTable& repos, const AttributionTable& attribution,
                                  const std::vector<uint32_t>& family_root, const std::vector<uint64_t>& size_bucket_edges)
@@ -54,7 +54,7 @@ std::vector<std::string> GroupMapBuilder::size_bucket_labels(const std::vector<u
   return labels;
 }
 
-static bool is_unknown_value(const std::string& v) {
+static bool is_unknown_value(std::string_view v) {
   if (v.size() != kUnknown.size()) return false;
   for (size_t i = 0; i < v.size(); ++i)
     if (std::tolower(static_cast<unsigned char>(v[i])) != kUnknown[i]) return false;
@@ -75,7 +75,7 @@ void GroupMapBuilder::attribution_map(Entry& e, const std::vector<uint32_t>& col
   e.map.group_of_unit.resize(repos_.size());
   for (uint32_t u = 0; u < repos_.size(); ++u)
     e.map.group_of_unit[u] = repos_.author[u] == kNone ? unknown : by_author[repos_.author[u]];
-  e.keys = std::make_unique<GroupKeys>(&names.strings(), unknown);
+  e.keys = std::make_unique<GroupKeys>(&names, unknown);
   if (inherit_graph_) inherit_from_ancestors(e, unknown);
 }
 
@@ -128,11 +128,11 @@ GroupMapBuilder::Entry& GroupMapBuilder::build(const std::string& group) {
     e.map.group_of_unit.resize(n);
     for (uint32_t u = 0; u < n; ++u)
       e.map.group_of_unit[u] = ids[u] == kNone || spelled_unknown[ids[u]] ? unknown : ids[u];
-    e.keys = std::make_unique<GroupKeys>(&dict.strings(), unknown);
+    e.keys = std::make_unique<GroupKeys>(&dict, unknown);
   };
   if (group == "model") {
     e.map.n_groups = n;  // identity
-    e.keys = std::make_unique<GroupKeys>(&repos_.ids.strings(), kNone);
+    e.keys = std::make_unique<GroupKeys>(&repos_.ids, kNone);
   } else if (group == "author") {
     dictionary_map(repos_.author, repos_.authors);
   } else if (group == "organisation") {
@@ -146,10 +146,10 @@ GroupMapBuilder::Entry& GroupMapBuilder::build(const std::string& group) {
   } else if (group == "family") {
     e.map.n_groups = n;
     e.map.group_of_unit = family_root_;
-    e.keys = std::make_unique<GroupKeys>(&repos_.ids.strings(), kNone);
+    e.keys = std::make_unique<GroupKeys>(&repos_.ids, kNone);
   } else if (group == "size_bucket") {
-    e.own_names = size_bucket_labels(size_edges_);
-    const uint32_t unknown = static_cast<uint32_t>(e.own_names.size());
+    for (const std::string& label : size_bucket_labels(size_edges_)) e.own_names.intern(label);
+    const uint32_t unknown = e.own_names.size();
     e.map.n_groups = unknown + 1;
     e.map.group_of_unit.resize(n);
     for (uint32_t u = 0; u < n; ++u) {
@@ -164,7 +164,7 @@ GroupMapBuilder::Entry& GroupMapBuilder::build(const std::string& group) {
   } else if (group == "library") {
     dictionary_map(repos_.library, repos_.libraries);
   } else if (group == "kind") {
-    e.own_names = {"model", "dataset", "space"};
+    for (const char* kind : {"model", "dataset", "space"}) e.own_names.intern(kind);
     e.map.n_groups = 4;
     e.map.group_of_unit.resize(n);
     // An id named only by download records has no repository record: its kind is not known.

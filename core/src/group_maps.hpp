@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ecostat/backend.hpp"
+#include "ecostat/dictionary.hpp"
 #include "ecostat/lineage.hpp"
 
 namespace ecostat {
@@ -14,14 +15,15 @@ namespace ecostat {
 // Names of a group's ids. Ids past the named ones (at most one) are the `unknown` group.
 class GroupKeys {
  public:
-  GroupKeys(const std::vector<std::string>* names, uint32_t unknown_id) : names_(names), unknown_(unknown_id) {}
-  const std::string& key(uint32_t g) const;
+  GroupKeys(const Dictionary* names, uint32_t unknown_id) : names_(names), unknown_(unknown_id) {}
+  // A view into the names' dictionary (valid while nothing is interned into it).
+  std::string_view key(uint32_t g) const;
   // The id of the unknown group; kNone for groups that have none (model, family). Whether any
   // unit falls in it is GroupMapBuilder::has_member's answer.
   uint32_t unknown_id() const { return unknown_; }
 
  private:
-  const std::vector<std::string>* names_;
+  const Dictionary* names_;
   uint32_t unknown_;
 };
 
@@ -49,7 +51,7 @@ class GroupMapBuilder {
   struct Entry {
     GroupMap map;
     std::unique_ptr<GroupKeys> keys;
-    std::vector<std::string> own_names;  // for groups whose names are not a dictionary's
+    Dictionary own_names;  // for groups whose names are not a dictionary's
     uint64_t inherited = 0;              // units whose value came from an ancestor
     std::vector<uint8_t> has_member;     // filled by has_member() on first use
   };

@@ -23,7 +23,7 @@ class Writer {
     static_assert(std::is_trivially_copyable_v<T>);
     out_.append(reinterpret_cast<const char*>(&v), sizeof v);
   }
-  void str(const std::string& s) {
+  void str(std::string_view s) {
     pod<uint64_t>(s.size());
     out_ += s;
   }
@@ -35,7 +35,7 @@ class Writer {
   }
   void dict(const Dictionary& d) {
     pod<uint64_t>(d.size());
-    for (const auto& s : d.strings()) str(s);
+    for (uint32_t i = 0; i < d.size(); ++i) str(d.at(i));
   }
   void raw(const char* p, size_t n) { out_.append(p, n); }
   std::string take() { return std::move(out_); }

@@ -185,13 +185,13 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   L.removed_edges = cycles.removed_edges.size();
   for (const auto& c : cycles.cycles) {
     std::vector<std::string> members;
-    for (uint32_t v : c) members.push_back(repos.ids.at(v));
+    for (uint32_t v : c) members.emplace_back(repos.ids.at(v));
     std::sort(members.begin(), members.end());
     L.cycles.push_back(std::move(members));
   }
   // Listed by id, not by unit number: the same input in any order (or in partials) reads the same.
   std::sort(L.cycles.begin(), L.cycles.end());
-  for (uint32_t v : cycles.self_loops) L.self_loops.push_back(repos.ids.at(v));
+  for (uint32_t v : cycles.self_loops) L.self_loops.emplace_back(repos.ids.at(v));
   std::sort(L.self_loops.begin(), L.self_loops.end());
   std::vector<uint64_t> family_size(n_units, 0), family_downloads(n_units, 0);
   uint64_t grand_total = 0;
@@ -208,14 +208,14 @@ void reduce(ReduceInput& in, Results& res, StageTimer& timer) {
   std::vector<uint8_t> referenced(n_units, 0);
   for (uint32_t p : graph.parents) referenced[p] = 1;
   for (const auto& e : cycles.removed_edges) referenced[e.parent] = 1;
-  std::vector<const std::string*> unresolved;
+  std::vector<std::string_view> unresolved;  // views into repos.ids, which no longer grows
   for (uint32_t p = 0; p < n_units; ++p)
-    if (referenced[p] && repos.placeholder[p]) unresolved.push_back(&repos.ids.at(p));
+    if (referenced[p] && repos.placeholder[p]) unresolved.push_back(repos.ids.at(p));
   res.input.unresolved_parents = unresolved.size();
   const size_t sample_size = std::min<size_t>(20, unresolved.size());  // the first 20 by id
   std::partial_sort(unresolved.begin(), unresolved.begin() + sample_size, unresolved.end(),
-                    [](const std::string* a, const std::string* b) { return *a < *b; });
-  for (size_t i = 0; i < sample_size; ++i) L.unresolved_sample.push_back(*unresolved[i]);
+                    [](std::string_view a, std::string_view b) { return a < b; });
+  for (size_t i = 0; i < sample_size; ++i) L.unresolved_sample.emplace_back(unresolved[i]);
   L.families_total = lineage.family_root.size();
   // The families, largest first: indices into lineage.family_*.
   std::vector<uint32_t> family_order(lineage.family_root.size());

@@ -103,7 +103,7 @@ struct KeyText {
   // Entry i is group group_of[i] (null: group i).
   template <class Listed>
   KeyText(const GroupKeys& keys, size_t n, Listed listed, const std::vector<uint32_t>* group_of = nullptr) : place(n) {
-    auto key = [&](uint32_t i) -> const std::string& { return keys.key(group_of ? (*group_of)[i] : i); };
+    auto key = [&](uint32_t i) { return keys.key(group_of ? (*group_of)[i] : i); };
     size_t bytes = 0;
     for (uint32_t i = 0; i < n; ++i)
       if (listed(i)) place[i] = {bytes, key(i).size()}, bytes += place[i].size;
@@ -148,7 +148,7 @@ struct KeyPrefix {
   uint32_t g = 0;
 };
 
-KeyPrefix key_prefix(const std::string& key, uint32_t g) {
+KeyPrefix key_prefix(std::string_view key, uint32_t g) {
   unsigned char b[16] = {};
   std::memcpy(b, key.data(), std::min<size_t>(key.size(), 16));
   KeyPrefix p;

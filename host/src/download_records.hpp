@@ -121,7 +121,7 @@ class DownloadRecords {
   void append(const EventBatch& events);  // to the batches, flushed at batch_capacity
   // The id a message names: the row's text when the caller gave it, else the unit's.
   std::string repo_text(std::string_view repo, uint32_t unit) const {
-    return repo.empty() ? repos_.ids.at(unit) : std::string(repo);
+    return std::string(repo.empty() ? repos_.ids.at(unit) : repo);
   }
   // Every accepted count joins the job's grand total first: past 2^64-1 no total is exact.
   void add_total(uint64_t at, uint64_t count) {

@@ -469,7 +469,7 @@ ManyOutcome read_many(const ManyRows& m, const std::vector<size_t>& batch_rows, 
     uint32_t bound = 0;
     Month lo = 0xffff, hi = 0;
     auto note = [&](uint32_t u, Month mo, uint64_t c) {
-      o.sums[{repos.ids.at(u), mo}] += c;
+      o.sums[{std::string(repos.ids.at(u)), mo}] += c;
       bound = std::max(bound, u + 1), lo = std::min(lo, mo), hi = std::max(hi, mo);
     };
     for (size_t i = 0; i < b.size(); ++i) note(b.unit[i], b.month[i], b.count[i]);
@@ -482,7 +482,7 @@ ManyOutcome read_many(const ManyRows& m, const std::vector<size_t>& batch_rows, 
   } catch (const std::exception& e) {  // an InputError, or any other error (a test failure then)
     o.error = e.what();
   }
-  for (uint32_t u = 0; u < repos.size(); ++u) o.units.push_back(repos.ids.at(u));
+  for (uint32_t u = 0; u < repos.size(); ++u) o.units.emplace_back(repos.ids.at(u));
   o.rejects = rejects_of(rj);
   o.duplicates = job.duplicate_rows();
   return o;

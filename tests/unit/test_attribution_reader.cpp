@@ -15,7 +15,7 @@ ReadStats read_text(const std::string& text, AttributionTable& t, RejectLog& rj)
   auto src = memory_source("orgs.csv", text.data(), text.size());
   return read_attribution(*src, t, rj);
 }
-std::string value(const Dictionary& d, uint32_t id) { return id == kNone ? std::string("<none>") : d.at(id); }
+std::string value(const Dictionary& d, uint32_t id) { return id == kNone ? std::string("<none>") : std::string(d.at(id)); }
 }  // namespace
 
 TEST_CASE("Attribution: the real organization_regions.csv (hf_org,region,notes)", "[attribution]") {

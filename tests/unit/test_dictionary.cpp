@@ -137,6 +137,18 @@ TEST_CASE("dictionary: a dictionary grown past the mapped-block size keeps its i
   std::vector<uint32_t> got(ids.size());
   copy.find_many(ids.data(), ids.size(), got.data());
   for (size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == i);
+  CHECK((copy.strings() == keys));  // every id's bytes, in id order, from the one arena
+}
+
+TEST_CASE("dictionary: at() gives each id's exact bytes, empty and with NUL bytes among them", "[dictionary]") {
+  Dictionary d;
+  const std::vector<std::string> keys = {"", std::string("a\0b", 3), std::string(1, '\0'), "x", std::string(70000, 'q')};
+  for (size_t i = 0; i < keys.size(); ++i) REQUIRE(d.intern(keys[i]) == i);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    CHECK(d.at(uint32_t(i)).size() == keys[i].size());
+    CHECK(d.at(uint32_t(i)) == keys[i]);
+  }
+  CHECK((d.strings() == keys));
 }
 
 TEST_CASE("HugePageAllocator: small and mapped blocks hold what is written", "[dictionary]") {

@@ -69,7 +69,7 @@ Outcome outcome_of(size_t chunk, ReadWith&& read_with) {
     if (b.unit_bound != bound || b.month_min != lo || b.month_max != hi) ++o.loose_bounds;
   };
   const ReadStats st = read_with(repos, rejects, opt, std::function<void(const EventBatch&)>(sink), job);
-  for (uint32_t u = 0; u < repos.size(); ++u) o.units.push_back(repos.ids.at(u));
+  for (uint32_t u = 0; u < repos.size(); ++u) o.units.emplace_back(repos.ids.at(u));
   for (const auto& r : rejects.first()) o.rejects.emplace_back(r.file, r.line, r.field, r.reason);
   o.read = st.read, o.accepted = st.accepted, o.rejected = st.rejected, o.bytes = st.bytes;
   o.duplicates = job.duplicate_rows();

@@ -35,7 +35,7 @@ uint32_t unit(const Read& r, const std::string& id) { return r.repos.ids.find(id
 std::vector<std::string> parents_of(const Read& r, const std::string& id) {
   std::vector<std::string> out;
   for (const auto& e : r.repos.edges)
-    if (e.child == unit(r, id)) out.push_back(r.repos.ids.at(e.parent));
+    if (e.child == unit(r, id)) out.emplace_back(r.repos.ids.at(e.parent));
   return out;
 }
 

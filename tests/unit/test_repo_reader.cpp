@@ -29,7 +29,7 @@ uint32_t unit(const RepoTable& t, const std::string& id) {
 
 std::vector<std::string> tags_of(const RepoTable& t, uint32_t u) {
   std::vector<std::string> out;
-  for (uint32_t i = t.tag_offsets[u]; i < t.tag_offsets[u + 1]; ++i) out.push_back(t.tags.at(t.tag_ids[i]));
+  for (uint32_t i = t.tag_offsets[u]; i < t.tag_offsets[u + 1]; ++i) out.emplace_back(t.tags.at(t.tag_ids[i]));
   return out;
 }
 
@@ -46,7 +46,7 @@ std::vector<Parent> parents_of(const RepoTable& t, const std::string& child) {
   for (const auto& e : t.edges) {
     if (e.child != c) continue;
     CHECK(e.order == out.size());
-    out.push_back({t.ids.at(e.parent), e.relation});
+    out.push_back({std::string(t.ids.at(e.parent)), e.relation});
   }
   return out;
 }
@@ -439,7 +439,7 @@ TEST_CASE("The real Mistral-Small-24B lineage extract", "[repo_reader][real]") {
   for (const auto& e : t.edges) {
     CHECK(e.relation == Relation::finetune);
     CHECK(e.order == 0);
-    ++per_parent[t.ids.at(e.parent)];
+    ++per_parent[std::string(t.ids.at(e.parent))];
   }
   const std::map<std::string, int> expected_parents = {
       {"mistralai/Mistral-Small-24B-Instruct-2501", 27},
@@ -475,7 +475,7 @@ TEST_CASE("The real Mistral-Small-24B lineage extract", "[repo_reader][real]") {
   CHECK(t.pipeline_tags.at(t.pipeline_tag[root]) == "text-generation");
   CHECK(t.tag_offsets[root + 1] - t.tag_offsets[root] == 43);
   std::map<std::string, int> pipelines;
-  for (uint32_t u = 0; u < t.size(); ++u) ++pipelines[t.pipeline_tag[u] == kNone ? "" : t.pipeline_tags.at(t.pipeline_tag[u])];
+  for (uint32_t u = 0; u < t.size(); ++u) ++pipelines[std::string(t.pipeline_tag[u] == kNone ? "" : t.pipeline_tags.at(t.pipeline_tag[u]))];
   CHECK(pipelines == std::map<std::string, int>{{"", 20}, {"text-classification", 3}, {"text-generation", 44}});
 }
 

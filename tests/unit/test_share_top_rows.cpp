@@ -69,7 +69,10 @@ TEST_CASE("share month table: top rows give the table the whole month table give
   std::vector<std::string> names(G);
   for (uint32_t g = 0; g < G; ++g) names[g] = "org-" + std::to_string((g * 7919) % 1000);  // key order != id order
   names[unknown] = "unknown";
-  const GroupKeys keys(&names, unknown);
+  Dictionary dict;
+  for (const std::string& name : names) dict.intern(name);
+  REQUIRE(dict.size() == G);
+  const GroupKeys keys(&dict, unknown);
   std::vector<uint8_t> exists(G, 1);
   GroupMonthTable whole;
   whole.n_groups = G;

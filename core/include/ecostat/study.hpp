@@ -270,7 +270,7 @@ double median(std::vector<double> v);  // numpy's median (mean of the two middle
 double weighted_median(std::vector<std::pair<uint64_t, uint64_t>> value_weight);
 // Sum of d p / sum of d, with the numerator exact (u128); NaN when sum d = 0.
 double weighted_mean(const std::vector<std::pair<uint64_t, uint64_t>>& value_weight);
-bool tag_matches(const std::string& pattern, const std::string& tag);
+bool tag_matches(std::string_view pattern, std::string_view tag);
 Summary summarise(const std::vector<double>& v);
 }  // namespace study
 

@@ -47,11 +47,11 @@ ShareYearTable share_year_table(const std::string& name, const GroupKeys& keys, 
     auto share = [&](uint32_t g) { return static_cast<double>(sums[g]) / static_cast<double>(total); };
     for (size_t i = 0; i < keep; ++i) {
       unknown_listed |= order[i] == keys.unknown_id();
-      t.rows.push_back({keys.key(order[i]), y, sums[order[i]], share(order[i])});
+      t.rows.push_back({std::string(keys.key(order[i])), y, sums[order[i]], share(order[i])});
     }
     if (!unknown_listed && unknown_exists) {
       const uint32_t g = keys.unknown_id();
-      t.rows.push_back({keys.key(g), y, sums[g], share(g)});
+      t.rows.push_back({std::string(keys.key(g)), y, sums[g], share(g)});
     }
   }
   return t;

@@ -211,7 +211,7 @@ double weighted_mean(const std::vector<std::pair<uint64_t, uint64_t>>& vw) {
   return static_cast<double>(static_cast<long double>(q) + static_cast<long double>(r) / static_cast<long double>(den));
 }
 
-bool tag_matches(const std::string& pattern, const std::string& tag) {
+bool tag_matches(std::string_view pattern, std::string_view tag) {
   const bool prefix = !pattern.empty() && pattern.back() == '*';
   const size_t n = prefix ? pattern.size() - 1 : pattern.size();
   if (prefix ? tag.size() < n : tag.size() != n) return false;

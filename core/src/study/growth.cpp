@@ -146,7 +146,7 @@ void compute_growth(const Context& ctx, GrowthStudy* out) {
     for (int k = 0; k < kKinds; ++k) per_kind[k] = group_sum(ctx, ones[k], map);
     const uint32_t n_groups = map.group_of_unit.empty() ? n : map.n_groups;
     out->tables.push_back(build_table(
-        name, n_groups, per_kind, [&](uint32_t g) { return keys.key(g); },
+        name, n_groups, per_kind, [&](uint32_t g) { return std::string(keys.key(g)); },
         [&](uint32_t u, const std::function<void(uint32_t)>& f) { f(map.group_of_unit.empty() ? u : map.group_of_unit[u]); }));
   }
 

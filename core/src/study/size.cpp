@@ -34,7 +34,7 @@ SizeRow size_row(const Context& ctx, const std::vector<uint64_t>& d, const Group
   const std::vector<uint64_t> sums = group_sum(ctx, d, bucket_map);  // buckets, then unknown
   for (uint32_t b = 0; b < bucket_map.n_groups; ++b) {
     const uint64_t v = b < sums.size() ? sums[b] : 0;
-    row.buckets.push_back({bucket_keys.key(b), v, row.downloads ? static_cast<double>(v) / static_cast<double>(row.downloads) : 0.0});
+    row.buckets.push_back({std::string(bucket_keys.key(b)), v, row.downloads ? static_cast<double>(v) / static_cast<double>(row.downloads) : 0.0});
   }
   return row;
 }
@@ -48,7 +48,7 @@ void compute_size(const Context& ctx, SizeStudy* out) {
   const GroupMap& bucket_map = ctx.groups.map("size_bucket");
   const GroupKeys& bucket_keys = ctx.groups.keys("size_bucket");
   out->bucket_labels.clear();
-  for (uint32_t b = 0; b < bucket_map.n_groups; ++b) out->bucket_labels.push_back(bucket_keys.key(b));
+  for (uint32_t b = 0; b < bucket_map.n_groups; ++b) out->bucket_labels.emplace_back(bucket_keys.key(b));
   for (uint32_t u = 0; u < n; ++u)
     if (is_model(repos, u)) {
       ++out->models;
