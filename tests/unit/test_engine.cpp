@@ -14,6 +14,7 @@
 #include "ecostat/engine.hpp"
 #include "ecostat/job.hpp"
 #include "ecostat/errors.hpp"
+#include "support/temp_files.hpp"
 
 using namespace ecostat;
 
@@ -209,7 +210,7 @@ TEST_CASE("engine: family groups are the roots only", "[engine]") {
 TEST_CASE("engine: an attribution value spelled unknown joins the one unknown group", "[engine]") {
   // orgs: acme in region "Unknown" (as tracked-models' regions write it); carol in eu.
   const std::string dir = std::string(ECOSTAT_FIXTURES) + "/engine/";
-  const std::string orgs = "/tmp/ecostat_test_unknown_orgs.csv";
+  const std::string orgs = test::temp_dir("engine-unknown") + "/orgs.csv";
   {
     std::ofstream f(orgs);
     f << "handle,region\nacme,Unknown\ncarol,eu\n";
