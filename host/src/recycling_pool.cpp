@@ -13,6 +13,7 @@ RecyclingPool::~RecyclingPool() { ReleaseUnused(); }
 // same block and a buffer grown by a quarter stays in place. The pages past `size` are address
 // space only until written.
 int64_t RecyclingPool::size_class(int64_t size) {
+  if (size > (int64_t(1) << 40)) return size;  // no step past 1 TiB (and no overflow near 2^63)
   int shift = 0;
   while ((int64_t(4) << (shift + 1)) <= size) ++shift;  // 4 << shift <= size < 8 << shift
   const int64_t step = int64_t(1) << shift;

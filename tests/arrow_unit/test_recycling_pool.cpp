@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ constexpr int64_t kAlign = 64;
 class CountingPool final : public arrow::MemoryPool {
  public:
   arrow::Status Allocate(int64_t size, int64_t alignment, uint8_t** out) override {
+    if (size > refuse_above) return arrow::Status::OutOfMemory("refused ", size, " bytes");
     ++allocations;
     outstanding += size;
     return base_->Allocate(size, alignment, out);
@@ -49,6 +51,7 @@ class CountingPool final : public arrow::MemoryPool {
 
   int allocations = 0, reallocations = 0, frees = 0;
   int64_t outstanding = 0;  // bytes the base pool holds for the pool under test
+  int64_t refuse_above = int64_t(1) << 40;  // larger requests fail, as a full machine's would
 
  private:
   arrow::MemoryPool* base_ = arrow::system_memory_pool();
@@ -161,6 +164,33 @@ TEST_CASE("recycling pool: reallocation keeps the contents, in place while the b
   CHECK(pool.reused() == 1);
   pool.Free(q, 8 * kMiB, kAlign);
   CHECK(pool.bytes_allocated() == 0);
+  pool.detach();
+  CHECK(base.outstanding == 0);
+}
+
+TEST_CASE("recycling pool: a refused allocation is an error that leaves the pool as it was", "[parquet][pool]") {
+  CountingPool base;
+  base.refuse_above = 64 * kMiB;
+  RecyclingPool pool(&base, 64 * kMiB);
+  pool.attach();
+  uint8_t* kept = allocate(pool, 8 * kMiB);
+  pool.Free(kept, 8 * kMiB, kAlign);
+  // Sizes a hostile file may ask for, up to the largest an int64 holds: an error, no overflow.
+  for (const int64_t size : {65 * kMiB, int64_t(1) << 41, int64_t(1) << 62, INT64_MAX - 63, INT64_MAX}) {
+    uint8_t* p = nullptr;
+    const arrow::Status st = pool.Allocate(size, kAlign, &p);
+    CHECK(st.IsOutOfMemory());
+  }
+  CHECK(pool.kept_bytes() == 8 * kMiB);
+  CHECK(pool.bytes_allocated() == 0);
+  uint8_t* again = allocate(pool, 8 * kMiB);  // the kept block still serves
+  CHECK(again == kept);
+  // A reallocation that cannot be served keeps the old buffer and its contents.
+  uint8_t* q = again;
+  CHECK(pool.Reallocate(8 * kMiB, 100 * kMiB, kAlign, &q).IsOutOfMemory());
+  CHECK(q == again);
+  CHECK(holds(q, 8 * kMiB, 0x5a));
+  pool.Free(q, 8 * kMiB, kAlign);
   pool.detach();
   CHECK(base.outstanding == 0);
 }
