@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "csv.hpp"
 #include "csv_scan.hpp"
@@ -12,7 +13,7 @@
 namespace ecostat::host::detail {
 
 void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
-                 int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out) {
+                 int32_t max_day, size_t max_line, ChunkRows* out) {
   // Ids are checked after the lookup, by wave(), only when not found in the repository table.
   DownloadRowParser parser(layout, min_day, max_day, /*text_stays=*/true, DownloadRowParser::RepoCheck::after_lookup);
   std::vector<std::string_view> cells;
@@ -106,9 +107,12 @@ void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayou
     add_row(line, cells.data(), cells.size());
   }
   out->n_repos = n_repos;
-  // Units of the accepted rows, looked up together (the dictionary's misses overlap).
-  if (out->units.size() < n_repos) out->units.resize(out->repos.size());
-  ids.find_many(out->repos.data(), n_repos, out->units.data());
+}
+
+void look_up_units(const Dictionary& ids, ChunkRows* out) {
+  // Looked up together: the dictionary's misses overlap.
+  if (out->units.size() < out->n_repos) out->units.resize(out->repos.size());
+  ids.find_many(out->repos.data(), out->n_repos, out->units.data());
 }
 
 void take_rows_ahead(ChunkRows* out) {
@@ -181,8 +185,8 @@ void RowsInOrder::parse_slot(const char* data, Slot& slot) {
   slot.rows.clear();
   slot.error = nullptr;
   try {
-    parse_chunk(data, slot.begin, slot.end, layout_, out_.min_day(), out_.max_day(), options_.max_line, repos_.ids,
-                &slot.rows);
+    parse_chunk(data, slot.begin, slot.end, layout_, out_.min_day(), out_.max_day(), options_.max_line, &slot.rows);
+    if (!look_up(&slot.rows)) return;  // stopped: the chunk is dropped unread
     // With parser threads, their rows are applied ahead there too: the applying thread is the
     // one stage every row passes in turn. One thread gains nothing from the extra pass.
     if (threads_ > 1 && out_.takes_rows_ahead()) take_rows_ahead(&slot.rows);
@@ -197,7 +201,7 @@ void RowsInOrder::parser_loop() {
   Parsers& p = parsers_;
   std::unique_lock<std::mutex> lock(mutex_);
   while (true) {
-    changed_.wait(lock, [&] { return p.stop || p.halted || p.next_begin >= p.end || (!p.paused && !p.free.empty()); });
+    changed_.wait(lock, [&] { return p.stop || p.halted || p.next_begin >= p.end || !p.free.empty(); });
     if (p.stop || p.halted || p.next_begin >= p.end) break;
     const int i = p.free.back();
     p.free.pop_back();
@@ -206,11 +210,9 @@ void RowsInOrder::parser_loop() {
     slot.ready = false;
     p.next_begin = slot.end;
     p.in_order.push_back(i);
-    ++p.busy;
     lock.unlock();
     parse_slot(p.data, slot);
     lock.lock();
-    --p.busy;
     slot.ready = true;
     if (slot.error || slot.rows.stop != SIZE_MAX) p.halted = true;  // what follows is read another way, or not at all
     changed_.notify_all();
@@ -225,8 +227,8 @@ void RowsInOrder::start_parsers(const char* data, size_t begin, size_t end, size
   p.in_order.clear();
   p.free.clear();
   for (int i = int(slots_.size()) - 1; i >= 0; --i) p.free.push_back(i);
-  p.busy = 0;
-  p.stop = p.paused = p.halted = false;
+  p.looking_up = 0;
+  p.stop = p.interning = p.halted = false;
   live_ = true;
   p.running = threads_;
   p.threads.clear();
@@ -254,10 +256,41 @@ void RowsInOrder::drop_lookahead() {
   live_ = false;
 }
 
-void RowsInOrder::pause_parsers() {
+// A chunk's lookup: with parser threads, not while the applying thread interns ids. False when
+// the parsers were stopped meanwhile (the rows have no units then).
+bool RowsInOrder::look_up(ChunkRows* rows) {
+  if (!live_) {  // parsed on the applying thread itself
+    look_up_units(repos_.ids, rows);
+    return true;
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return !parsers_.interning || parsers_.stop; });
+    if (parsers_.stop) return false;
+    ++parsers_.looking_up;
+  }
+  look_up_units(repos_.ids, rows);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (--parsers_.looking_up == 0) changed_.notify_all();
+  return true;
+}
+
+// From here to end_interning the dictionary may change: no lookup runs (those in progress end
+// first), none starts. The parsers keep parsing.
+void RowsInOrder::begin_interning() {
+  if (!live_) return;
   std::unique_lock<std::mutex> lock(mutex_);
-  parsers_.paused = true;
-  changed_.wait(lock, [&] { return parsers_.busy == 0; });
+  parsers_.interning = true;
+  changed_.wait(lock, [&] { return parsers_.looking_up == 0; });
+}
+
+void RowsInOrder::end_interning() {
+  if (!live_) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    parsers_.interning = false;
+  }
+  changed_.notify_all();
 }
 
 // The slot holding the parsed chunk at `begin` (the parsers started there unless they are
@@ -295,8 +328,32 @@ int RowsInOrder::next_slot(const char* data, size_t begin, size_t end, size_t ch
 
 // The chunk's rows one by one, in input order: all of them, or (ahead: its rows found in the
 // dictionary were applied ahead) only the rejects and the rows whose unit was not found.
-void RowsInOrder::apply_in_turn(const ChunkRows& c, bool ahead, bool* paused) {
+void RowsInOrder::apply_in_turn(const ChunkRows& c, bool ahead) {
+  // First the ids the lookup did not find and that pass the id rule, interned in input order
+  // (so units are numbered as one thread numbers them), all at once while no lookup runs.
+  interned_.clear();
+  {
+    struct Interning {  // ends even if interning throws (the parsers must not wait forever)
+      RowsInOrder& r;
+      bool on = false;
+      ~Interning() {
+        if (on) r.end_interning();
+      }
+    } interning{*this};
+    const uint32_t* unit = c.units.data();
+    for (const auto& it : c.items) {
+      if (it.problem >= 0 || *unit++ != kNone) continue;
+      const std::string_view repo = it.row.repo;
+      if (!DownloadRecords::repo_problem(repo).empty()) {  // check_repo's rule: rejected below, in turn
+        interned_.push_back(kNone);
+        continue;
+      }
+      if (!interning.on) begin_interning(), interning.on = true;
+      interned_.push_back(repos_.ensure(repo, true));
+    }
+  }
   const uint32_t* unit = c.units.data();
+  const uint32_t* interned = interned_.data();
   for (const auto& it : c.items) {
     ++stats_.read;
     const uint64_t line = line_base_ + it.line;
@@ -308,11 +365,11 @@ void RowsInOrder::apply_in_turn(const ChunkRows& c, bool ahead, bool* paused) {
     uint32_t u = *unit++;
     if (u != kNone && ahead) continue;
     if (u == kNone) {
-      // Not in the repository table: the id is checked now (the parse left it to the lookup).
-      if (!out_.check_repo(it.row.repo, line)) continue;
-      // The dictionary changes: no parse may read it meanwhile.
-      if (!*paused && live_) pause_parsers(), *paused = true;
-      u = repos_.ensure(it.row.repo, true);
+      u = *interned++;
+      if (u == kNone) {  // not in the repository table and not an id: rejected with the rule's reason
+        if (out_.check_repo(it.row.repo, line)) throw std::logic_error("downloads: an id passed check_repo but not its rule");
+        continue;
+      }
     }
     out_.add(line, u, it.row.repo, it.row.day, it.row.month, it.row.value, it.row.date);
   }
@@ -321,7 +378,6 @@ void RowsInOrder::apply_in_turn(const ChunkRows& c, bool ahead, bool* paused) {
 size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chunk) {
   size_t at = begin;
   for (unsigned n = 0; n < threads_ && at < end; ++n) {
-    bool paused = false;  // for the rest of this chunk, once it meets an id not in the dictionary
     const int i = next_slot(data, at, end, chunk);
     if (i < 0) break;
     Slot& slot = slots_[size_t(i)];
@@ -337,7 +393,7 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
     if (ahead && c.problems.empty() && c.n_deferred == 0) {
       stats_.read += c.items.size();
     } else {
-      apply_in_turn(c, ahead, &paused);
+      apply_in_turn(c, ahead);
     }
     if (ahead) out_.take_ahead(c.ahead);
     if (c.stop != SIZE_MAX) {
@@ -351,7 +407,6 @@ size_t RowsInOrder::wave(const char* data, size_t begin, size_t end, size_t chun
     if (live_) {
       std::lock_guard<std::mutex> lock(mutex_);
       parsers_.free.push_back(i);
-      parsers_.paused = false;
     }
     changed_.notify_all();
   }

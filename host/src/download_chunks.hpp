@@ -67,8 +67,12 @@ struct ChunkRows {
 // Parses the lines of data[begin, end) into *out (lines numbered from 1 within the chunk). Stops
 // at the first record that continues on the next line (out->stop). An accepted row's repo id
 // is not checked: the caller checks those its lookup did not find (out->units[i] == kNone).
+// The parse reads no dictionary: look_up_units does, after it.
 void parse_chunk(const char* data, size_t begin, size_t end, const DownloadLayout& layout, int32_t min_day,
-                 int32_t max_day, size_t max_line, const Dictionary& ids, ChunkRows* out);
+                 int32_t max_day, size_t max_line, ChunkRows* out);
+
+// out->units: the unit of each accepted row's repo id in `ids`, kNone where it is not there.
+void look_up_units(const Dictionary& ids, ChunkRows* out);
 
 // The accepted rows of a parsed chunk whose unit was found, applied ahead into out->ahead (a
 // parser thread's work, under DownloadRecords::takes_rows_ahead); the others are counted in
@@ -95,10 +99,16 @@ bool find_records_start(const char* data, size_t size, DownloadFormat format, co
 // Parsing ahead: while the calling thread applies rows in order (one thread: duplicate marks,
 // the job total, events to the sink), `threads` parser threads take the following chunks one
 // after the other, each as soon as it is free, into a ring of 2 x threads + 2 chunk slots: no
-// thread waits for another chunk's parse, so the cores stay busy. Those parses only read the
-// repository dictionary; before the apply inserts an id (a repository not in the table) it
-// pauses the parsers (waits for the chunks in progress, starts no other) until the end of that
-// chunk's rows, and rows a parse could not resolve are looked up again then.
+// thread waits for another chunk's parse, so the cores stay busy. Of the repository dictionary
+// they only read, in one batched lookup at the end of each chunk's parse. Ids the lookup did not
+// find (repositories not in the table yet) are interned by the applying thread in input order,
+// all of a chunk's at once, while no lookup runs: the parsers go on parsing meanwhile and wait
+// only if they reach their lookup then (begin_interning). Then the chunk's rows are applied in
+// turn, with the parsers looking up again. (Before, the apply paused the parsers for the whole
+// of such a chunk's rows, after waiting for the chunks in progress: in a job without a
+// repository file, where most chunks bring new ids, parse and apply took turns.) An error that
+// ends the read in such a chunk's rows (--strict, a total past 2^64-1) may come after ids of
+// later rows of the chunk were added: the read ends with that error all the same.
 // With one thread there are no parser threads: each chunk is parsed, then applied, on the
 // calling thread, so that `--threads 1` uses one core (the chunked parse and the batched
 // dictionary lookups still make it several times faster than the record-at-a-time reader).
@@ -135,8 +145,10 @@ class RowsInOrder {
     size_t next_begin = 0;     // of the next chunk to cut
     std::deque<int> in_order;  // slots cut and not yet applied, in text order
     std::vector<int> free;     // slots to cut into
-    unsigned busy = 0, running = 0;
-    bool stop = false, paused = false, halted = false;  // halted: a chunk failed or spans lines
+    unsigned running = 0;
+    unsigned looking_up = 0;  // parsers in look_up_units: the dictionary is read
+    bool interning = false;   // the applying thread is adding ids: no lookup starts
+    bool stop = false, halted = false;  // halted: a chunk failed or spans lines
     std::vector<std::thread> threads;
   };
   // Cuts the chunk of data[begin, end) that starts at begin: about `chunk` bytes, to a line end.
@@ -145,8 +157,10 @@ class RowsInOrder {
   void start_parsers(const char* data, size_t begin, size_t end, size_t chunk);
   void parser_loop();
   int next_slot(const char* data, size_t begin, size_t end, size_t chunk);
-  void pause_parsers();
-  void apply_in_turn(const ChunkRows& c, bool ahead, bool* paused);
+  bool look_up(ChunkRows* rows);
+  void begin_interning();
+  void end_interning();
+  void apply_in_turn(const ChunkRows& c, bool ahead);
 
   const DownloadLayout& layout_;
   DownloadRecords& out_;
@@ -160,6 +174,7 @@ class RowsInOrder {
   std::mutex mutex_;
   std::condition_variable changed_;
   uint64_t line_base_;
+  std::vector<uint32_t> interned_;  // apply_in_turn: units of the chunk's rows the lookup missed
   bool stopped_ = false;
   uint64_t stop_line_ = 0;
 };

@@ -3,7 +3,7 @@
 // and the caller takes the parsed chunks in text order while later ones are still being parsed.
 // The repository JSON Lines reader uses it, so that its single writer (duplicate ids, exact
 // sums, one dictionary) overlaps the parse instead of waiting for each wave of it. The
-// downloads readers' RowsInOrder (download_chunks.hpp) runs the same scheme, plus a pause while
+// downloads readers' RowsInOrder (download_chunks.hpp) runs the same scheme, plus no lookup while
 // its applier inserts into the dictionary the parsers read and a stop at a record spanning
 // lines; it could be moved onto this class. Internal to host/.
 #pragma once
